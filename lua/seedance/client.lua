@@ -1,0 +1,202 @@
+--- Client: one provider, one key, one engine.
+-- Created by seedance.new(opts); see api.md for the option list.
+-- @classmod seedance.Client
+local engine = require "seedance.engine"
+local http = require "seedance.http"
+local block = require "seedance.block"
+local core = require "seedance.core"
+local url = require "seedance.url"
+local errors = require "seedance.error"
+
+local Client = {}
+Client.__index = Client
+local M = { class = Client }
+
+-- secrets live outside the object, so no dump of a client can show them
+local secrets = setmetatable({}, { __mode = "k" })
+
+M.providers = { "piapi" }
+local KNOWN = {}
+for _, p in ipairs(M.providers) do KNOWN[p] = true end
+
+local OPTIONS = {
+  provider = "string", api_key = "string", base_url = "string", timeout = "number",
+  connect_timeout = "number", retries = "number", endpoints = "table", journal = "string",
+  access_key = "string", secret_key = "string", region = "string", control_url = "string",
+  poll = "table", max_per_host = "number", user_agent = "string", ca_file = "string",
+  ca_path = "string", verify_tls = "boolean", auth_scheme = "string", backoff_base = "number",
+  backoff_max = "number", validate = "boolean", deadline = "number",
+}
+
+local POLL_DEFAULTS = {
+  asset = { interval = 2, max = 15 }, task = { interval = 5, max = 30 },
+  session = { interval = 2, max = 10 }, factor = 1.5, jitter = 0.2,
+}
+
+local function check_options(opts)
+  if type(opts) ~= "table" then error("seedance.new: options must be a table", 3) end
+  for k, v in pairs(opts) do
+    local want = OPTIONS[k]
+    if not want then error("seedance.new: unknown option '" .. tostring(k) .. "'", 3) end
+    if type(v) ~= want then
+      error(("seedance.new: option '%s' must be a %s, got %s"):format(k, want, type(v)), 3)
+    end
+  end
+  if not opts.provider then error("seedance.new: 'provider' is required (one of " ..
+    table.concat(M.providers, ", ") .. ")", 3) end
+  if not KNOWN[opts.provider] then
+    error("seedance.new: unknown provider '" .. opts.provider .. "' (one of " ..
+      table.concat(M.providers, ", ") .. ")", 3)
+  end
+  for _, k in ipairs({ "timeout", "connect_timeout" }) do
+    if opts[k] and opts[k] <= 0 then error("seedance.new: '" .. k .. "' must be positive", 3) end
+  end
+  if opts.retries and (opts.retries < 0 or opts.retries ~= math.floor(opts.retries)) then
+    error("seedance.new: 'retries' must be a non-negative integer", 3)
+  end
+end
+
+local function poll_config(p)
+  local out = { factor = POLL_DEFAULTS.factor, jitter = POLL_DEFAULTS.jitter }
+  for _, kind in ipairs({ "asset", "task", "session" }) do
+    out[kind] = { interval = POLL_DEFAULTS[kind].interval, max = POLL_DEFAULTS[kind].max }
+  end
+  if p then
+    for k, v in pairs(p) do
+      if k == "interval" or k == "max" then
+        if type(v) ~= "number" or v <= 0 then error("seedance.new: poll." .. k .. " must be a positive number", 4) end
+        for _, kind in ipairs({ "asset", "task", "session" }) do out[kind][k] = v end
+      elseif k == "factor" or k == "jitter" then
+        if type(v) ~= "number" or v < 0 then error("seedance.new: poll." .. k .. " must be a number", 4) end
+        out[k] = v
+      elseif k == "asset" or k == "task" or k == "session" then
+        if type(v) ~= "table" then error("seedance.new: poll." .. k .. " must be a table", 4) end
+        for kk, vv in pairs(v) do out[k][kk] = vv end
+      else
+        error("seedance.new: unknown poll option '" .. tostring(k) .. "'", 4)
+      end
+    end
+    for _, kind in ipairs({ "asset", "task", "session" }) do
+      if out[kind].max < out[kind].interval then out[kind].max = out[kind].interval end
+    end
+  end
+  return out
+end
+
+--- Create a client (see seedance.new).
+function M.new(opts)
+  check_options(opts)
+  local dialect = require("seedance.providers." .. opts.provider)
+  local key = opts.api_key or os.getenv("SEEDANCE_API_KEY")
+  if not key or key == "" then
+    error("seedance.new: 'api_key' is required (or set SEEDANCE_API_KEY)", 2)
+  end
+  local endpoints = {}
+  for k, v in pairs(dialect.endpoints) do endpoints[k] = v end
+  for k, v in pairs(opts.endpoints or {}) do
+    if not dialect.endpoints[k] then
+      error("seedance.new: " .. opts.provider .. " has no endpoint named '" .. tostring(k) .. "'", 2)
+    end
+    if type(v) ~= "string" then error("seedance.new: endpoints." .. k .. " must be a string", 2) end
+    endpoints[k] = v
+  end
+  local base = (opts.base_url or dialect.base_url):gsub("/+$", "")
+  local eng, err = engine.new({
+    timeout = opts.timeout or 30, connect_timeout = opts.connect_timeout or 10,
+    retries = opts.retries or 4, max_per_host = opts.max_per_host or 32,
+    user_agent = opts.user_agent or ("seedance-lua/" .. M.VERSION), ca_file = opts.ca_file,
+    ca_path = opts.ca_path, verify_tls = opts.verify_tls, backoff_base = opts.backoff_base,
+    backoff_max = opts.backoff_max,
+  })
+  if not eng then error("seedance.new: cannot start the engine: " .. tostring(err), 2) end
+  local c = setmetatable({
+    provider = opts.provider, dialect = dialect, endpoints = endpoints, base_url = base,
+    timeout = opts.timeout or 30, engine = eng, poll = poll_config(opts.poll),
+    validate = opts.validate ~= false,
+  }, Client)
+  secrets[c] = { api_key = key, secret_key = opts.secret_key, access_key = opts.access_key,
+                 auth_scheme = opts.auth_scheme }
+  return c
+end
+
+function Client:__tostring()
+  return "seedance.Client(" .. self.provider .. " " .. self.base_url .. ")"
+end
+
+function Client:_secrets()
+  local s = secrets[self] or {}
+  return { s.api_key, s.secret_key }
+end
+
+function Client:_auth_headers(op)
+  local s = secrets[self]
+  return self.dialect.auth(s.api_key, op, s)
+end
+
+--- Raise unless the provider has capability `cap` (what is named in the message).
+function Client:_require(cap, what)
+  if not (self.dialect.capabilities or {})[cap] then
+    error("seedance: " .. self.provider .. " cannot " .. what, 3)
+  end
+end
+
+--- Send operation `op` and call cb(body) or cb(nil, err) from a later step. Returns the id.
+function Client:_op_async(op, cb)
+  local req = http.request(self, op)
+  return self.engine:submit(req, function(r)
+    local body, err = http.response(self, op, r)
+    self._last_error = err
+    return cb(body, err)
+  end)
+end
+
+--- Send operation `op` and block until it is answered (or its deadline passes).
+-- @return decoded body, or nil and a seedance.Error
+function Client:_call(op)
+  local result, failure, finished = nil, nil, false
+  local id = self:_op_async(op, function(body, err)
+    result, failure, finished = body, err, true
+  end)
+  -- the engine enforces per-attempt timeouts; this bound only guards against a driver bug
+  local bound = core.now() + (self.timeout + 70) * 8
+  if not block.until_done({ self.engine }, function() return finished end, bound) then
+    self.engine:cancel(id)
+    return nil, http.new_error(self, { kind = "timeout", message = "request did not finish in time" })
+  end
+  return result, failure
+end
+
+--- The error that ended the last operation (for iterators, which cannot return one).
+function Client:last_error()
+  return self._last_error
+end
+
+--- Advance every transfer and poll that is due, without blocking.
+-- @treturn integer how many requests and polls are still in motion
+function Client:step()
+  return self.engine:step()
+end
+
+--- Close the engine and every connection (idempotent).
+function Client:close()
+  self.engine:close()
+end
+
+--- The provider's answer to one URL: "image", "video" or "audio", from its extension.
+local EXT_TYPE = {
+  jpeg = "image", jpg = "image", png = "image", webp = "image", bmp = "image", tiff = "image",
+  tif = "image", gif = "image", heic = "image", heif = "image",
+  mp4 = "video", mov = "video", wav = "audio", mp3 = "audio",
+}
+M.ext_type = EXT_TYPE
+
+function M.media_type(u)
+  return EXT_TYPE[url.extension(u) or ""]
+end
+
+--- The error value used when a call is refused before any request.
+function Client:_invalid(message, code)
+  return nil, errors.new({ kind = "validation", provider = self.provider, message = message, code = code })
+end
+
+return M

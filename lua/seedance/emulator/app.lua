@@ -1,0 +1,426 @@
+--- The emulator's router, run by the C core on the server's own Lua state.
+--
+-- `app.new(config_json)` returns a server with `:handle(req)` (one HTTP
+-- request, see seedance.emucore) and `:control(json)` (test control). It
+-- mounts provider twins (at the root for one provider, under `/<provider>`
+-- for "all"), counts every request, injects faults, and adds latency.
+--
+-- A twin is one module, `seedance.emulator.<provider>`, returning:
+--
+--     name                     the provider's name
+--     routes                   list of {method, "/path/{param}", fn}
+--                              fn(state, req, params, env) -> answer
+--     new(env) -> state        fresh state (again on reset)
+--     error(status, message)   an answer in the provider's error shape
+--     dump(state) -> table     optional: what {op="dump"} shows
+--
+-- `env` gives a twin the emulator's clock (`env.now()`), live config
+-- (`env.config`), id source (`env.new_id(prefix)`), and `env.created(key)`
+-- to count a create (and a duplicate create of the same key).
+-- @module seedance.emulator.app
+
+local common = require "seedance.emulator.common"
+
+local ok_emucore, emucore = pcall(require, "seedance.emucore")
+local wall_clock = ok_emucore and emucore.now or os.time
+
+local app = {}
+
+--- Every provider the emulator may speak, in mount order for "all".
+app.PROVIDERS = {"sunra", "orcarouter", "crun", "anyfast", "piapi", "ark"}
+
+local CONTROL_PATH = "/__emulator/control"
+
+--- Loads a twin, or returns nil when its module does not exist (yet).
+-- A twin that exists but fails to load raises: that is a bug to see.
+function app.load_twin(name)
+  local modname = "seedance.emulator." .. name
+  local ok, mod = pcall(require, modname)
+  if ok then return mod end
+  if type(mod) == "string" and mod:find("module '" .. modname .. "' not found", 1, true) then
+    return nil
+  end
+  error(mod, 0)
+end
+
+local Server = {}
+Server.__index = Server
+
+local DEFAULTS = {
+  provider = "piapi", processing = 2.0, plan = "premium", latency = 0, seed = 1,
+}
+
+local function new_stats()
+  return {
+    requests = 0, by_route = {}, by_status = {}, creates = 0,
+    creates_by_provider = {}, duplicate_creates = 0, faults = 0,
+  }
+end
+
+local function bump(t, k)
+  t[k] = (t[k] or 0) + 1
+end
+
+--- A new server from a JSON config string (see seedance.emulator.start).
+function app.new(config_json)
+  local cfg = {}
+  if config_json and config_json ~= "" then
+    local decoded, err = common.decode(config_json)
+    if type(decoded) ~= "table" then error("emulator config: " .. tostring(err or "not an object"), 0) end
+    cfg = decoded
+  end
+  for k, v in pairs(DEFAULTS) do
+    if cfg[k] == nil then cfg[k] = v end
+  end
+  if cfg.api_key == common.null then cfg.api_key = nil end
+  if type(cfg.faults) ~= "table" then cfg.faults = {} end
+
+  local self = setmetatable({config = cfg, offset = 0, queue = {}}, Server)
+
+  local names
+  if cfg.provider == "all" then names = app.PROVIDERS else names = {cfg.provider} end
+  self.mounts = {}
+  for _, name in ipairs(names) do
+    local twin = app.load_twin(name)
+    if twin then
+      self.mounts[#self.mounts + 1] = self:mount(twin, cfg.provider == "all" and ("/" .. name) or "")
+    elseif cfg.provider ~= "all" then
+      error("no emulator twin for provider '" .. tostring(name) .. "'", 0)
+    end
+  end
+  self:reset()
+  return self
+end
+
+-- Compiles a twin's routes under a prefix: static paths in a hash, the
+-- others in a list, so the common case is one table lookup.
+function Server:mount(twin, prefix)
+  local m = {twin = twin, prefix = prefix, name = twin.name, static = {}, dynamic = {}, paths = {}}
+  for _, r in ipairs(twin.routes) do
+    local route = common.compile_route(r)
+    route.key = route.method .. " " .. prefix .. route.pattern
+    if route.static then
+      m.static[route.method .. " " .. route.pattern] = route
+      m.paths[route.pattern] = true
+    else
+      m.dynamic[#m.dynamic + 1] = route
+    end
+  end
+  return m
+end
+
+--- Clears every twin's state, the fault queue, the stats and the clock offset.
+function Server:reset()
+  local server = self
+  self.offset = 0
+  self.queue = {}
+  self.stats = new_stats()
+  self.fault_rng = common.rng(self.config.seed)
+  self.id_rng = common.rng((tonumber(self.config.seed) or 1) + 7919)
+  self.issued = {}
+  self.created_keys = {}
+  for _, m in ipairs(self.mounts) do
+    local env = {
+      provider = m.name,
+      config = self.config,
+      now = function() return server:now() end,
+      new_id = function(prefix) return common.new_id(server.id_rng, server.issued, prefix, server:now()) end,
+      created = function(key) server:count_create(m.name, key) end,
+    }
+    m.env = env
+    m.state = m.twin.new(env)
+  end
+end
+
+--- The emulator's clock: wall time plus what {op="advance"} added.
+function Server:now()
+  return wall_clock() + self.offset
+end
+
+function Server:count_create(provider, key)
+  local s = self.stats
+  s.creates = s.creates + 1
+  bump(s.creates_by_provider, provider)
+  if key ~= nil then
+    local k = provider .. "\0" .. tostring(key)
+    if self.created_keys[k] then
+      s.duplicate_creates = s.duplicate_creates + 1
+    else
+      self.created_keys[k] = true
+    end
+  end
+end
+
+-- Finds (mount, route, params) for a request; a route of the right path but
+-- another method comes back as (mount, nil, nil, true) for a 405.
+function Server:resolve(method, path)
+  for _, m in ipairs(self.mounts) do
+    local p = path
+    if m.prefix ~= "" then
+      local n = #m.prefix
+      if path:sub(1, n) == m.prefix and (#path == n or path:sub(n + 1, n + 1) == "/") then
+        p = path:sub(n + 1)
+        if p == "" then p = "/" end
+      else
+        p = nil
+      end
+    end
+    if p then
+      local route = m.static[method .. " " .. p]
+      if route then return m, route, {} end
+      local wrong_method = m.paths[p] or false
+      for _, r in ipairs(m.dynamic) do
+        local params = common.match_route(r, p)
+        if params then
+          if r.method == method then return m, r, params end
+          wrong_method = true
+        end
+      end
+      return m, nil, nil, wrong_method
+    end
+  end
+  return nil
+end
+
+--- Faults
+
+-- The error answer for a fault, in the shape of the provider it hits.
+local DEFAULT_MESSAGES = {
+  [429] = "rate limit exceeded, please retry later",
+  [500] = "internal server error",
+  [502] = "bad gateway",
+  [503] = "service temporarily unavailable",
+  [504] = "gateway timeout",
+  [455] = "service under maintenance, please retry later",
+}
+
+local function fault_answer(fault, mount)
+  if fault.close then return {close = true, delay = fault.delay} end
+  local status = math.floor(fault.status or 500)
+  local headers = {["Content-Type"] = "application/json"}
+  if fault.retry_after ~= nil then headers["Retry-After"] = common.tostring(fault.retry_after) end
+  local body = fault.body
+  if type(body) == "table" then
+    body = common.encode(body)
+  elseif body == nil then
+    local message = DEFAULT_MESSAGES[status] or ("emulated fault " .. status)
+    if mount and mount.twin.error then
+      body = mount.twin.error(status, message).body
+    else
+      body = common.encode({error = message})
+    end
+  end
+  return {status = status, headers = headers, body = body, delay = fault.delay, truncate = fault.truncate}
+end
+
+-- A fault only delays or cuts an answer when it names no status and no close.
+local function fault_alters_only(fault)
+  return fault.status == nil and not fault.close
+end
+
+-- Applies a fault to an answer the twin already produced (process = true:
+-- the request took effect, then the answer was lost or spoiled).
+local function spoil(answer, fault, mount)
+  if fault_alters_only(fault) then
+    if fault.delay then answer.delay = (answer.delay or 0) + fault.delay end
+    if fault.truncate then answer.truncate = fault.truncate end
+    return answer
+  end
+  return fault_answer(fault, mount)
+end
+
+function Server:take_queued(key)
+  local q = self.queue
+  for i = 1, #q do
+    local f = q[i]
+    if f.match == nil or key:sub(1, #f.match) == f.match then
+      f.count = f.count - 1
+      if f.count <= 0 then table.remove(q, i) end
+      return f
+    end
+  end
+  return nil
+end
+
+-- Probabilistic faults from config.faults, drawn from the seeded source.
+-- A 502 and half the resets hit after the request took effect: the
+-- ambiguous failures a client must reconcile rather than blindly repeat.
+function Server:draw_fault()
+  local f = self.config.faults
+  local rng = self.fault_rng
+  local r = f.rate_limit
+  if r and r > 0 and rng:next() < r then
+    return {status = 429, retry_after = f.retry_after or "1"}
+  end
+  r = f.server_error
+  if r and r > 0 and rng:next() < r then
+    local k = rng:int(3)
+    if k == 0 then return {status = 500} end
+    if k == 1 then return {status = 502, process = true} end
+    return {status = 503, retry_after = "1"}
+  end
+  r = f.reset
+  if r and r > 0 and rng:next() < r then
+    return {close = true, process = rng:next() < 0.5}
+  end
+  r = f.slow
+  if r and r > 0 and rng:next() < r then
+    return {delay = tonumber(f.slow_delay) or 5}
+  end
+  return nil
+end
+
+--- Handling
+
+local function unmatched(method, path, mount, wrong_method)
+  local status = wrong_method and 405 or 404
+  local message = (wrong_method and "method not allowed: " or "route not found: ") .. method .. " " .. path
+  if mount and mount.twin.error then return mount.twin.error(status, message) end
+  return common.json(status, {error = message})
+end
+
+--- Serves one HTTP request (called by the C core).
+-- @tparam table req `{method=, path=, query=, raw_query=, headers=, body=}`
+-- @treturn table `{status=, headers=, body=, delay=, close=, truncate=}`
+function Server:handle(req)
+  local method, path = req.method, req.path
+  if path == CONTROL_PATH then
+    if method ~= "POST" then return common.json(405, {error = "use POST"}) end
+    local out = self:control(req.body)
+    return common.json(out:find('^{"error"') and 400 or 200, out)
+  end
+
+  local stats = self.stats
+  stats.requests = stats.requests + 1
+  local mount, route, params, wrong_method = self:resolve(method, path)
+  bump(stats.by_route, route and route.key or (method .. " (unmatched)"))
+
+  local fault
+  if #self.queue > 0 then fault = self:take_queued(method .. " " .. path) end
+  if not fault and route and next(self.config.faults) then fault = self:draw_fault() end
+  if fault then stats.faults = stats.faults + 1 end
+
+  local answer
+  if fault and not fault.process and not fault_alters_only(fault) then
+    answer = fault_answer(fault, mount)
+  else
+    if route then
+      answer = route.fn(mount.state, req, params, mount.env)
+    else
+      answer = unmatched(method, path, mount, wrong_method)
+    end
+    if fault then answer = spoil(answer, fault, mount) end
+  end
+
+  local latency = tonumber(self.config.latency) or 0
+  if latency > 0 then answer.delay = (answer.delay or 0) + latency end
+  if not answer.close then bump(stats.by_status, common.tostring(answer.status or 200)) end
+  return answer
+end
+
+--- Control
+
+local FAULT_FIELDS = {
+  op = true, match = true, status = true, retry_after = true, count = true, delay = true,
+  close = true, body = true, process = true, truncate = true,
+}
+
+local CONFIG_FIELDS = {
+  processing = "number", latency = "number", plan = "string", api_key = "string",
+  faults = "table", quota = "number",
+}
+
+local ops = {}
+
+function ops.stats(self)
+  return self.stats
+end
+
+function ops.reset(self)
+  self:reset()
+  return {ok = true}
+end
+
+function ops.fault(self, t)
+  for k in pairs(t) do
+    if not FAULT_FIELDS[k] then error("unknown fault field '" .. tostring(k) .. "'", 0) end
+  end
+  if t.match ~= nil and type(t.match) ~= "string" then error("fault 'match' must be a string", 0) end
+  if t.status ~= nil and type(t.status) ~= "number" then error("fault 'status' must be a number", 0) end
+  if t.delay ~= nil and type(t.delay) ~= "number" then error("fault 'delay' must be a number", 0) end
+  if t.count ~= nil and type(t.count) ~= "number" then error("fault 'count' must be a number", 0) end
+  local f = {
+    match = t.match, status = t.status, retry_after = t.retry_after, count = t.count or 1,
+    delay = t.delay, close = t.close == true, body = t.body, process = t.process == true,
+    truncate = t.truncate,
+  }
+  if f.body == common.null then f.body = nil end
+  if f.status == nil and not f.close and f.delay == nil and f.truncate == nil then
+    error("a fault needs one of status, close, delay, truncate", 0)
+  end
+  self.queue[#self.queue + 1] = f
+  return {ok = true, queued = #self.queue}
+end
+
+function ops.clear_faults(self)
+  self.queue = {}
+  return {ok = true}
+end
+
+function ops.advance(self, t)
+  local s = tonumber(t.seconds)
+  if not s then error("advance needs 'seconds'", 0) end
+  self.offset = self.offset + s
+  return {ok = true, now = self:now()}
+end
+
+function ops.now(self)
+  return {now = self:now()}
+end
+
+function ops.configure(self, t)
+  for k, v in pairs(t) do
+    if k ~= "op" then
+      local want = CONFIG_FIELDS[k]
+      if not want then error("cannot configure '" .. tostring(k) .. "'", 0) end
+      if v == common.null then
+        v = nil
+      elseif type(v) ~= want then
+        error("'" .. k .. "' must be a " .. want, 0)
+      end
+      self.config[k] = v
+    end
+  end
+  if self.config.faults == nil then self.config.faults = {} end
+  return {ok = true}
+end
+
+function ops.config(self)
+  return self.config
+end
+
+function ops.dump(self)
+  local out = {}
+  for _, m in ipairs(self.mounts) do
+    out[m.name] = m.twin.dump and m.twin.dump(m.state, m.env) or {}
+  end
+  return out
+end
+
+--- Runs a control request (JSON text `{"op": ..., ...}`) and answers JSON.
+-- Errors come back as `{"error": "..."}`, never raised.
+-- @tparam string text
+-- @treturn string JSON
+function Server:control(text)
+  local t, err = common.decode(text or "")
+  if type(t) ~= "table" then
+    return common.encode({error = "control: invalid JSON: " .. tostring(err or "not an object")})
+  end
+  local op = ops[t.op]
+  if not op then return common.encode({error = "control: unknown op '" .. tostring(t.op) .. "'"}) end
+  local ok, result = pcall(op, self, t)
+  if not ok then return common.encode({error = "control: " .. tostring(result)}) end
+  return common.encode(result)
+end
+
+return app

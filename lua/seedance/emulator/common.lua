@@ -1,0 +1,281 @@
+--- Shared helpers for the emulator's twins: JSON answers, ids, times, a
+-- seeded random source, route patterns and asset lifecycles.
+-- Runs on the emulator's own Lua state, on Lua 5.1 through 5.4.
+-- @module seedance.emulator.common
+
+local cjson = require "cjson"
+
+local floor, format, find, gsub, lower = math.floor, string.format, string.find, string.gsub, string.lower
+local concat, date = table.concat, os.date
+
+local common = {}
+
+-- A private cjson instance: its settings must not leak into the user's.
+local json = cjson.new()
+common.null = json.null
+
+--- JSON
+
+-- lua-cjson (Debian's 2.1.0) encodes an empty table as `{}` and has no
+-- empty-array marker, so lists pass through common.array, which swaps an
+-- empty list for a sentinel string that encode turns back into `[]`.
+local EMPTY = "\1seedance_empty_array\1"
+local EMPTY_ENCODED = '"\\u0001seedance_empty_array\\u0001"'
+
+--- Marks `t` as a JSON list, so that an empty one is sent as `[]`.
+-- @tparam table t a sequence
+-- @return `t`, or a sentinel when it is empty
+function common.array(t)
+  if next(t) == nil then return EMPTY end
+  return t
+end
+
+--- Encodes a value to JSON, writing lists marked by common.array as `[]`.
+-- @param v any JSON-able value
+-- @treturn string
+function common.encode(v)
+  local s = json.encode(v)
+  if find(s, "seedance_empty_array", 1, true) then
+    s = gsub(s, EMPTY_ENCODED, "[]")
+  end
+  -- cjson writes "/" as "\/": valid, but no service does, and URLs are
+  -- everywhere in these bodies. Every "\/" in its output is such an escape
+  -- (a literal backslash comes out as "\\"), so the swap is exact.
+  if find(s, "\\/", 1, true) then
+    s = gsub(s, "\\/", "/")
+  end
+  return s
+end
+
+--- Decodes JSON text.
+-- @tparam string s
+-- @return the value, or nil and a message
+function common.decode(s)
+  local ok, v = pcall(json.decode, s)
+  if not ok then return nil, v end
+  return v
+end
+
+--- True when `v` is a JSON array as decoded (a table with only 1..n keys).
+function common.is_array(v)
+  if type(v) ~= "table" then return false end
+  local n = 0
+  for _ in pairs(v) do n = n + 1 end
+  for i = 1, n do
+    if v[i] == nil then return false end
+  end
+  return true
+end
+
+local JSON_HEADERS = {["Content-Type"] = "application/json"}
+
+--- An answer for the C core: status, JSON content type, encoded body.
+-- @tparam number status HTTP status
+-- @param body a table to encode, or a string sent as is
+-- @tparam[opt] table headers extra headers
+-- @treturn table `{status=, headers=, body=}`
+function common.json(status, body, headers)
+  local h = JSON_HEADERS
+  if headers then
+    h = {["Content-Type"] = "application/json"}
+    for k, v in pairs(headers) do h[k] = v end
+  end
+  if type(body) ~= "string" then body = common.encode(body) end
+  return {status = status, headers = h, body = body}
+end
+
+--- Times
+
+--- ISO-8601 UTC with seconds precision, like the services answer.
+-- @tparam number t unix seconds
+-- @treturn string e.g. "2026-06-07T15:41:23Z"
+function common.iso8601(t)
+  return date("!%Y-%m-%dT%H:%M:%SZ", floor(t))
+end
+
+--- Random numbers
+
+-- Park-Miller "minimal standard" generator: exact in doubles and in 5.3+
+-- integers alike, so a seed gives the same faults and ids on every Lua.
+local Rng = {}
+Rng.__index = Rng
+
+--- A seeded random source.
+-- @tparam number seed any number
+-- @treturn table with :next() in (0, 1) and :int(n) in 0..n-1
+function common.rng(seed)
+  local s = floor(tonumber(seed) or 1) % 2147483646
+  if s <= 0 then s = s + 2147483646 end
+  return setmetatable({s = s}, Rng)
+end
+
+function Rng:next()
+  self.s = (self.s * 16807) % 2147483647
+  return self.s / 2147483647
+end
+
+function Rng:int(n)
+  return floor(self:next() * n)
+end
+
+--- Ids
+
+local ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+--- A random lower-case alphanumeric string.
+function common.random_string(rng, n)
+  local out = {}
+  for i = 1, n do
+    local k = rng:int(36) + 1
+    out[i] = ALPHABET:sub(k, k)
+  end
+  return concat(out)
+end
+
+--- A fresh upstream-style id, `<prefix>-YYYYMMDDHHMMSS-xxxxx`, never issued
+-- before by this emulator (`issued` is the set of ids already given out).
+-- @tparam table rng from common.rng
+-- @tparam table issued set of ids, updated
+-- @tparam string prefix e.g. "asset"
+-- @tparam number t unix seconds
+function common.new_id(rng, issued, prefix, t)
+  local stamp = date("!%Y%m%d%H%M%S", floor(t))
+  while true do
+    local id = prefix .. "-" .. stamp .. "-" .. common.random_string(rng, 5)
+    if not issued[id] then
+      issued[id] = true
+      return id
+    end
+  end
+end
+
+--- Routes
+
+--- Compiles a route: `{method, "/path/{param}/...", fn}` into a matcher.
+-- A pattern without `{}` is matched by string equality.
+-- @treturn table `{method=, pattern=, fn=, static=, lua_pattern=, names=}`
+function common.compile_route(r)
+  local method, pattern, fn = r[1] or r.method, r[2] or r.pattern, r[3] or r.fn
+  local names = {}
+  local lp = gsub(pattern, "[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")
+  lp = gsub(lp, "{([%w_]+)}", function(name)
+    names[#names + 1] = name
+    return "([^/]+)"
+  end)
+  return {
+    method = method, pattern = pattern, fn = fn,
+    static = #names == 0,
+    lua_pattern = "^" .. lp .. "$",
+    names = names,
+  }
+end
+
+--- Matches a compiled route against a path.
+-- @return a table of params, or nil
+function common.match_route(route, path)
+  if route.static then
+    if path == route.pattern then return {} end
+    return nil
+  end
+  local caps = {path:match(route.lua_pattern)}
+  if caps[1] == nil then return nil end
+  local params = {}
+  for i, name in ipairs(route.names) do params[name] = caps[i] end
+  return params
+end
+
+--- Media
+
+local EXTENSIONS = {
+  jpeg = "Image", jpg = "Image", png = "Image", webp = "Image", bmp = "Image",
+  tiff = "Image", gif = "Image", heic = "Image", heif = "Image",
+  mp4 = "Video", mov = "Video",
+  wav = "Audio", mp3 = "Audio",
+}
+
+--- The path of a URL without scheme, host, query or fragment.
+function common.url_path(url)
+  local rest = url:gsub("[?#].*$", "")
+  local path = rest:match("^%a[%w+.-]*://[^/]*(/.*)$")
+  return path or rest
+end
+
+--- The last path segment of a URL ("example1.png"), or "" when none.
+function common.basename(url)
+  return common.url_path(url):match("([^/]*)$") or ""
+end
+
+--- The lower-case extension of a URL's last path segment, or "".
+function common.extension(url)
+  return lower(common.basename(url):match("%.([^.]*)$") or "")
+end
+
+--- The media type ("Image", "Video", "Audio") an extension implies, or nil.
+function common.media_type(ext)
+  return EXTENSIONS[lower(ext or "")]
+end
+
+--- Lifecycle
+
+--- Status of an asset at time `now`: processing until `ready_at`, then
+-- failed when `failure` is set, active otherwise.
+-- @treturn string "processing" | "active" | "failed"
+function common.asset_status(asset, now)
+  if now < asset.ready_at then return "processing" end
+  if asset.failure then return "failed" end
+  return "active"
+end
+
+--- The reason the upstream would reject a URL, by the markers the emulator
+-- documents: `multi-face` in the URL, `fetch-fail` / `not-found` / a `404`
+-- path segment, or a `.heif` image.
+-- @treturn table|nil `{code=, message=}`
+function common.url_failure(url)
+  local l = lower(url)
+  if find(l, "multi-face", 1, true) then
+    return {code = "MultiFaceViolation",
+            message = "The image contains multiple faces; exactly one face is allowed"}
+  end
+  if find(l, "fetch-fail", 1, true) or find(l, "not-found", 1, true)
+     or find(common.url_path(l), "/404[/.]") or find(common.url_path(l), "/404$") then
+    return {code = "FetchFailed", message = "Failed to fetch the asset from the given URL"}
+  end
+  local ext = common.extension(url)
+  if ext == "heif" then
+    return {code = "ImageFormatNotSupported",
+            message = "Image format heif is not supported by current version"}
+  end
+  return nil
+end
+
+--- Sorting
+
+--- Sorts a list in place by key (a field name; "-" prefix for descending),
+-- ties broken by `seq` ascending so pages never reorder.
+function common.sort_by(list, key)
+  local desc = key:sub(1, 1) == "-"
+  local field = desc and key:sub(2) or key
+  table.sort(list, function(a, b)
+    local x, y = a[field], b[field]
+    if x ~= y then
+      if desc then return x > y end
+      return x < y
+    end
+    return a.seq < b.seq
+  end)
+  return list
+end
+
+--- tostring that writes integral numbers without ".0" (cjson decodes every
+-- JSON number as a float on Lua 5.3+, and headers must say "1", not "1.0").
+function common.tostring(v)
+  if type(v) == "number" and v == floor(v) and v > -1e15 and v < 1e15 then
+    return format("%d", v)
+  end
+  return tostring(v)
+end
+
+--- Formats a message like string.format, for error bodies.
+common.format = format
+
+return common

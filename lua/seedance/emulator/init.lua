@@ -1,0 +1,203 @@
+--- The offline emulator: a real HTTP server on loopback that speaks the
+-- providers' asset APIs, for demos, for the spec suite and for users'
+-- own workflow tests.
+--
+--     local emulator = require "seedance.emulator"
+--     local emu = assert(emulator.start{provider = "piapi", processing = 0.5})
+--     local client = seedance.new{provider = "piapi", base_url = emu.url, api_key = "k"}
+--     ...
+--     emu:stop()
+--
+-- The server runs on its own threads and Lua state (seedance.emucore); this
+-- module only configures it and talks to it through JSON control messages.
+-- Misuse raises; failing to serve (a port in use) returns nil, message.
+-- @module seedance.emulator
+
+local emucore = require "seedance.emucore"
+local common = require "seedance.emulator.common"
+local app = require "seedance.emulator.app"
+
+local emulator = {_VERSION = "0.1.0"}
+
+local OPTIONS = {
+  provider = "string", port = "number", host = "string", processing = "number",
+  plan = "string", api_key = "string", latency = "number", faults = "table",
+  seed = "number", quota = "number",
+}
+
+local FAULT_RATES = {
+  rate_limit = true, server_error = true, reset = true, slow = true,
+  slow_delay = true, retry_after = true,
+}
+
+local PLANS = {free = true, hobbyist = true, developer = true, premium = true, enterprise = true}
+
+local FAULT_FIELDS = {
+  match = "string", status = "number", retry_after = true, count = "number", delay = "number",
+  close = "boolean", body = true, process = "boolean", truncate = "number",
+}
+
+local Emulator = {}
+Emulator.__index = Emulator
+
+local function check_options(opts)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error("bad argument #1 to 'start' (table expected, got " .. type(opts) .. ")", 3)
+  end
+  for k, v in pairs(opts) do
+    local want = OPTIONS[k]
+    if not want then error("seedance.emulator.start: unknown option '" .. tostring(k) .. "'", 3) end
+    if type(v) ~= want then
+      error("seedance.emulator.start: option '" .. k .. "' must be a " .. want .. ", got " .. type(v), 3)
+    end
+  end
+  if opts.faults then
+    for k, v in pairs(opts.faults) do
+      if not FAULT_RATES[k] then error("seedance.emulator.start: unknown fault '" .. tostring(k) .. "'", 3) end
+      if k ~= "retry_after" and type(v) ~= "number" then
+        error("seedance.emulator.start: fault '" .. k .. "' must be a number", 3)
+      end
+    end
+  end
+  if opts.plan and not PLANS[opts.plan] then
+    error("seedance.emulator.start: unknown plan '" .. opts.plan .. "'", 3)
+  end
+  return opts
+end
+
+-- The providers a given `provider` option serves, checked against the twins
+-- that exist: asking for one that does not is misuse, and raises.
+local function providers_for(name)
+  if name == "all" then
+    local list = {}
+    for _, p in ipairs(app.PROVIDERS) do
+      if app.load_twin(p) then list[#list + 1] = p end
+    end
+    return list
+  end
+  if not app.load_twin(name) then
+    error("seedance.emulator.start: unknown provider '" .. tostring(name) .. "'", 3)
+  end
+  return {name}
+end
+
+--- Starts an emulator.
+-- @tparam[opt] table opts
+--   `provider` ("piapi" | "all" | another twin's name; default "piapi"),
+--   `host` ("127.0.0.1"), `port` (0: any free port),
+--   `processing` (seconds from upload to Active, default 2),
+--   `plan` ("premium"; "free" refuses asset calls), `quota` (overrides the plan's asset limit),
+--   `api_key` (nil: any non-empty key; a string: only that key),
+--   `latency` (seconds added to every answer),
+--   `faults` (`{rate_limit=, server_error=, reset=, slow=}` probabilities, `slow_delay=` seconds),
+--   `seed` (for faults and ids, default 1)
+-- @return an Emulator, or nil and a message (e.g. port in use)
+function emulator.start(opts)
+  opts = check_options(opts)
+  local provider = opts.provider or "piapi"
+  local providers = providers_for(provider)
+  local host = opts.host or "127.0.0.1"
+  local config = {
+    provider = provider, processing = opts.processing, plan = opts.plan, api_key = opts.api_key,
+    latency = opts.latency, faults = opts.faults, seed = opts.seed, quota = opts.quota,
+  }
+  local srv, err = emucore.start{
+    host = host, port = opts.port or 0, app = "seedance.emulator.app",
+    config = common.encode(config), path = package.path, cpath = package.cpath,
+  }
+  if not srv then return nil, err end
+
+  local port = srv:port()
+  local url_host = host
+  if host:find(":", 1, true) then url_host = "[" .. host .. "]" end
+  if host == "0.0.0.0" then url_host = "127.0.0.1" elseif host == "::" then url_host = "[::1]" end
+  local base = "http://" .. url_host .. ":" .. port
+  local self = setmetatable({srv = srv, port = port, host = host, provider = provider, urls = {}}, Emulator)
+  self.url = base
+  for _, p in ipairs(providers) do
+    self.urls[p] = provider == "all" and (base .. "/" .. p) or base
+  end
+  self.control_endpoint = base .. "/__emulator/control"
+  return self
+end
+
+--- Sends a control message (a table, JSON-encoded) and returns the answer.
+-- Raises on a bad message or a stopped emulator.
+-- @tparam table msg `{op = "stats" | "reset" | "fault" | "clear_faults" | "advance" |
+--   "now" | "configure" | "config" | "dump", ...}`
+-- @treturn table
+function Emulator:control(msg)
+  if type(msg) ~= "table" then error("bad argument #1 to 'control' (table expected)", 2) end
+  local out, err = self.srv:control(common.encode(msg))
+  if not out then error("seedance.emulator: " .. tostring(err), 2) end
+  local t = common.decode(out)
+  if type(t) == "table" and t.error ~= nil then error("seedance.emulator: " .. tostring(t.error), 2) end
+  return t
+end
+
+--- Queues a fault for the next `count` requests whose "METHOD /path" starts
+-- with `match` (every request when nil).
+-- @tparam table f `{match=, status=, retry_after=, count=1, delay=, close=, body=,
+--   process=, truncate=}`: `status` answers that status (with `Retry-After`
+--   when given, the provider's error body unless `body`), `close` drops the
+--   connection, `delay` holds the answer back, `truncate` sends only that
+--   many body bytes; with `process = true` the request takes effect first.
+-- @treturn table `{ok = true, queued = n}`
+function Emulator:fault(f)
+  if type(f) ~= "table" then error("bad argument #1 to 'fault' (table expected)", 2) end
+  local msg = {op = "fault"}
+  for k, v in pairs(f) do
+    local want = FAULT_FIELDS[k]
+    if not want then error("seedance.emulator: unknown fault field '" .. tostring(k) .. "'", 2) end
+    if want ~= true and type(v) ~= want then
+      error("seedance.emulator: fault field '" .. k .. "' must be a " .. want, 2)
+    end
+    msg[k] = v
+  end
+  return self:control(msg)
+end
+
+--- Counters since start or the last reset: `requests`, `by_route`
+-- (`["POST /api/v1/asset/upload"] = n`), `by_status`, `creates`,
+-- `creates_by_provider`, `duplicate_creates` (the same URL created again),
+-- `faults` (injected).
+function Emulator:stats()
+  return self:control{op = "stats"}
+end
+
+--- Clears every asset, queued fault, counter and clock offset.
+function Emulator:reset()
+  return self:control{op = "reset"}
+end
+
+--- Moves the emulator's clock forward (for TTLs and lifecycles).
+function Emulator:advance(seconds)
+  return self:control{op = "advance", seconds = seconds}
+end
+
+--- Changes settings while running: `processing`, `latency`, `plan`,
+-- `api_key`, `faults`, `quota`.
+function Emulator:configure(t)
+  local msg = {op = "configure"}
+  for k, v in pairs(t) do msg[k] = v end
+  return self:control(msg)
+end
+
+--- Stops the server and joins its threads. Idempotent.
+function Emulator:stop()
+  self.srv:stop()
+end
+Emulator.close = Emulator.stop
+Emulator.__close = Emulator.stop
+
+function Emulator:__tostring()
+  return "seedance.emulator (" .. self.provider .. " at " .. self.url .. ")"
+end
+
+--- Wall-clock unix seconds with sub-second precision.
+emulator.now = emucore.now
+--- Sleeps; returns false early when a signal interrupts it.
+emulator.sleep = emucore.sleep
+
+return emulator

@@ -1,0 +1,62 @@
+--- Group: a set of assets (an "aigc" library group, or a "real_human" group created by a
+-- verification session). Fields: id, name, description, type, created_at, raw.
+-- @classmod seedance.Group
+local Group = {}
+Group.__index = Group
+local M = { class = Group }
+
+--- New group object owned by `client` from normalized fields.
+function M.new(client, fields, raw)
+  local g = setmetatable({ _client = client }, Group)
+  for k, v in pairs(fields) do g[k] = v end
+  g.raw = raw
+  return g
+end
+
+function Group:__tostring()
+  return ("seedance.group(%s %s %s)"):format(self._client.provider, tostring(self.id), tostring(self.name))
+end
+
+local UPDATE_KEYS = { name = true, description = true }
+
+--- Rename or re-describe the group.
+-- @tparam table args {name=, description=}
+-- @return the group, or nil and a seedance.Error
+function Group:update(args)
+  if type(args) ~= "table" then error("group:update: expected a table {name=, description=}", 2) end
+  for k, v in pairs(args) do
+    if not UPDATE_KEYS[k] then error("group:update: unknown field '" .. tostring(k) .. "'", 2) end
+    if type(v) ~= "string" then error("group:update: '" .. k .. "' must be a string", 2) end
+  end
+  local c = self._client
+  c:_require("update_group", "update groups")
+  local d = c.dialect
+  local body, err = c:_call(d.update_group(self.id, args))
+  if not body then return nil, err end
+  local fields = d.parse_group and d.parse_group(body, args) or {}
+  for k, v in pairs(args) do self[k] = v end
+  for k, v in pairs(fields) do
+    if v ~= nil and k ~= "id" then self[k] = v end
+  end
+  return self
+end
+
+--- Register an asset in this group (client:upload with group = this group).
+function Group:upload(args)
+  if type(args) ~= "table" then error("group:upload: expected a table {url=...}", 2) end
+  local a = {}
+  for k, v in pairs(args) do a[k] = v end
+  a.group = self.id
+  return self._client:upload(a)
+end
+
+--- Iterate over the assets of this group.
+-- @tparam[opt] table opts {status=}
+function Group:assets(opts)
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  o.group = self.id
+  return self._client:assets(o)
+end
+
+return M

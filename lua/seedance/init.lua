@@ -1,0 +1,48 @@
+--- seedance: Seedance 2.0 reference assets and video generation on every service that
+-- offers them, from one Lua API. See api.md for the contract.
+-- @module seedance
+local core = require "seedance.core"
+local client = require "seedance.client"
+local errors = require "seedance.error"
+local wait = require "seedance.wait"
+require "seedance.assets"
+require "seedance.groups"
+
+local M = {}
+
+M._VERSION = "0.1.0"
+client.VERSION = M._VERSION
+
+--- Names of the providers this build speaks.
+M.providers = {}
+for i, p in ipairs(client.providers) do M.providers[i] = p end
+
+--- Create a Client.
+-- @tparam table opts provider, api_key (default $SEEDANCE_API_KEY), base_url, timeout,
+-- connect_timeout, retries, endpoints, poll, ... (api.md)
+-- @treturn seedance.Client
+function M.new(opts)
+  return client.new(opts)
+end
+
+--- Wait for many assets, tasks or sessions at once, concurrently.
+-- @tparam table objects list of objects (any mix of clients)
+-- @tparam[opt] table opts {timeout=, on_update=function(obj)}
+-- @return objects, or nil and a seedance.Error
+function M.wait_all(objects, opts)
+  return wait.all(objects, opts, "seedance.wait_all")
+end
+
+--- Probe media bytes or a local file: {type=, format=, width=, height=, duration=, fps=, bytes=}.
+-- @return table, or nil and a seedance.Error (kind "validation")
+function M.probe(path_or_bytes)
+  if type(path_or_bytes) ~= "string" then error("seedance.probe: expected a path or a byte string", 2) end
+  local info, msg = core.probe(path_or_bytes)
+  if not info then return nil, errors.new({ kind = "validation", message = msg }) end
+  return info
+end
+
+M.Error = errors.Error
+M.is_error = errors.is
+
+return M

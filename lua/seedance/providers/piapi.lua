@@ -1,0 +1,142 @@
+--- PiAPI dialect (https://piapi.ai): X-API-Key auth, flat JSON, Capitalized statuses.
+-- Paths marked [assumed] in providers.md are plain entries of `endpoints`, so a client can
+-- patch them (seedance.new{endpoints = {...}}) if PiAPI documents something else.
+-- @module seedance.providers.piapi
+local json = require "seedance.json"
+local time = require "seedance.time"
+
+local D = {
+  name = "piapi",
+  base_url = "https://api.piapi.ai",
+  endpoints = {
+    upload_asset = "/api/v1/asset/upload",
+    upload_assets = "/api/v1/asset/upload/batch",
+    get_asset = "/api/v1/asset/{id}",
+    list_assets = "/api/v1/asset",
+    delete_asset = "/api/v1/asset/{id}",
+    delete_assets = "/api/v1/asset/delete",
+  },
+  page_size = 100,
+  batch_size = 50,
+  capabilities = { assets = true, batch_upload = true, batch_delete = true, list = true, quota = true, delete = true },
+}
+
+local TYPE_OUT = { image = "Image", video = "Video", audio = "Audio" }
+
+function D.auth(key)
+  return { "X-API-Key: " .. key }
+end
+
+--- Normalized asset fields from any of PiAPI's asset shapes.
+function D.parse_asset(b)
+  local id = json.str(b.asset_id)
+  local e = json.val(b.error)
+  return {
+    id = id,
+    ref = id and ("asset://" .. id) or nil,
+    raw_status = json.val(b.status),
+    type = type(json.val(b.asset_type)) == "string" and b.asset_type:lower() or nil,
+    name = json.val(b.name),
+    url = json.val(b.url),
+    error = type(e) == "table" and { code = json.str(e.code), message = json.val(e.message) } or nil,
+    created_at = time.parse(json.val(b.created_at) or json.val(b.upload_at)),
+    expires_at = time.parse(json.val(b.expires_at)),
+    last_used_at = time.parse(json.val(b.last_used_at)),
+  }
+end
+
+local function upload_item(a)
+  return { url = a.url, asset_type = a.type and TYPE_OUT[a.type] or nil, name = a.name }
+end
+
+function D.upload_asset(a)
+  return { endpoint = "upload_asset", method = "POST", body = upload_item(a), create = true }
+end
+
+function D.upload_assets(list)
+  local items = {}
+  for i, a in ipairs(list) do items[i] = upload_item(a) end
+  return { endpoint = "upload_assets", method = "POST", body = { items = json.array(items) }, create = true }
+end
+
+--- Per-item outcome of a batch upload, in input order: fields, or {error = {code, message}}.
+function D.parse_upload_batch(b, list)
+  local out, results = {}, json.val(b.results) or {}
+  for i = 1, #list do
+    local r = results[i]
+    if type(r) == "table" and json.val(r.asset_id) then
+      out[i] = D.parse_asset(r)
+    else
+      local msg = type(r) == "table" and json.val(r.error)
+      if type(msg) == "table" then msg = json.val(msg.message) end
+      out[i] = { error = { message = type(msg) == "string" and msg or "not created" } }
+    end
+  end
+  return out
+end
+
+function D.get_asset(id)
+  return { endpoint = "get_asset", method = "GET", params = { id = id }, idempotent = true }
+end
+
+function D.list_assets(args, page)
+  local st = args.status
+  if type(st) == "table" then st = table.concat(st, ",") end
+  return { endpoint = "list_assets", method = "GET", idempotent = true,
+           query = { page = page, size = args.page_size or D.page_size, status = st,
+                     order = args.order } }
+end
+
+--- Items of one page, whether another page follows, and the quota the page reports.
+function D.parse_list(b, page)
+  local items = {}
+  for i, raw in ipairs(json.val(b.items) or {}) do items[i] = D.parse_asset(raw) end
+  local total = json.num(b.total) or 0
+  local size = json.num(b.size) or D.page_size
+  local q = json.val(b.quota)
+  local quota = type(q) == "table" and { used = json.num(q.used), limit = json.num(q.limit),
+                                         ttl_days = json.num(q.ttl_days) } or nil
+  return items, (#items > 0 and page * size < total), quota
+end
+
+function D.quota()
+  return { endpoint = "list_assets", method = "GET", idempotent = true, query = { page = 1, size = 1 } }
+end
+
+-- 409 "asset still processing": worth a few retries before reporting a conflict
+function D.delete_asset(id)
+  return { endpoint = "delete_asset", method = "DELETE", params = { id = id }, idempotent = true,
+           retry_on = { 409 } }
+end
+
+function D.delete_assets(ids)
+  return { endpoint = "delete_assets", method = "POST", body = { asset_ids = json.array(ids) },
+           idempotent = true, retry_on = { 409 } }
+end
+
+--- Per-id outcome of a batch delete: true, or an error message.
+function D.parse_delete_batch(b, ids)
+  local by_id = {}
+  for _, r in ipairs(json.val(b.results) or {}) do
+    local id = json.str(r.asset_id)
+    if id then
+      local err = json.val(r.error)
+      if type(err) == "table" then err = json.val(err.message) end
+      by_id[id] = (json.val(r.status) == "deleted") or (type(err) == "string" and err or "not deleted")
+    end
+  end
+  local out = {}
+  for i, id in ipairs(ids) do out[i] = by_id[id] or "not deleted" end
+  return out
+end
+
+--- PiAPI's error table (seeds/004): the status alone is not enough for 400.
+function D.error_kind(status, _, message)
+  local m = type(message) == "string" and message:lower() or ""
+  if status == 400 and m:find("quota", 1, true) then return "quota" end
+  if status == 403 then return "auth" end
+  if status == 422 and m:find("status=failed", 1, true) then return "asset_failed" end
+  return nil
+end
+
+return D

@@ -1,0 +1,145 @@
+--- Waiting for many objects at once: each pending object gets a poll timer on its client's
+-- engine; polls back off while nothing changes and snap back when something does; one
+-- deadline covers the whole wait. asset:wait() is wait.all({asset}).
+-- @module seedance.wait
+local core = require "seedance.core"
+local errors = require "seedance.error"
+local block = require "seedance.block"
+
+local M = {}
+
+local DEFAULT_TIMEOUT = { asset = 600, session = 600, task = 1800 }
+-- errors that polling again cannot fix
+local HARD = { not_found = true, auth = true, validation = true, quota = true }
+local OPTS = { timeout = true, on_update = true }
+
+local function check_opts(opts, who)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then error(who .. ": options must be a table", 3) end
+  for k in pairs(opts) do
+    if not OPTS[k] then error(who .. ": unknown option '" .. tostring(k) .. "'", 3) end
+  end
+  if opts.timeout ~= nil and (type(opts.timeout) ~= "number" or opts.timeout <= 0) then
+    error(who .. ": 'timeout' must be a positive number of seconds", 3)
+  end
+  if opts.on_update ~= nil and type(opts.on_update) ~= "function" then
+    error(who .. ": 'on_update' must be a function", 3)
+  end
+  return opts
+end
+
+local function jitter(client, d)
+  local j = client.poll.jitter
+  return d * (1 - j + 2 * j * math.random())
+end
+
+--- Wait until every object is terminal or the deadline passes.
+-- @return objects, or nil and a seedance.Error (the first failure, with `failed` listing
+-- every failed object; or a `timeout` error with `pending` listing those still running)
+function M.all(objects, opts, who)
+  who = who or "seedance.wait_all"
+  if type(objects) ~= "table" then error(who .. ": expected a list of objects", 2) end
+  opts = check_opts(opts, who)
+  local timeout = opts.timeout
+  local engines, seen = {}, {}
+  for i, obj in ipairs(objects) do
+    if type(obj) ~= "table" or type(obj._terminal) ~= "function" then
+      error(who .. ": item " .. i .. " is not an asset, task or session", 2)
+    end
+    local eng = obj._client.engine
+    if not seen[eng] then
+      seen[eng] = true
+      engines[#engines + 1] = eng
+    end
+    if not opts.timeout then
+      timeout = math.max(timeout or 0, DEFAULT_TIMEOUT[obj._kind] or 600)
+    end
+  end
+  local deadline = core.now() + (timeout or 600)
+  local pending, raised = 0, nil
+  local polls = {}
+
+  local function schedule(st, delay)
+    st.timer = st.eng:after(jitter(st.client, delay), function()
+      st.timer = nil
+      st.req = st.obj:_refresh_async(function(_, err)
+        st.req = nil
+        if st.over then return end
+        if err then
+          if HARD[err.kind] then
+            st.err, st.over = err, true
+            pending = pending - 1
+            return
+          end
+          st.interval = math.min(st.interval * st.factor, st.max)
+          return schedule(st, err.retry_after or st.interval)
+        end
+        local changed = st.obj.raw_status ~= st.last or st.obj.progress ~= st.progress
+        st.last, st.progress = st.obj.raw_status, st.obj.progress
+        if changed and opts.on_update and not raised then
+          local ok, e = pcall(opts.on_update, st.obj)
+          if not ok then raised = e end
+        end
+        if st.obj:_terminal() then
+          st.over = true
+          pending = pending - 1
+          return
+        end
+        if changed then st.interval = st.first
+        else st.interval = math.min(st.interval * st.factor, st.max) end
+        return schedule(st, st.interval)
+      end)
+    end)
+  end
+
+  for _, obj in ipairs(objects) do
+    if not obj:_terminal() then
+      local client = obj._client
+      local p = client.poll[obj._kind]
+      local st = { obj = obj, eng = client.engine, client = client, interval = p.interval,
+                   first = p.interval, max = p.max, factor = client.poll.factor,
+                   last = obj.raw_status, progress = obj.progress }
+      polls[#polls + 1] = st
+      pending = pending + 1
+      schedule(st, p.first or p.interval)
+    end
+  end
+
+  local done = block.until_done(engines, function() return pending == 0 or raised ~= nil end, deadline)
+  local still = {}
+  for _, st in ipairs(polls) do
+    if not st.over then
+      st.over = true
+      if st.timer then st.eng:cancel_timer(st.timer) end
+      if st.req then st.eng:cancel(st.req) end
+      still[#still + 1] = st.obj
+    end
+  end
+  if raised ~= nil then error(raised, 0) end
+  if not done or #still > 0 then
+    local c = objects[1]._client
+    return nil, errors.new({ kind = "timeout", provider = c.provider, pending = still,
+      message = ("%d of %d still pending after %g s"):format(#still, #objects, timeout or 600) })
+  end
+  local first, failed = nil, {}
+  for _, st in ipairs(polls) do
+    if st.err then
+      failed[#failed + 1] = st.obj
+      first = first or st.err
+    end
+  end
+  for _, obj in ipairs(objects) do
+    local s = obj.status
+    if s == "failed" or s == "cancelled" or s == "expired" then
+      failed[#failed + 1] = obj
+      first = first or obj:_failure()
+    end
+  end
+  if first then
+    first.failed = failed
+    return nil, first
+  end
+  return objects
+end
+
+return M

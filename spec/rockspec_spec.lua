@@ -1,0 +1,12 @@
+-- The rockspec lists every source file: regenerate it with scripts/rockspec.lua.
+describe("seedance-scm-1.rockspec", function()
+  it("is up to date with the tree", function()
+    local p = io.popen("lua5.4 scripts/rockspec.lua")
+    local want = p:read("*a")
+    p:close()
+    local f = assert(io.open("seedance-scm-1.rockspec"))
+    local have = f:read("*a")
+    f:close()
+    assert.equal(want, have, "run: lua5.4 scripts/rockspec.lua > seedance-scm-1.rockspec")
+  end)
+end)

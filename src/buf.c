@@ -1,0 +1,35 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+int sd_buf_append(sd_buf *b, const char *data, size_t n, size_t limit)
+{
+    if (n > limit || b->len > limit - n) return -1;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        char *p;
+        while (cap < b->len + n + 1) cap *= 2;
+        p = realloc(b->p, cap);
+        if (p == NULL) return -1;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+void sd_buf_reset(sd_buf *b)
+{
+    b->len = 0;
+    if (b->p) b->p[0] = '\0';
+}
+
+void sd_buf_free(sd_buf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}

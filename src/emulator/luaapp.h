@@ -1,0 +1,30 @@
+/* luaapp.h: the emulator's Lua side. A private lua_State runs the app module
+ * (`require(app).new(config)`); every call into it is serialized by one
+ * mutex, because the HTTP thread and the user's control() calls share it. */
+#ifndef SEEDANCE_EMU_LUAAPP_H
+#define SEEDANCE_EMU_LUAAPP_H
+
+#include <stddef.h>
+
+#include "exchange.h"
+
+struct emu_app;
+
+struct emu_app_options {
+    const char *app;           /* module name, e.g. "seedance.emulator.app" */
+    const char *config;        /* handed to app.new as a string */
+    size_t config_len;
+    const char *path;          /* package.path of the new state; NULL keeps the default */
+    const char *cpath;         /* package.cpath likewise */
+};
+
+/* Returns NULL with a message in err when the state or the app cannot be made. */
+struct emu_app *emu_app_new(const struct emu_app_options *o, char *err, size_t errlen);
+/* Runs server:handle(req). Never fails: a Lua error becomes a 500 answer. */
+void emu_app_handle(struct emu_app *a, const struct emu_request *req, struct emu_response *resp);
+/* Runs server:control(in). Returns a malloc'd string in *out, or -1 with err. */
+int emu_app_control(struct emu_app *a, const char *in, size_t inlen,
+                    char **out, size_t *outlen, char *err, size_t errlen);
+void emu_app_free(struct emu_app *a);
+
+#endif

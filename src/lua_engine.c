@@ -1,0 +1,464 @@
+/* lua_engine.c: the engine as a Lua userdata ("seedance.engine").
+ * Misuse raises; outcomes of requests come back as plain tables from collect(). No
+ * lua_State is kept anywhere: the engine calls no Lua, so no Lua error can unwind
+ * through libcurl frames. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compat.h"
+#include "clock.h"
+#include "engine.h"
+#include "lua_engine.h"
+
+#define ENGINE_MT "seedance.engine"
+
+typedef struct lengine {
+    sd_engine e;
+    int open;
+} lengine;
+
+sd_request *sd_external_take(sd_engine *e);
+
+static lengine *check_engine(lua_State *L, int i)
+{
+    lengine *le = luaL_checkudata(L, i, ENGINE_MT);
+    if (!le->open) luaL_argerror(L, i, "engine is closed");
+    return le;
+}
+
+/* Raise on option names we do not know: a typo must not silently mean "default". */
+static void check_keys(lua_State *L, int t, const char *const *allowed, const char *what)
+{
+    lua_pushnil(L);
+    while (lua_next(L, t) != 0) {
+        const char *const *a;
+        int ok = 0;
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            const char *k = lua_tostring(L, -2);
+            for (a = allowed; *a; a++)
+                if (strcmp(*a, k) == 0) ok = 1;
+            if (!ok) luaL_error(L, "%s: unknown option '%s'", what, k);
+        } else {
+            luaL_error(L, "%s: option names must be strings", what);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+static double opt_num(lua_State *L, int t, const char *k, double def)
+{
+    double v = def;
+    int ty = sd_getfield(L, t, k);
+    if (ty == LUA_TNUMBER) v = lua_tonumber(L, -1);
+    else if (ty != LUA_TNIL) luaL_error(L, "option '%s' must be a number", k);
+    lua_pop(L, 1);
+    return v;
+}
+
+static const char *opt_str(lua_State *L, int t, const char *k)
+{
+    const char *v = NULL;
+    int ty = sd_getfield(L, t, k);
+    if (ty == LUA_TSTRING) v = lua_tostring(L, -1);
+    else if (ty != LUA_TNIL) luaL_error(L, "option '%s' must be a string", k);
+    lua_pop(L, 1); /* the table still holds the string, so v stays valid */
+    return v;
+}
+
+static int opt_bool(lua_State *L, int t, const char *k, int def)
+{
+    int v = def, ty = sd_getfield(L, t, k);
+    if (ty == LUA_TBOOLEAN) v = lua_toboolean(L, -1);
+    else if (ty != LUA_TNIL) luaL_error(L, "option '%s' must be a boolean", k);
+    lua_pop(L, 1);
+    return v;
+}
+
+static const char *const engine_opts[] = {"connect_timeout", "timeout", "retries", "backoff_base",
+                                          "backoff_max", "max_retry_after", "max_per_host", "max_body",
+                                          "verify_tls", "ca_file", "ca_path", "user_agent", "seed",
+                                          "driver", NULL};
+
+static int l_engine(lua_State *L)
+{
+    sd_config cfg;
+    lengine *le;
+    const char *drv;
+    const sd_driver *d = &sd_driver_curl;
+    char err[256] = "";
+    if (lua_isnoneornil(L, 1)) lua_newtable(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    check_keys(L, 1, engine_opts, "engine");
+    memset(&cfg, 0, sizeof cfg);
+    cfg.connect_timeout = opt_num(L, 1, "connect_timeout", 10);
+    cfg.timeout = opt_num(L, 1, "timeout", 60);
+    cfg.retries = (int)opt_num(L, 1, "retries", 2);
+    cfg.backoff_base = opt_num(L, 1, "backoff_base", 0.5);
+    cfg.backoff_max = opt_num(L, 1, "backoff_max", 8);
+    cfg.max_retry_after = opt_num(L, 1, "max_retry_after", 60);
+    cfg.max_per_host = (int)opt_num(L, 1, "max_per_host", 32);
+    cfg.max_body = (size_t)opt_num(L, 1, "max_body", 8.0 * 1024 * 1024);
+    cfg.verify_tls = opt_bool(L, 1, "verify_tls", 1);
+    cfg.ca_file = (char *)opt_str(L, 1, "ca_file");
+    cfg.ca_path = (char *)opt_str(L, 1, "ca_path");
+    cfg.user_agent = (char *)opt_str(L, 1, "user_agent");
+    cfg.seed = (uint64_t)opt_num(L, 1, "seed", 0);
+    drv = opt_str(L, 1, "driver");
+    if (drv && strcmp(drv, "external") == 0) d = &sd_driver_external;
+    else if (drv && strcmp(drv, "curl") != 0) luaL_error(L, "option 'driver' must be \"curl\" or \"external\"");
+    if (cfg.max_per_host < 1) luaL_error(L, "option 'max_per_host' must be at least 1");
+    if (cfg.retries < 0) luaL_error(L, "option 'retries' must not be negative");
+    if (!(cfg.timeout > 0) || !(cfg.connect_timeout > 0)) luaL_error(L, "timeouts must be positive");
+    le = lua_newuserdata(L, sizeof *le);
+    memset(le, 0, sizeof *le);
+    sd_setmetatable(L, ENGINE_MT);
+    if (sd_engine_init(&le->e, &cfg, d, err, sizeof err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    le->open = 1;
+    return 1;
+}
+
+static const char *const submit_opts[] = {"method", "url", "headers", "body", "timeout", "deadline",
+                                          "delay", "retries", "idempotent", "retry_on", "file",
+                                          "resume_from", "follow", NULL};
+
+static int l_submit(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    sd_submit s;
+    sd_request *r;
+    const char *hdrs[64];
+    int retry_on[8], i, n;
+    size_t blen = 0;
+    char err[128];
+    luaL_checktype(L, 2, LUA_TTABLE);
+    check_keys(L, 2, submit_opts, "submit");
+    memset(&s, 0, sizeof s);
+    s.method = opt_str(L, 2, "method");
+    s.url = opt_str(L, 2, "url");
+    if (s.url == NULL) luaL_error(L, "submit: 'url' is required");
+    if (sd_getfield(L, 2, "body") == LUA_TSTRING) s.body = lua_tolstring(L, -1, &blen);
+    else if (!lua_isnil(L, -1)) luaL_error(L, "option 'body' must be a string");
+    lua_pop(L, 1);
+    s.body_len = blen;
+    s.file = opt_str(L, 2, "file");
+    s.timeout = opt_num(L, 2, "timeout", 0);
+    s.deadline = opt_num(L, 2, "deadline", 0);
+    s.delay = opt_num(L, 2, "delay", 0);
+    s.retries = (int)opt_num(L, 2, "retries", -1);
+    s.resume_from = (long long)opt_num(L, 2, "resume_from", 0);
+    s.idempotent = opt_bool(L, 2, "idempotent", s.method == NULL || strcmp(s.method, "GET") == 0 ||
+                                                    strcmp(s.method, "HEAD") == 0 ||
+                                                    strcmp(s.method, "DELETE") == 0);
+    s.follow = opt_bool(L, 2, "follow", 0);
+    if (sd_getfield(L, 2, "headers") == LUA_TTABLE) {
+        n = (int)lua_rawlen(L, -1);
+        if (n > 64) luaL_error(L, "submit: at most 64 headers");
+        for (i = 0; i < n; i++) {
+            lua_rawgeti(L, -1, i + 1);
+            if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "submit: headers must be \"Name: value\" strings");
+            hdrs[i] = lua_tostring(L, -1);
+            lua_pop(L, 1); /* still anchored by the headers table */
+            if (strchr(hdrs[i], '\n') || strchr(hdrs[i], '\r')) luaL_error(L, "submit: header contains a line break");
+        }
+        s.headers = hdrs;
+        s.n_headers = n;
+    } else if (!lua_isnil(L, -1)) {
+        luaL_error(L, "option 'headers' must be a list of strings");
+    }
+    lua_pop(L, 1);
+    if (sd_getfield(L, 2, "retry_on") == LUA_TTABLE) {
+        n = (int)lua_rawlen(L, -1);
+        for (i = 0; i < n && i < 8; i++) {
+            lua_rawgeti(L, -1, i + 1);
+            retry_on[i] = (int)lua_tonumber(L, -1);
+            lua_pop(L, 1);
+        }
+        s.retry_on = retry_on;
+        s.n_retry_on = i;
+    }
+    lua_pop(L, 1);
+    r = sd_engine_submit(&le->e, &s, err, sizeof err);
+    if (r == NULL) {
+        if (strcmp(err, "out of memory") == 0) return luaL_error(L, "%s", err);
+        return luaL_error(L, "submit: %s", err);
+    }
+    sd_pushint(L, r->id);
+    return 1;
+}
+
+static int l_step(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    sd_pushint(L, sd_engine_step(&le->e));
+    return 1;
+}
+
+static int l_wait(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    sd_engine_wait(&le->e, luaL_optnumber(L, 2, 1.0));
+    return 0;
+}
+
+static int l_next_due(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    double d = sd_engine_next_due(&le->e);
+    if (d < 0) lua_pushnil(L);
+    else lua_pushnumber(L, d);
+    return 1;
+}
+
+/* "Name: value" lines -> {name = value}, names lowercased; the status line is skipped. */
+static void push_headers(lua_State *L, const char *h, size_t len)
+{
+    size_t i = 0;
+    lua_newtable(L);
+    while (i < len) {
+        const char *line = h + i, *eol = memchr(line, '\n', len - i), *colon, *v, *end;
+        size_t llen = eol ? (size_t)(eol - line) : len - i;
+        char name[128];
+        size_t k;
+        i += llen + 1;
+        colon = memchr(line, ':', llen);
+        if (colon == NULL || (size_t)(colon - line) >= sizeof name || colon == line) continue;
+        for (k = 0; k < (size_t)(colon - line); k++) name[k] = (char)tolower((unsigned char)line[k]);
+        v = colon + 1;
+        end = line + llen;
+        while (v < end && (*v == ' ' || *v == '\t')) v++;
+        while (end > v && (end[-1] == '\r' || end[-1] == ' ')) end--;
+        lua_pushlstring(L, name, k);
+        lua_pushlstring(L, v, (size_t)(end - v));
+        lua_rawset(L, -3);
+    }
+}
+
+static void push_result(lua_State *L, sd_request *r)
+{
+    const char *ek = sd_errkind_name(r->err);
+    lua_createtable(L, 0, 12);
+    sd_pushint(L, r->id);
+    lua_setfield(L, -2, "id");
+    lua_pushstring(L, r->method);
+    lua_setfield(L, -2, "method");
+    if (r->status > 0) {
+        sd_pushint(L, r->status);
+        lua_setfield(L, -2, "status");
+    }
+    lua_pushlstring(L, r->resp_body.p ? r->resp_body.p : "", r->resp_body.len);
+    lua_setfield(L, -2, "body");
+    push_headers(L, r->resp_headers.p, r->resp_headers.len);
+    lua_setfield(L, -2, "headers");
+    if (ek) {
+        lua_pushstring(L, ek);
+        lua_setfield(L, -2, "error");
+        lua_pushstring(L, r->errmsg[0] ? r->errmsg : ek);
+        lua_setfield(L, -2, "message");
+    }
+    sd_pushint(L, r->attempts);
+    lua_setfield(L, -2, "attempts");
+    lua_pushboolean(L, r->sent);
+    lua_setfield(L, -2, "sent");
+    if (r->retry_after >= 0) {
+        lua_pushnumber(L, r->retry_after);
+        lua_setfield(L, -2, "retry_after");
+    }
+    if (r->file) {
+        lua_pushnumber(L, (double)r->file_bytes);
+        lua_setfield(L, -2, "file_bytes");
+    }
+}
+
+static int l_collect(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    int n = 0, max = (int)luaL_optinteger(L, 2, 1 << 30);
+    sd_request *r;
+    lua_newtable(L);
+    while (n < max && (r = sd_engine_pop_done(&le->e)) != NULL) {
+        push_result(L, r);
+        lua_rawseti(L, -2, ++n);
+        sd_request_free(&le->e, r);
+    }
+    return 1;
+}
+
+static int l_cancel(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    sd_request *r = sd_engine_find(&le->e, luaL_checknumber(L, 2));
+    if (r == NULL || r->state == SD_DONE) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    sd_engine_cancel(&le->e, r);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_outbox(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    sd_request *r;
+    int n = 0, i;
+    if (le->e.drv != &sd_driver_external) return luaL_error(L, "outbox: the engine's driver is not external");
+    lua_newtable(L);
+    while ((r = sd_external_take(&le->e)) != NULL) {
+        lua_createtable(L, 0, 6);
+        sd_pushint(L, r->id);
+        lua_setfield(L, -2, "id");
+        lua_pushstring(L, r->method);
+        lua_setfield(L, -2, "method");
+        lua_pushstring(L, r->url);
+        lua_setfield(L, -2, "url");
+        if (r->body) {
+            lua_pushlstring(L, r->body, r->body_len);
+            lua_setfield(L, -2, "body");
+        }
+        lua_createtable(L, r->n_headers, 0);
+        for (i = 0; i < r->n_headers; i++) {
+            lua_pushstring(L, r->headers[i]);
+            lua_rawseti(L, -2, i + 1);
+        }
+        lua_setfield(L, -2, "headers");
+        lua_pushnumber(L, r->timeout);
+        lua_setfield(L, -2, "timeout");
+        sd_pushint(L, r->attempts);
+        lua_setfield(L, -2, "attempt");
+        lua_rawseti(L, -2, ++n);
+    }
+    return 1;
+}
+
+static sd_errkind errkind_from(const char *s)
+{
+    static const struct {
+        const char *n;
+        sd_errkind k;
+    } map[] = {{"connect", SD_ERR_CONNECT}, {"timeout", SD_ERR_TIMEOUT}, {"network", SD_ERR_NETWORK},
+               {"too_large", SD_ERR_TOO_LARGE}, {"tls", SD_ERR_TLS}, {NULL, SD_ERR_NONE}};
+    int i;
+    for (i = 0; map[i].n; i++)
+        if (strcmp(map[i].n, s) == 0) return map[i].k;
+    return SD_ERR_INTERNAL;
+}
+
+static const char *const feed_opts[] = {"status", "headers", "body", "error", "message", "sent", NULL};
+
+/* engine:feed(id, {status=, headers={name=value}, body=} | {error="connect"|..., sent=}) */
+static int l_feed(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    sd_request *r = sd_engine_find(&le->e, luaL_checknumber(L, 2));
+    const char *s;
+    size_t len;
+    luaL_checktype(L, 3, LUA_TTABLE);
+    check_keys(L, 3, feed_opts, "feed");
+    if (r == NULL || r->state != SD_ACTIVE) {
+        lua_pushboolean(L, 0); /* cancelled meanwhile, or unknown: nothing to do */
+        return 1;
+    }
+    r->status = (long)opt_num(L, 3, "status", 0);
+    s = opt_str(L, 3, "error");
+    if (s) {
+        r->err = errkind_from(s);
+        snprintf(r->errmsg, sizeof r->errmsg, "%s", opt_str(L, 3, "message") ? opt_str(L, 3, "message") : s);
+        r->sent = opt_bool(L, 3, "sent", r->err != SD_ERR_CONNECT);
+    } else {
+        r->sent = 1;
+    }
+    if (sd_getfield(L, 3, "body") == LUA_TSTRING) {
+        s = lua_tolstring(L, -1, &len);
+        if (sd_buf_append(&r->resp_body, s, len, r->max_body) != 0) {
+            r->err = SD_ERR_TOO_LARGE;
+            snprintf(r->errmsg, sizeof r->errmsg, "response body too large");
+        }
+    }
+    lua_pop(L, 1);
+    if (sd_getfield(L, 3, "headers") == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, -2) != 0) {
+            size_t kl, vl;
+            const char *k = lua_tolstring(L, -2, &kl), *v = lua_tolstring(L, -1, &vl);
+            if (k && v) {
+                sd_buf_append(&r->resp_headers, k, kl, 256 * 1024);
+                sd_buf_append(&r->resp_headers, ": ", 2, 256 * 1024);
+                sd_buf_append(&r->resp_headers, v, vl, 256 * 1024);
+                sd_buf_append(&r->resp_headers, "\r\n", 2, 256 * 1024);
+            }
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    sd_engine_finished(&le->e, r);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_stats(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    lua_createtable(L, 0, 6);
+    sd_pushint(L, le->e.active);
+    lua_setfield(L, -2, "active");
+    sd_pushint(L, le->e.waiting);
+    lua_setfield(L, -2, "waiting");
+    sd_pushint(L, le->e.ready);
+    lua_setfield(L, -2, "ready");
+    sd_pushint(L, le->e.total);
+    lua_setfield(L, -2, "total");
+    lua_pushnumber(L, (double)le->e.attempts_done);
+    lua_setfield(L, -2, "attempts");
+    lua_pushnumber(L, (double)le->e.retries_done);
+    lua_setfield(L, -2, "retries");
+    lua_pushstring(L, le->e.drv->name);
+    lua_setfield(L, -2, "driver");
+    return 1;
+}
+
+/* __gc, __close and close() are one idempotent cleanup. */
+static int l_close(lua_State *L)
+{
+    lengine *le = luaL_checkudata(L, 1, ENGINE_MT);
+    if (le->open) {
+        le->open = 0;
+        sd_engine_close(&le->e);
+    }
+    return 0;
+}
+
+static int l_tostring(lua_State *L)
+{
+    lengine *le = luaL_checkudata(L, 1, ENGINE_MT);
+    if (le->open) lua_pushfstring(L, "seedance.engine (%s, %d busy)", le->e.drv->name,
+                                  le->e.active + le->e.waiting + le->e.ready);
+    else lua_pushstring(L, "seedance.engine (closed)");
+    return 1;
+}
+
+int sd_open_engine(lua_State *L)
+{
+    static const luaL_Reg methods[] = {{"submit", l_submit},   {"step", l_step},       {"wait", l_wait},
+                                       {"next_due", l_next_due}, {"collect", l_collect}, {"cancel", l_cancel},
+                                       {"outbox", l_outbox},   {"feed", l_feed},       {"stats", l_stats},
+                                       {"close", l_close},     {NULL, NULL}};
+    if (luaL_newmetatable(L, ENGINE_MT)) {
+        lua_newtable(L);
+        sd_setfuncs(L, methods, 0);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, l_close);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, l_close);
+        lua_setfield(L, -2, "__close");
+        lua_pushcfunction(L, l_tostring);
+        lua_setfield(L, -2, "__tostring");
+    }
+    lua_pop(L, 1);
+    lua_pushcfunction(L, l_engine);
+    return 1;
+}
