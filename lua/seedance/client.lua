@@ -15,9 +15,17 @@ local M = { class = Client }
 -- secrets live outside the object, so no dump of a client can show them
 local secrets = setmetatable({}, { __mode = "k" })
 
-M.providers = { "piapi" }
+-- every service seedance knows; a build speaks those whose dialect module is present
+local ALL = { "sunra", "orcarouter", "crun", "anyfast", "piapi", "ark" }
+M.providers = {}
 local KNOWN = {}
-for _, p in ipairs(M.providers) do KNOWN[p] = true end
+for _, p in ipairs(ALL) do
+  local ok = pcall(require, "seedance.providers." .. p)
+  if ok then
+    M.providers[#M.providers + 1] = p
+    KNOWN[p] = true
+  end
+end
 
 local OPTIONS = {
   provider = "string", api_key = "string", base_url = "string", timeout = "number",
@@ -109,8 +117,10 @@ function M.new(opts)
     backoff_max = opts.backoff_max,
   })
   if not eng then error("seedance.new: cannot start the engine: " .. tostring(err), 2) end
+  local control = opts.control_url or dialect.control_url
   local c = setmetatable({
     provider = opts.provider, dialect = dialect, endpoints = endpoints, base_url = base,
+    control_url = control and control:gsub("/+$", "") or nil, region = opts.region or dialect.region,
     timeout = opts.timeout or 30, engine = eng, poll = poll_config(opts.poll),
     validate = opts.validate ~= false,
   }, Client)
@@ -128,9 +138,11 @@ function Client:_secrets()
   return { s.api_key, s.secret_key }
 end
 
-function Client:_auth_headers(op)
+--- Credential headers for one request; `req` is {method=, url=, body=, headers=} as it
+-- will be sent, so a signing dialect (Ark's control plane) can sign exactly that.
+function Client:_auth_headers(op, req)
   local s = secrets[self]
-  return self.dialect.auth(s.api_key, op, s)
+  return self.dialect.auth(s.api_key, op, s, req, self)
 end
 
 --- Raise unless the provider has capability `cap` (what is named in the message).

@@ -34,15 +34,16 @@ function M.describe_body(body)
 end
 
 --- Build the engine request for operation `op` of `client`.
+-- `op.plane = "control"` sends it to the client's control_url (Ark's signed asset API).
 function M.request(client, op)
   local d = client.dialect
   local path = client.endpoints[op.endpoint]
   if not path then error("seedance: " .. d.name .. " has no endpoint '" .. tostring(op.endpoint) .. "'", 3) end
-  local u = (op.base or client.base_url) .. url.fill(path, op.params)
+  local base = op.base or (op.plane == "control" and client.control_url) or client.base_url
+  local u = base .. url.fill(path, op.params)
   local q = url.query(op.query)
   if q ~= "" then u = u .. (u:find("?", 1, true) and "&" or "?") .. q end
   local headers = {}
-  for _, h in ipairs(client:_auth_headers(op)) do headers[#headers + 1] = h end
   local body = op.body
   if type(body) == "table" then
     body = json.encode(body)
@@ -54,11 +55,13 @@ function M.request(client, op)
   if op.headers then
     for _, h in ipairs(op.headers) do headers[#headers + 1] = h end
   end
-  return {
+  local req = {
     method = op.method, url = u, headers = headers, body = body,
     idempotent = op.idempotent, retry_on = op.retry_on or d.retry_on,
     timeout = client.timeout, deadline = op.deadline,
   }
+  for _, h in ipairs(client:_auth_headers(op, req)) do headers[#headers + 1] = h end
+  return req
 end
 
 -- strings inside a decoded body, redacted in place (the body is ours, freshly decoded)

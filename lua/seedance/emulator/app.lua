@@ -109,7 +109,8 @@ function Server:mount(twin, prefix)
   return m
 end
 
---- Clears every twin's state, the fault queue, the stats and the clock offset.
+--- Clears every twin's state, the fault queue, the stats and the clock
+-- offset. Settings (start options and configure) stay as they are.
 function Server:reset()
   local server = self
   self.offset = 0
@@ -293,7 +294,7 @@ function Server:handle(req)
   local stats = self.stats
   stats.requests = stats.requests + 1
   local mount, route, params, wrong_method = self:resolve(method, path)
-  bump(stats.by_route, route and route.key or (method .. " (unmatched)"))
+  bump(stats.by_route, route and route.key or (method .. " " .. path))
 
   local fault
   if #self.queue > 0 then fault = self:take_queued(method .. " " .. path) end

@@ -166,7 +166,8 @@ function Emulator:stats()
   return self:control{op = "stats"}
 end
 
---- Clears every asset, queued fault, counter and clock offset.
+--- Clears every asset, queued fault, counter and clock offset; settings
+-- (start options, configure) stay.
 function Emulator:reset()
   return self:control{op = "reset"}
 end
