@@ -10,6 +10,8 @@ LUA_PC    := $(if $(filter luajit,$(LUA)),luajit,$(LUA))
 LUA_CFLAGS = $(shell pkg-config --cflags $(LUA_PC) 2>/dev/null)
 CURL_CFLAGS = $(shell pkg-config --cflags libcurl 2>/dev/null)
 CURL_LIBS   = $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+CRYPTO_CFLAGS = $(shell pkg-config --cflags libcrypto 2>/dev/null)
+CRYPTO_LIBS   = $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 MHD_CFLAGS  = $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS    = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
@@ -46,11 +48,11 @@ deps: $(DEPS_STAMP)
 
 $(BUILD)/obj/%.o: %.c $(wildcard src/*.h src/*/*.h) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CURL_CFLAGS) $(MHD_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(MHD_CFLAGS) -c $< -o $@
 
 $(CORE_SO): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(SHARED) $(LDFLAGS) -o $@ $^ $(CURL_LIBS) -lm
+	$(CC) $(SHARED) $(LDFLAGS) -o $@ $^ $(CURL_LIBS) $(CRYPTO_LIBS) -lm
 
 $(EMU_SO): $(EMU_OBJ)
 	@mkdir -p $(dir $@)
@@ -73,3 +75,49 @@ lint:
 
 clean:
 	rm -rf build
+
+# ---- media probing: fuzzing and sanitizers (issue 5) ---------------------------------------
+#   make fuzz         each libFuzzer target for FUZZ_TIME seconds (seeds: spec/fixtures/probe/<t>,
+#                     new inputs kept in build/fuzz/corpus/<t>, crashes in build/fuzz/artifacts)
+#   make check-asan   the core built with -fsanitize=address,undefined, the busted suite run on it.
+#                     The lua binary is not instrumented, so libasan is LD_PRELOADed. Leak
+#                     detection is off (detect_leaks=0): busted ends with os.exit, which skips
+#                     lua_close, so every live Lua object would be reported; leaks are what
+#                     `make check-memory` (valgrind) is for.
+FUZZ_CC      ?= clang
+FUZZ_TIME    ?= 60
+FUZZ_FLAGS   ?= -max_len=8192
+FUZZ_TARGETS  = image heif mp4 audio
+FUZZ_SRC      = $(filter-out src/probe/probe_lua.c,$(wildcard src/probe/*.c))
+FUZZ_BIN      = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+ASAN_FLAGS    = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+ASAN_BUILD    = build/asan-$(LUA)
+ASAN_LIB      = $(shell $(CC) -print-file-name=libasan.so)
+
+.PHONY: fuzz fuzz-build check-asan
+
+build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_SRC) $(wildcard src/probe/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c99 -D_POSIX_C_SOURCE=200809L -g -O2 $(WARN) -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=all -Isrc/probe $(FUZZ_SRC) $< -lm -o $@
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: $(FUZZ_BIN)
+	@mkdir -p build/fuzz/artifacts
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus/$$t; \
+	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) $(FUZZ_FLAGS) -print_final_stats=1 \
+	    -artifact_prefix=build/fuzz/artifacts/$$t- build/fuzz/corpus/$$t spec/fixtures/probe/$$t \
+	    > build/fuzz/$$t.log 2>&1; rc=$$?; \
+	  printf 'fuzz_%-6s %s executions, exit %s\n' $$t \
+	    "$$(sed -n 's/^stat::number_of_executed_units: *//p' build/fuzz/$$t.log)" $$rc; \
+	  if [ $$rc -ne 0 ]; then tail -n 40 build/fuzz/$$t.log; exit $$rc; fi; \
+	done
+
+check-asan:
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS="-O1 -g $(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" all
+	@LD_PRELOAD=$(ASAN_LIB) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  LUA_CPATH="$(CURDIR)/$(ASAN_BUILD)/?.so;;" \
+	  $(LUA) $(BUSTED) --output=spec/support/summary.lua $(SPECS)

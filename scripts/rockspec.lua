@@ -40,6 +40,7 @@ description = {
 dependencies = { "lua >= 5.1", "lua-cjson" }
 external_dependencies = {
   CURL = { header = "curl/curl.h", library = "curl" },
+  CRYPTO = { header = "openssl/evp.h", library = "crypto" },
   MICROHTTPD = { header = "microhttpd.h", library = "microhttpd" },
 }
 test_dependencies = { "busted" }
@@ -52,9 +53,9 @@ build = {
 %s
       },
       defines = { "_POSIX_C_SOURCE=200809L", "_DEFAULT_SOURCE" },
-      libraries = { "curl", "m" },
-      incdirs = { "$(CURL_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)" },
+      libraries = { "curl", "crypto", "m" },
+      incdirs = { "$(CURL_INCDIR)", "$(CRYPTO_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(CRYPTO_LIBDIR)" },
     },
     ["seedance.emucore"] = {
       sources = {

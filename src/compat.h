@@ -15,7 +15,7 @@
 #endif
 #define lua_rawlen(L, i) lua_objlen(L, i)
 #define sd_setfuncs_needed 1
-static void sd_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
+static inline void sd_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
 {
     luaL_checkstack(L, nup + 1, "too many upvalues");
     for (; l->name; l++) {
@@ -26,7 +26,7 @@ static void sd_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
     }
     lua_pop(L, nup);
 }
-static void *sd_testudata(lua_State *L, int i, const char *tname)
+static inline void *sd_testudata(lua_State *L, int i, const char *tname)
 {
     void *p = lua_touserdata(L, i);
     if (p == NULL || !lua_getmetatable(L, i)) return NULL;
@@ -35,7 +35,7 @@ static void *sd_testudata(lua_State *L, int i, const char *tname)
     lua_pop(L, 2);
     return p;
 }
-static void sd_setmetatable(lua_State *L, const char *tname)
+static inline void sd_setmetatable(lua_State *L, const char *tname)
 {
     luaL_getmetatable(L, tname);
     lua_setmetatable(L, -2);

@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <curl/curl.h>
 
 #include "engine.h"
@@ -64,7 +67,9 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
             x->out = NULL;
         } else if (code == 200 && r->resume_from > 0) {
             /* the server ignored our Range: start the file over */
-            if (freopen(NULL, "wb", x->out) == NULL) return 0;
+            /* append mode: once truncated, writes land at offset 0 again */
+            if (fflush(x->out) != 0 || ftruncate(fileno(x->out), 0) != 0) return 0;
+            if (r->expected >= 0) r->expected -= r->resume_from;
             r->resume_from = 0;
         }
     }
@@ -82,7 +87,19 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
     sd_request *r = ud;
     size_t len = size * n;
     /* a new status line starts a new header block (redirects, 100 Continue) */
-    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) sd_buf_reset(&r->resp_headers);
+    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+        sd_buf_reset(&r->resp_headers);
+        r->expected = -1;
+    }
+    if (r->file) {
+        long long a, b, total;
+        if (len > 15 && strncasecmp(data, "content-range:", 14) == 0 &&
+            sscanf(data + 14, " bytes %lld-%lld/%lld", &a, &b, &total) == 3)
+            r->expected = total;
+        else if (len > 15 && strncasecmp(data, "content-length:", 15) == 0 && r->expected < 0 &&
+                 sscanf(data + 15, " %lld", &total) == 1)
+            r->expected = r->resume_from + total;
+    }
     if (sd_buf_append(&r->resp_headers, data, len, 256 * 1024) != 0) return 0;
     return len;
 }
@@ -116,7 +133,12 @@ static void xfer_free(curl_state *cs, sd_request *r, int remove)
     if (remove) curl_multi_remove_handle(cs->multi, x->easy);
     pool_put(cs, x->easy);
     curl_slist_free_all(x->headers);
-    if (x->out) fclose(x->out);
+    if (x->out) {
+        /* the caller renames the file into place next: its bytes must be on disk first */
+        fflush(x->out);
+        fsync(fileno(x->out));
+        fclose(x->out);
+    }
     free(x);
     r->driver_data = NULL;
 }
@@ -141,6 +163,8 @@ static int curl_start(sd_engine *e, sd_request *r)
     /* no "Expect: 100-continue" round trip before a body */
     x->headers = curl_slist_append(x->headers, "Expect:");
     if (r->file) {
+        struct stat st;
+        r->resume_from = (r->resume && stat(r->file, &st) == 0) ? (long long)st.st_size : 0;
         x->out = fopen(r->file, r->resume_from > 0 ? "ab" : "wb");
         if (x->out == NULL) {
             xfer_free(cs, r, 0);

@@ -288,7 +288,8 @@ sd_request *sd_engine_submit(sd_engine *e, const sd_submit *s, char *err, size_t
     r->max_retries = s->retries >= 0 ? s->retries : e->cfg.retries;
     r->idempotent = s->idempotent;
     r->follow = s->follow;
-    r->resume_from = s->resume_from;
+    r->resume = s->resume;
+    r->expected = -1;
     r->retry_after = -1;
     r->max_body = e->cfg.max_body;
     for (i = 0; i < s->n_retry_on && i < 8; i++) r->retry_on[r->n_retry_on++] = s->retry_on[i];

@@ -59,6 +59,8 @@ typedef struct sd_request {
     int n_headers;
     int follow;          /* follow redirects (downloads); API calls never do */
     long long resume_from;
+    int resume;          /* downloads: continue the file as it is on disk at each attempt */
+    long long expected;  /* total bytes of the file once known (Content-Length/Range), else -1 */
     /* outcome of the latest attempt */
     long status;
     sd_buf resp_body, resp_headers;
@@ -117,7 +119,7 @@ typedef struct sd_submit {
     int idempotent, follow;
     const int *retry_on;
     int n_retry_on;
-    long long resume_from;
+    int resume;
 } sd_submit;
 
 extern const sd_driver sd_driver_curl;

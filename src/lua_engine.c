@@ -124,7 +124,7 @@ static int l_engine(lua_State *L)
 
 static const char *const submit_opts[] = {"method", "url", "headers", "body", "timeout", "deadline",
                                           "delay", "retries", "idempotent", "retry_on", "file",
-                                          "resume_from", "follow", NULL};
+                                          "resume", "follow", NULL};
 
 static int l_submit(lua_State *L)
 {
@@ -150,7 +150,7 @@ static int l_submit(lua_State *L)
     s.deadline = opt_num(L, 2, "deadline", 0);
     s.delay = opt_num(L, 2, "delay", 0);
     s.retries = (int)opt_num(L, 2, "retries", -1);
-    s.resume_from = (long long)opt_num(L, 2, "resume_from", 0);
+    s.resume = opt_bool(L, 2, "resume", 0);
     s.idempotent = opt_bool(L, 2, "idempotent", s.method == NULL || strcmp(s.method, "GET") == 0 ||
                                                     strcmp(s.method, "HEAD") == 0 ||
                                                     strcmp(s.method, "DELETE") == 0);
@@ -301,6 +301,18 @@ static int l_cancel(lua_State *L)
     return 1;
 }
 
+/* engine:progress(id) -> bytes on disk so far, total bytes or nil (downloads) */
+static int l_progress(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    sd_request *r = sd_engine_find(&le->e, luaL_checknumber(L, 2));
+    if (r == NULL) return 0;
+    lua_pushnumber(L, (double)(r->resume_from + r->file_bytes));
+    if (r->expected >= 0) lua_pushnumber(L, (double)r->expected);
+    else lua_pushnil(L);
+    return 2;
+}
+
 static int l_outbox(lua_State *L)
 {
     lengine *le = check_engine(L, 1);
@@ -445,7 +457,7 @@ int sd_open_engine(lua_State *L)
 {
     static const luaL_Reg methods[] = {{"submit", l_submit},   {"step", l_step},       {"wait", l_wait},
                                        {"next_due", l_next_due}, {"collect", l_collect}, {"cancel", l_cancel},
-                                       {"outbox", l_outbox},   {"feed", l_feed},       {"stats", l_stats},
+                                       {"outbox", l_outbox}, {"progress", l_progress},   {"feed", l_feed},       {"stats", l_stats},
                                        {"close", l_close},     {NULL, NULL}};
     if (luaL_newmetatable(L, ENGINE_MT)) {
         lua_newtable(L);

@@ -95,6 +95,9 @@ end
 function M.new(opts)
   check_options(opts)
   local dialect = require("seedance.providers." .. opts.provider)
+  -- options only one provider understands (Sunra's auth_scheme) are checked by its dialect
+  local bad = dialect.check_options and dialect.check_options(opts)
+  if bad then error("seedance.new: " .. bad, 2) end
   local key = opts.api_key or os.getenv("SEEDANCE_API_KEY")
   if not key or key == "" then
     error("seedance.new: 'api_key' is required (or set SEEDANCE_API_KEY)", 2)

@@ -94,12 +94,16 @@ function M.response(client, op, r)
   end
   local body, jerr = nil, nil
   if r.body and r.body ~= "" then body, jerr = json.decode(r.body) end
+  -- Volcengine's OpenAPI (Ark's control plane) names the request in the body
+  local meta = type(body) == "table" and json.val(body.ResponseMetadata)
+  if not rid and type(meta) == "table" then rid = json.str(json.val(meta.RequestId)) end
   local status = r.status
   local failed = status >= 400
-  local kind, code, message
-  if client.dialect.classify then
+  local kind, code, message, retryable
+  local classify = op.classify or client.dialect.classify
+  if classify then
     -- the dialect may see an error inside a 200 (crun's envelope) or the opposite
-    kind, code, message = client.dialect.classify(status, body, op, r)
+    kind, code, message, retryable = classify(status, body, op, r)
     failed = kind ~= nil
   elseif failed then
     local m, c = M.describe_body(body)
@@ -121,6 +125,8 @@ function M.response(client, op, r)
       f.retry_at = core.time() + r.retry_after
     end
     if status >= 500 or status == 429 or status == 455 then f.retryable = true end
+    -- classify knows better: crun's 505 "feature disabled" is a 5xx no retry will fix
+    if retryable ~= nil then f.retryable = retryable end
     return nil, new_error(client, f)
   end
   if body == nil and not op.empty_ok then

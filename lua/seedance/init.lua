@@ -7,6 +7,7 @@ local errors = require "seedance.error"
 local wait = require "seedance.wait"
 require "seedance.assets"
 require "seedance.groups"
+require "seedance.tasks"
 
 local M = {}
 
@@ -40,6 +41,12 @@ function M.probe(path_or_bytes)
   local info, msg = core.probe(path_or_bytes)
   if not info then return nil, errors.new({ kind = "validation", message = msg }) end
   return info
+end
+
+--- Render a prompt template for a provider (see seedance.render module).
+-- @return {prompt=, images=, videos=, audios=}, or nil and a seedance.Error
+function M.render(prompt, refs, provider)
+  return require("seedance.render").render(prompt, refs, provider)
 end
 
 M.Error = errors.Error

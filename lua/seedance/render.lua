@@ -52,7 +52,7 @@ local function classify(name, v)
   elseif tv == "string" or tv == "number" then
     return { text = tostring(v) }
   end
-  return nil, ("reference '%s' must be an asset, a URL, {url=, type=} or text"):format(name)
+  error(("seedance.render: reference '%s' must be an asset, a URL, {url=, type=} or text"):format(name), 4)
 end
 
 --- Render `prompt` with `refs` for `provider` (a provider name or a dialect table).

@@ -1,6 +1,6 @@
 /* emucore.c: the Lua face of the emulator's C core, `seedance.emucore`.
  *
- *   local srv, err = emucore.start{host=, port=, app=, config=, path=, cpath=}
+ *   local srv, err = emucore.start{host=, port=, app=, config=, path=, cpath=, quiet=}
  *   srv:port()  srv:control(str)  srv:stop()   emucore.now()  emucore.sleep(s)
  *
  * Misuse raises naming the option; failing to serve (port taken, app that
@@ -25,7 +25,7 @@ struct server {
 };
 
 static const char *const option_names[] = {
-    "host", "port", "app", "config", "path", "cpath", NULL
+    "host", "port", "app", "config", "path", "cpath", "quiet", NULL
 };
 
 static struct server *check_server(lua_State *L)
@@ -104,6 +104,8 @@ static int l_start(lua_State *L)
     if (ao.path == NULL) ao.path = package_field(L, "path");
     ao.cpath = opt_string(L, 1, "cpath", NULL, NULL);
     if (ao.cpath == NULL) ao.cpath = package_field(L, "cpath");
+    sd_getfield(L, 1, "quiet");
+    ao.quiet = lua_toboolean(L, -1);
 
     /* The userdata first: if Lua runs out of memory here nothing leaks. */
     s = lua_newuserdata(L, sizeof *s);

@@ -31,7 +31,7 @@
 /* How long stop() waits for parked connections to unwind before MHD_stop_daemon. */
 #define DRAIN_SECONDS 2.0
 
-enum phase { PHASE_HEADERS, PHASE_BODY, PHASE_PARKED };
+enum phase { PHASE_HEADERS, PHASE_BODY, PHASE_PARKED, PHASE_ANSWERED };
 
 struct emu_httpd {
     struct MHD_Daemon *daemon;
@@ -92,13 +92,19 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     return exchange_new(cls, conn, uri);
 }
 
+static void leave_park(struct emu_httpd *h, int *stopping);
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    struct exchange *x = *con_cls;
     (void)cls;
     (void)conn;
     (void)toe;
-    exchange_free(*con_cls);
+    /* A parked connection can end without its handler running again (the
+     * daemon stopping, the peer gone); stop() still waits for the count. */
+    if (x != NULL && x->phase == PHASE_PARKED) leave_park(x->h, NULL);
+    exchange_free(x);
     *con_cls = NULL;
 }
 
@@ -263,16 +269,21 @@ static enum MHD_Result park(struct exchange *x)
     return MHD_YES;
 }
 
-/* Back from the timer: answer, unless the server is stopping. */
-static enum MHD_Result unparked(struct exchange *x)
+static void leave_park(struct emu_httpd *h, int *stopping)
 {
-    struct emu_httpd *h = x->h;
-    int stopping;
     pthread_mutex_lock(&h->lock);
-    stopping = h->stopping;
+    if (stopping != NULL) *stopping = h->stopping;
     h->parked--;
     if (h->parked == 0) pthread_cond_signal(&h->drained);
     pthread_mutex_unlock(&h->lock);
+}
+
+/* Back from the timer: answer, unless the server is stopping. */
+static enum MHD_Result unparked(struct exchange *x)
+{
+    int stopping;
+    leave_park(x->h, &stopping);
+    x->phase = PHASE_ANSWERED;
     if (stopping) return MHD_NO;
     return send_response(x);
 }
@@ -333,6 +344,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return dispatch(x, url, method);
     case PHASE_PARKED:
         return unparked(x);
+    case PHASE_ANSWERED:
+        break;
     }
     return MHD_NO;
 }

@@ -3,7 +3,6 @@
  * Everything that can raise (building the request table, calling the app,
  * reading its answer) runs inside lua_pcall: a Lua error must become a 500,
  * never a longjmp through libmicrohttpd's frames or a panic. */
-#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <lualib.h>
 
 #include "luaapp.h"
+#include "marshal.h"
 
 struct emu_app {
     lua_State *L;
@@ -22,6 +22,7 @@ struct emu_app {
     int handle_ref;            /* protected_handle, kept to avoid a closure per call (5.1) */
     int control_ref;           /* protected_control */
     int traceback_ref;         /* message handler */
+    int quiet;
 };
 
 /* Arguments of protected_handle, passed as a light userdata. */
@@ -68,183 +69,6 @@ static size_t message_length(const char *s, size_t len)
     return cut != NULL ? (size_t)(cut - s) : len;
 }
 
-/* --- building the request table ---------------------------------------- */
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* application/x-www-form-urlencoded decoding of s[0..n) into out; returns the length. */
-static size_t url_decode(const char *s, size_t n, char *out)
-{
-    size_t i, o = 0;
-    for (i = 0; i < n; i++) {
-        if (s[i] == '+') {
-            out[o++] = ' ';
-        } else if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0
-                   && hexval((unsigned char)s[i + 2]) >= 0) {
-            out[o++] = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
-            i += 2;
-        } else {
-            out[o++] = s[i];
-        }
-    }
-    return o;
-}
-
-/* Pushes {k = v, ...} for a raw query string; a repeated key keeps the last value. */
-static void push_query(lua_State *L, const char *q)
-{
-    size_t qlen = strlen(q);
-    char stackbuf[512];
-    char *buf = qlen < sizeof stackbuf ? stackbuf : lua_newuserdata(L, qlen + 1);
-    int bufidx = lua_gettop(L);   /* userdata (if any) stays alive until we pop */
-    const char *p = q, *end = q + qlen;
-
-    lua_newtable(L);
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *stop = amp != NULL ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(stop - p));
-        if (stop > p) {
-            const char *kend = eq != NULL ? eq : stop;
-            size_t n = url_decode(p, (size_t)(kend - p), buf);
-            lua_pushlstring(L, buf, n);
-            if (eq != NULL) {
-                n = url_decode(eq + 1, (size_t)(stop - eq - 1), buf);
-                lua_pushlstring(L, buf, n);
-            } else {
-                lua_pushliteral(L, "");
-            }
-            lua_rawset(L, -3);
-        }
-        p = stop + 1;
-    }
-    if (buf != stackbuf) lua_remove(L, bufidx);
-}
-
-/* Pushes {lowercased-name = value}; repeated headers are joined with ", ". */
-static void push_headers(lua_State *L, const struct emu_request *req)
-{
-    size_t i;
-    char name[256];
-    lua_createtable(L, 0, (int)req->nheaders);
-    for (i = 0; i < req->nheaders; i++) {
-        const char *src = req->headers[i].name;
-        size_t n = 0;
-        if (src == NULL || req->headers[i].value == NULL) continue;
-        while (src[n] != '\0' && n < sizeof name) {
-            name[n] = (char)tolower((unsigned char)src[n]);
-            n++;
-        }
-        lua_pushlstring(L, name, n);
-        lua_pushvalue(L, -1);
-        lua_rawget(L, -3);
-        if (lua_isstring(L, -1)) {
-            lua_pushliteral(L, ", ");
-            lua_pushstring(L, req->headers[i].value);
-            lua_concat(L, 3);
-        } else {
-            lua_pop(L, 1);
-            lua_pushstring(L, req->headers[i].value);
-        }
-        lua_rawset(L, -3);
-    }
-}
-
-static void push_request(lua_State *L, const struct emu_request *req)
-{
-    lua_createtable(L, 0, 6);
-    lua_pushstring(L, req->method);
-    lua_setfield(L, -2, "method");
-    lua_pushstring(L, req->path);
-    lua_setfield(L, -2, "path");
-    lua_pushstring(L, req->raw_query);
-    lua_setfield(L, -2, "raw_query");
-    push_query(L, req->raw_query);
-    lua_setfield(L, -2, "query");
-    push_headers(L, req);
-    lua_setfield(L, -2, "headers");
-    lua_pushlstring(L, req->body != NULL ? req->body : "", req->body_len);
-    lua_setfield(L, -2, "body");
-}
-
-/* --- reading the answer table ------------------------------------------ */
-
-static char *copy_bytes(lua_State *L, const char *s, size_t n)
-{
-    char *p = malloc(n + 1);
-    if (p == NULL) luaL_error(L, "out of memory");
-    memcpy(p, s, n);
-    p[n] = '\0';
-    return p;
-}
-
-/* Raw reads only: the answer is data, and an __index that raises would
- * otherwise surprise us outside the app's code. */
-static int rawfield(lua_State *L, int t, const char *k)
-{
-    lua_pushstring(L, k);
-    lua_rawget(L, t);
-    return lua_type(L, -1);
-}
-
-static void read_response(lua_State *L, int t, struct emu_response *resp)
-{
-    if (!lua_istable(L, t))
-        luaL_error(L, "handle returned %s, expected a table", luaL_typename(L, t));
-
-    if (rawfield(L, t, "status") != LUA_TNIL) {
-        lua_Number st = lua_tonumber(L, -1);
-        if (!(st >= 100 && st <= 999)) luaL_error(L, "answer field 'status' must be 100-999");
-        resp->status = (int)st;
-    }
-    lua_pop(L, 1);
-
-    if (rawfield(L, t, "delay") != LUA_TNIL) {
-        lua_Number d = lua_tonumber(L, -1);
-        resp->delay = d > 0 ? (double)d : 0;
-    }
-    lua_pop(L, 1);
-
-    rawfield(L, t, "close");
-    resp->close = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-
-    if (rawfield(L, t, "truncate") != LUA_TNIL) {
-        lua_Number n = lua_tonumber(L, -1);
-        resp->truncate = n >= 0 ? (long)n : -1;
-    }
-    lua_pop(L, 1);
-
-    if (rawfield(L, t, "body") != LUA_TNIL) {
-        size_t n;
-        const char *s;
-        if (!lua_isstring(L, -1)) luaL_error(L, "answer field 'body' must be a string");
-        s = lua_tolstring(L, -1, &n);
-        resp->body = copy_bytes(L, s, n);
-        resp->body_len = n;
-    }
-    lua_pop(L, 1);
-
-    if (rawfield(L, t, "headers") == LUA_TTABLE) {
-        int h = lua_gettop(L);
-        lua_pushnil(L);
-        while (lua_next(L, h) != 0) {
-            if (lua_type(L, -2) == LUA_TSTRING && lua_isstring(L, -1)) {
-                if (emu_response_add_header(resp, lua_tostring(L, -2), lua_tostring(L, -1)) != 0)
-                    luaL_error(L, "out of memory");
-            }
-            lua_pop(L, 1);
-        }
-    }
-    lua_pop(L, 1);
-}
-
 /* --- protected entry points -------------------------------------------- */
 
 /* [server] -> server:handle(req), answer read into call->resp */
@@ -254,13 +78,23 @@ static int protected_handle(lua_State *L)
     lua_settop(L, 2);                       /* 2: server */
     lua_getfield(L, 2, "handle");
     lua_pushvalue(L, 2);
-    push_request(L, call->req);
+    emu_push_request(L, call->req);
     lua_call(L, 2, 1);
-    read_response(L, lua_gettop(L), call->resp);
+    emu_read_response(L, lua_gettop(L), call->resp);
     return 0;
 }
 
 /* [server] -> server:control(in), copied to call->out */
+static char *copy_out(lua_State *L, const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p == NULL) luaL_error(L, "out of memory");
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+
 static int protected_control(lua_State *L)
 {
     struct control_call *call = lua_touserdata(L, 1);
@@ -273,7 +107,7 @@ static int protected_control(lua_State *L)
     lua_call(L, 2, 1);
     s = lua_tolstring(L, -1, &n);
     if (s == NULL) luaL_error(L, "control returned %s, expected a string", luaL_typename(L, -1));
-    call->out = copy_bytes(L, s, n);
+    call->out = copy_out(L, s, n);
     call->outlen = n;
     return 0;
 }
@@ -383,6 +217,7 @@ struct emu_app *emu_app_new(const struct emu_app_options *o, char *err, size_t e
         free(a);
         return NULL;
     }
+    a->quiet = o->quiet;
     luaL_openlibs(L);
     set_package_field(L, "path", o->path);
     set_package_field(L, "cpath", o->cpath);
@@ -424,7 +259,7 @@ void emu_app_handle(struct emu_app *a, const struct emu_request *req, struct emu
         size_t n;
         const char *tb = lua_tolstring(a->L, -1, &n);
         if (tb == NULL) tb = "?", n = 1;
-        fprintf(stderr, "seedance.emulator: %s %s: %s\n", req->method, req->path, tb);
+        if (!a->quiet) fprintf(stderr, "seedance.emulator: %s %s: %s\n", req->method, req->path, tb);
         error_response(resp, tb, message_length(tb, n));
         lua_pop(a->L, 1);
     }

@@ -16,6 +16,7 @@ struct emu_app_options {
     size_t config_len;
     const char *path;          /* package.path of the new state; NULL keeps the default */
     const char *cpath;         /* package.cpath likewise */
+    int quiet;                 /* do not print the app's errors on stderr */
 };
 
 /* Returns NULL with a message in err when the state or the app cannot be made. */

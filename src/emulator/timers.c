@@ -1,5 +1,4 @@
 /* timers.c: a binary min-heap of deadlines served by one thread (see timers.h). */
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -15,8 +15,9 @@ static void set_need(sd_view *v, int code, uint64_t off, uint64_t len)
     v->code = code;
     v->need_off = off;
     v->need_len = len;
-    v->need_hint = len;
-    if (v->hint_end > off && v->hint_end - off > len) v->need_hint = v->hint_end - off;
+    /* a range request for a few KiB costs what one for 8 bytes does */
+    v->need_hint = len > SD_PROBE_MIN_HINT ? len : SD_PROBE_MIN_HINT;
+    if (v->hint_end > off && v->hint_end - off > v->need_hint) v->need_hint = v->hint_end - off;
     if (v->total != SD_PROBE_SIZE_UNKNOWN && v->total > off && v->need_hint > v->total - off)
         v->need_hint = v->total - off;
 }
@@ -39,6 +40,23 @@ const unsigned char *sd_rd(sd_view *v, uint64_t off, uint64_t len)
             return pc->p + (size_t)(off - pc->offset);
     }
     set_need(v, SD_PROBE_NEED_MORE, off, len);
+    return NULL;
+}
+
+const unsigned char *sd_span(const sd_view *v, uint64_t off, uint64_t *avail)
+{
+    size_t i;
+    for (i = 0; i < v->npc; i++) {
+        const sd_probe_piece *pc = &v->pc[i];
+        if (off >= pc->offset && off - pc->offset < pc->n) {
+            uint64_t n = pc->n - (off - pc->offset);
+            if (v->total != SD_PROBE_SIZE_UNKNOWN)
+                n = off >= v->total ? 0 : (n > v->total - off ? v->total - off : n);
+            if (n == 0) return NULL;
+            *avail = n;
+            return pc->p + (size_t)(off - pc->offset);
+        }
+    }
     return NULL;
 }
 
@@ -246,6 +264,10 @@ int sd_probe_pieces(const sd_probe_piece *pieces, size_t npieces, uint64_t total
 
     if (err && errlen) err[0] = 0;
     reset(out, total);
+    if (total == 0) {
+        if (err && errlen) snprintf(err, errlen, "empty file");
+        return SD_PROBE_UNKNOWN;
+    }
     memset(&v, 0, sizeof v);
     v.pc = pieces;
     v.npc = npieces > SD_PROBE_MAX_PIECES ? SD_PROBE_MAX_PIECES : npieces;
@@ -267,11 +289,11 @@ int sd_probe_pieces(const sd_probe_piece *pieces, size_t npieces, uint64_t total
         out->need_size = total == SD_PROBE_SIZE_UNKNOWN || total > 16 ? 16 : total;
         out->need_hint = SD_PROBE_HEAD_SIZE;
         if (total != SD_PROBE_SIZE_UNKNOWN && out->need_hint > total) out->need_hint = total;
-        if (total == 0) return sd_fail(&v, SD_PROBE_UNKNOWN, "probe: empty file");
-        return sd_fail(&v, SD_PROBE_NEED_MORE, "probe: need the first bytes of the file");
+        if (total == 0) return sd_fail(&v, SD_PROBE_UNKNOWN, "empty file");
+        return sd_fail(&v, SD_PROBE_NEED_MORE, "need the first bytes of the file");
     }
-    if (!fmt) return sd_fail(&v, SD_PROBE_UNKNOWN, "probe: unknown media format (no known "
-                                                   "signature in the first bytes)");
+    if (!fmt) return sd_fail(&v, SD_PROBE_UNKNOWN, "unknown media format (no known signature "
+                                                   "in the first bytes)");
     v.fmt = fmt;
     if (!strcmp(fmt, "png")) rc = sd_probe_png(&v, out);
     else if (!strcmp(fmt, "jpeg")) rc = sd_probe_jpeg(&v, out);

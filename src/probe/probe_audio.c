@@ -160,6 +160,22 @@ int sd_probe_mpa(sd_view *v, sd_probe_result *out)
             return sd_fail(v, SD_PROBE_CORRUPT, "mp3: no MPEG audio frame found");
         if (sd_at_end(v, pos))
             return sd_fail(v, SD_PROBE_CORRUPT, "mp3: no MPEG audio frame found");
+        {   /* skip to the next 0xFF in what is at hand */
+            uint64_t avail = 0, lim;
+            const unsigned char *s = sd_span(v, pos, &avail), *ff;
+            lim = MAX_SCAN + 1 - (pos - off);
+            if (avail > lim) avail = lim;
+            if (s && avail > 1) {
+                ff = memchr(s, 0xff, (size_t)avail - 1);
+                if (!ff) {
+                    pos += avail - 2; /* the loop's pos++ lands on the last byte */
+                    continue;
+                }
+                pos += (uint64_t)(ff - s);
+            }
+        }
+        if (pos - off > MAX_SCAN || sd_at_end(v, pos))
+            return sd_fail(v, SD_PROBE_CORRUPT, "mp3: no MPEG audio frame found");
         if (!(p = sd_rd(v, pos, 4))) {
             if (v->code == SD_PROBE_TRUNCATED)
                 return sd_fail(v, SD_PROBE_CORRUPT, "mp3: no MPEG audio frame found");

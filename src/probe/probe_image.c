@@ -215,6 +215,7 @@ int sd_probe_tiff(sd_view *v, sd_probe_result *out)
     }
     if (ifd < 8) return sd_fail(v, SD_PROBE_CORRUPT, "tiff: first IFD at offset %llu",
                                 (unsigned long long)ifd);
+    v->hint_end = ifd + (big ? 8 + 32 * 20 + 8 : 2 + 32 * 12 + 4); /* most IFDs: < 32 tags */
     if (!(p = sd_rd(v, ifd, big ? 8 : 2))) return sd_missing(v);
     count = big ? (le ? sd_le64(p) : sd_be64(p)) : (le ? sd_le16(p) : sd_be16(p));
     esz = big ? 20 : 12;

@@ -22,9 +22,16 @@ typedef struct sd_view {
     size_t errlen;
 } sd_view;
 
+/* need_hint is never below this (nor past the end of the file). */
+#define SD_PROBE_MIN_HINT 4096
+
 /* Pointer to the len bytes at file offset off, or NULL (failure recorded in v) if they
  * are past the end of the file or not inside one piece. len must be > 0. */
 const unsigned char *sd_rd(sd_view *v, uint64_t off, uint64_t len);
+
+/* The bytes from off to the end of the piece holding off (*avail of them), or NULL; never
+ * records a failure. For scanning: sd_rd still decides what is missing. */
+const unsigned char *sd_span(const sd_view *v, uint64_t off, uint64_t *avail);
 
 /* After sd_rd returned NULL: the code to return (NEED_MORE or TRUNCATED). */
 int sd_missing(sd_view *v);

@@ -2,13 +2,15 @@
  *
  *   core.probe(path_or_bytes [, opts]) -> info | nil, message [, need]
  *
- * path_or_bytes: a string. If it names an existing file, the file's head is read (and, for
- * an MP4 whose moov is at the end, the moov wherever it is: never the whole file unless the
- * parser asks for it). Otherwise the string is taken as the file's bytes, if it starts with
+ * path_or_bytes: a string. If it names an existing file, the file's head is read (64 KiB),
+ * then only the ranges the parser asks for (the moov of an MP4 wherever it is, a TIFF's IFD,
+ * a JPEG's frame header behind large EXIF segments); only a file whose headers are scattered
+ * over more than 8 reads (a fragmented MP4) is read whole, and only within max_read. Otherwise the string is taken as the file's bytes, if it starts with
  * a known signature.
  * opts (all optional):
  *   data = true      the string is bytes, never a path
  *   size = n         bytes only: the string is the first bytes of a file of n bytes
+ *   partial = true   bytes only: the string is the first bytes of a file of unknown size
  *   pieces = { {offset = o, data = s}, ... }   bytes only: more ranges of that file
  *   max_read = n     path only: cap on bytes read from the file (default 32 MiB)
  * info = {type=, format=, width=, height=, duration=, fps=, bytes=}, absent fields nil.
@@ -28,6 +30,7 @@
 
 #define DEFAULT_MAX_READ (32u * 1024u * 1024u)
 #define MAX_ROUNDS 16
+#define SCATTER_ROUNDS 8 /* after this many reads, read a file within the cap whole */
 #define PATH_LIMIT 4096
 
 static void push_info(lua_State *L, const sd_probe_result *r)
@@ -105,7 +108,7 @@ static void check_opts(lua_State *L)
     while (lua_next(L, 2)) {
         const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
         if (!k || (strcmp(k, "data") && strcmp(k, "size") && strcmp(k, "pieces")
-                   && strcmp(k, "max_read")))
+                   && strcmp(k, "partial") && strcmp(k, "max_read")))
             luaL_error(L, "bad argument #2 to 'probe' (unknown option '%s')",
                        k ? k : luaL_typename(L, -2));
         lua_pop(L, 1);
@@ -134,6 +137,12 @@ static int probe_bytes(lua_State *L, const char *s, size_t n)
                               "given)", size, (int)n);
             total = (uint64_t)size;
         }
+        if (sd_getfield(L, 2, "partial") != LUA_TNIL && lua_toboolean(L, -1)) {
+            if (size >= 0)
+                luaL_error(L, "bad argument #2 to 'probe' (give size or partial, not both)");
+            total = SD_PROBE_SIZE_UNKNOWN;
+        }
+        lua_pop(L, 1);
         if (sd_getfield(L, 2, "pieces") != LUA_TNIL) {
             int i, cnt;
             if (lua_type(L, -1) != LUA_TTABLE)
@@ -203,10 +212,11 @@ static int probe_file(lua_State *L, const char *path, uint64_t size)
     budget = DEFAULT_MAX_READ;
     if (!lua_isnoneornil(L, 2)) {
         budget = (uint64_t)opt_count(L, "max_read", DEFAULT_MAX_READ);
-        if (sd_getfield(L, 2, "size") != LUA_TNIL || sd_getfield(L, 2, "pieces") != LUA_TNIL)
-            luaL_error(L, "bad argument #2 to 'probe' (size and pieces are for bytes, not a "
-                          "file)");
-        lua_pop(L, 2);
+        if (sd_getfield(L, 2, "size") != LUA_TNIL || sd_getfield(L, 2, "pieces") != LUA_TNIL
+            || sd_getfield(L, 2, "partial") != LUA_TNIL)
+            luaL_error(L, "bad argument #2 to 'probe' (size, partial and pieces are for bytes, "
+                          "not a file)");
+        lua_pop(L, 3);
     }
     if (size == 0) {
         lua_pushnil(L);
@@ -226,6 +236,17 @@ static int probe_file(lua_State *L, const char *path, uint64_t size)
     for (round = 0; round < MAX_ROUNDS && rc == SD_PROBE_NEED_MORE; round++) {
         uint64_t off = r.need_offset, want = r.need_hint, left;
         const unsigned char *buf;
+        if (round == SCATTER_ROUNDS && size <= budget) {
+            /* many scattered headers (a fragmented MP4, a chain of segments): a file that
+             * fits the cap is cheaper read whole than piece by piece */
+            if (!(buf = read_range(L, f, 0, (size_t)size, &why))) break;
+            pc[0].p = buf;
+            pc[0].n = (size_t)size;
+            pc[0].offset = 0;
+            npc = 1;
+            rc = sd_probe_pieces(pc, npc, size, &r, err, sizeof err);
+            break;
+        }
         if (want < r.need_size) want = r.need_size;
         if (want < SD_PROBE_HEAD_SIZE) want = SD_PROBE_HEAD_SIZE; /* fewer rounds */
         if (off >= size || npc == SD_PROBE_MAX_PIECES) break;
@@ -236,8 +257,8 @@ static int probe_file(lua_State *L, const char *path, uint64_t size)
             fclose(f);
             lua_settop(L, top);
             lua_pushnil(L);
-            lua_pushfstring(L, "%s: needs more than the %d MiB read cap (max_read)", path,
-                            (int)(budget >> 20));
+            lua_pushfstring(L, "%s: needs more than the read cap (max_read = %f bytes)", path,
+                            (lua_Number)budget);
             return 2;
         }
         if (!(buf = read_range(L, f, off, (size_t)want, &why))) break;
@@ -266,6 +287,16 @@ static int probe_file(lua_State *L, const char *path, uint64_t size)
         return 2;
     }
     return push_failure(L, rc, &r, path, err);
+}
+
+static int has_control(const char *s, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) return 1;
+    }
+    return 0;
 }
 
 /* ---- entry --------------------------------------------------------------------------- */
@@ -301,7 +332,9 @@ int sd_l_probe(lua_State *L)
             }
             return probe_file(L, s, (uint64_t)st.st_size);
         }
-        if (!sd_probe_sniff((const unsigned char *)s, n)) {
+        /* not a file: bytes, if they start with a signature and look like bytes (media
+         * headers always hold control characters; "GIF89a.gif" is a missing file) */
+        if (!sd_probe_sniff((const unsigned char *)s, n) || !has_control(s, n)) {
             lua_pushnil(L);
             lua_pushfstring(L, "cannot open '%s': %s", s, strerror(errno));
             return 2;

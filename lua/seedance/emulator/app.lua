@@ -13,6 +13,10 @@
 --     new(env) -> state        fresh state (again on reset)
 --     error(status, message)   an answer in the provider's error shape
 --     dump(state) -> table     optional: what {op="dump"} shows
+--     rate_limit_status        optional: the status of its rate limit (429)
+--     base_path                optional: path of its documented base URL ("/v1")
+--     control_plane            optional: true when a second API (Ark's signed one)
+--                              answers at the mount's root; see emu.control_url
 --
 -- `env` gives a twin the emulator's clock (`env.now()`), live config
 -- (`env.config`), id source (`env.new_id(prefix)`), and `env.created(key)`
@@ -20,6 +24,7 @@
 -- @module seedance.emulator.app
 
 local common = require "seedance.emulator.common"
+local tasks = require "seedance.emulator.tasks"
 
 local ok_emucore, emucore = pcall(require, "seedance.emucore")
 local wall_clock = ok_emucore and emucore.now or os.time
@@ -61,6 +66,23 @@ local function bump(t, k)
   t[k] = (t[k] or 0) + 1
 end
 
+-- Compiles a twin's routes under a prefix: static paths in a hash, the
+-- others in a list, so the common case is one table lookup.
+local function compile_mount(twin, prefix)
+  local m = {twin = twin, prefix = prefix, name = twin.name, static = {}, dynamic = {}, paths = {}}
+  for _, r in ipairs(twin.routes) do
+    local route = common.compile_route(r)
+    route.key = route.method .. " " .. prefix .. route.pattern
+    if route.static then
+      m.static[route.method .. " " .. route.pattern] = route
+      m.paths[route.pattern] = true
+    else
+      m.dynamic[#m.dynamic + 1] = route
+    end
+  end
+  return m
+end
+
 --- A new server from a JSON config string (see seedance.emulator.start).
 function app.new(config_json)
   local cfg = {}
@@ -83,30 +105,13 @@ function app.new(config_json)
   for _, name in ipairs(names) do
     local twin = app.load_twin(name)
     if twin then
-      self.mounts[#self.mounts + 1] = self:mount(twin, cfg.provider == "all" and ("/" .. name) or "")
+      self.mounts[#self.mounts + 1] = compile_mount(twin, cfg.provider == "all" and ("/" .. name) or "")
     elseif cfg.provider ~= "all" then
       error("no emulator twin for provider '" .. tostring(name) .. "'", 0)
     end
   end
   self:reset()
   return self
-end
-
--- Compiles a twin's routes under a prefix: static paths in a hash, the
--- others in a list, so the common case is one table lookup.
-function Server:mount(twin, prefix)
-  local m = {twin = twin, prefix = prefix, name = twin.name, static = {}, dynamic = {}, paths = {}}
-  for _, r in ipairs(twin.routes) do
-    local route = common.compile_route(r)
-    route.key = route.method .. " " .. prefix .. route.pattern
-    if route.static then
-      m.static[route.method .. " " .. route.pattern] = route
-      m.paths[route.pattern] = true
-    else
-      m.dynamic[#m.dynamic + 1] = route
-    end
-  end
-  return m
 end
 
 --- Clears every twin's state, the fault queue, the stats and the clock
@@ -120,6 +125,8 @@ function Server:reset()
   self.id_rng = common.rng((tonumber(self.config.seed) or 1) + 7919)
   self.issued = {}
   self.created_keys = {}
+  self.media = {}
+  self.media_expired = false
   for _, m in ipairs(self.mounts) do
     local env = {
       provider = m.name,
@@ -127,6 +134,8 @@ function Server:reset()
       now = function() return server:now() end,
       new_id = function(prefix) return common.new_id(server.id_rng, server.issued, prefix, server:now()) end,
       created = function(key) server:count_create(m.name, key) end,
+      media = self.media,
+      rng = self.id_rng,
     }
     m.env = env
     m.state = m.twin.new(env)
@@ -246,12 +255,14 @@ end
 -- Probabilistic faults from config.faults, drawn from the seeded source.
 -- A 502 and half the resets hit after the request took effect: the
 -- ambiguous failures a client must reconcile rather than blindly repeat.
-function Server:draw_fault()
+-- A twin's `rate_limit_status` replaces 429 where its service says otherwise
+-- (Sunra answers its rate limit with 403).
+function Server:draw_fault(mount)
   local f = self.config.faults
   local rng = self.fault_rng
   local r = f.rate_limit
   if r and r > 0 and rng:next() < r then
-    return {status = 429, retry_after = f.retry_after or "1"}
+    return {status = mount and mount.twin.rate_limit_status or 429, retry_after = f.retry_after or "1"}
   end
   r = f.server_error
   if r and r > 0 and rng:next() < r then
@@ -293,19 +304,24 @@ function Server:handle(req)
 
   local stats = self.stats
   stats.requests = stats.requests + 1
-  local mount, route, params, wrong_method = self:resolve(method, path)
-  bump(stats.by_route, route and route.key or (method .. " " .. path))
+  -- result videos live on the emulator's own "CDN", beside every twin
+  local is_media = path:sub(1, #tasks.MEDIA_PREFIX) == tasks.MEDIA_PREFIX
+  local mount, route, params, wrong_method
+  if not is_media then mount, route, params, wrong_method = self:resolve(method, path) end
+  bump(stats.by_route, route and route.key or (is_media and "GET " .. tasks.MEDIA_PREFIX) or (method .. " " .. path))
 
   local fault
   if #self.queue > 0 then fault = self:take_queued(method .. " " .. path) end
-  if not fault and route and next(self.config.faults) then fault = self:draw_fault() end
+  if not fault and route and next(self.config.faults) then fault = self:draw_fault(mount) end
   if fault then stats.faults = stats.faults + 1 end
 
   local answer
   if fault and not fault.process and not fault_alters_only(fault) then
     answer = fault_answer(fault, mount)
   else
-    if route then
+    if is_media then
+      answer = tasks.serve(req, self.media, stats, self.media_expired)
+    elseif route then
       answer = route.fn(mount.state, req, params, mount.env)
     else
       answer = unmatched(method, path, mount, wrong_method)
@@ -316,6 +332,12 @@ function Server:handle(req)
   local latency = tonumber(self.config.latency) or 0
   if latency > 0 then answer.delay = (answer.delay or 0) + latency end
   if not answer.close then bump(stats.by_status, common.tostring(answer.status or 200)) end
+  if self.config.log then
+    local target = req.raw_query ~= "" and (path .. "?" .. req.raw_query) or path
+    io.stderr:write(common.iso8601(self:now()), " ", method, " ", target, " -> ",
+                    answer.close and "dropped" or common.tostring(answer.status or 200),
+                    fault and " (fault)" or "", "\n")
+  end
   return answer
 end
 
@@ -327,8 +349,9 @@ local FAULT_FIELDS = {
 }
 
 local CONFIG_FIELDS = {
-  processing = "number", latency = "number", plan = "string", api_key = "string",
-  faults = "table", quota = "number",
+  processing = "number", latency = "number", plan = "string", api_key = "string", generation = "number",
+  faults = "table", quota = "number", log = "boolean",
+  access_key = "string", secret_key = "string", region = "string",
 }
 
 local ops = {}
@@ -373,6 +396,24 @@ function ops.advance(self, t)
   if not s then error("advance needs 'seconds'", 0) end
   self.offset = self.offset + s
   return {ok = true, now = self:now()}
+end
+
+--- Expires one task now (any twin), as a service does when a task waits too long.
+function ops.expire_task(self, t)
+  for _, m in ipairs(self.mounts) do
+    local rec = m.state.tasks and m.state.tasks[t.id]
+    if rec then
+      rec.expired = self:now()
+      return {ok = true}
+    end
+  end
+  error("no task '" .. tostring(t.id) .. "'", 0)
+end
+
+--- Every result URL answers 403 from now on, as lapsed signed URLs do.
+function ops.expire_media(self, t)
+  self.media_expired = t.expired ~= false
+  return {ok = true}
 end
 
 function ops.now(self)

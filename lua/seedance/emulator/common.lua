@@ -6,7 +6,8 @@
 local cjson = require "cjson"
 
 local floor, format, find, gsub, lower = math.floor, string.format, string.find, string.gsub, string.lower
-local concat, date = table.concat, os.date
+local date = os.date
+local unpack = table.unpack or unpack  -- luacheck: ignore 143
 
 local common = {}
 
@@ -89,8 +90,19 @@ end
 --- ISO-8601 UTC with seconds precision, like the services answer.
 -- @tparam number t unix seconds
 -- @treturn string e.g. "2026-06-07T15:41:23Z"
+local iso_cache, iso_cached = {}, 0
 function common.iso8601(t)
-  return date("!%Y-%m-%dT%H:%M:%SZ", floor(t))
+  -- Answers repeat the same few seconds (created, used, expires) thousands
+  -- of times a second under load; os.date is the costly part.
+  local sec = floor(t)
+  local s = iso_cache[sec]
+  if s == nil then
+    if iso_cached >= 4096 then iso_cache, iso_cached = {}, 0 end
+    s = date("!%Y-%m-%dT%H:%M:%SZ", sec)
+    iso_cache[sec] = s
+    iso_cached = iso_cached + 1
+  end
+  return s
 end
 
 --- Random numbers
@@ -122,14 +134,13 @@ end
 
 local ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
+local ALPHABET_BYTES = {string.byte(ALPHABET, 1, #ALPHABET)}
+
 --- A random lower-case alphanumeric string.
 function common.random_string(rng, n)
   local out = {}
-  for i = 1, n do
-    local k = rng:int(36) + 1
-    out[i] = ALPHABET:sub(k, k)
-  end
-  return concat(out)
+  for i = 1, n do out[i] = ALPHABET_BYTES[rng:int(36) + 1] end
+  return string.char(unpack(out))
 end
 
 --- A fresh upstream-style id, `<prefix>-YYYYMMDDHHMMSS-xxxxx`, never issued
@@ -138,8 +149,11 @@ end
 -- @tparam table issued set of ids, updated
 -- @tparam string prefix e.g. "asset"
 -- @tparam number t unix seconds
+local stamp_sec, stamp_str
 function common.new_id(rng, issued, prefix, t)
-  local stamp = date("!%Y%m%d%H%M%S", floor(t))
+  local sec = floor(t)
+  if sec ~= stamp_sec then stamp_sec, stamp_str = sec, date("!%Y%m%d%H%M%S", sec) end
+  local stamp = stamp_str
   while true do
     local id = prefix .. "-" .. stamp .. "-" .. common.random_string(rng, 5)
     if not issued[id] then
@@ -237,11 +251,10 @@ function common.url_failure(url)
             message = "The image contains multiple faces; exactly one face is allowed"}
   end
   if find(l, "fetch-fail", 1, true) or find(l, "not-found", 1, true)
-     or find(common.url_path(l), "/404[/.]") or find(common.url_path(l), "/404$") then
+     or (find(l, "/404", 1, true) and (find(common.url_path(l), "/404[/.]") or find(common.url_path(l), "/404$"))) then
     return {code = "FetchFailed", message = "Failed to fetch the asset from the given URL"}
   end
-  local ext = common.extension(url)
-  if ext == "heif" then
+  if find(l, "heif", 1, true) and common.extension(l) == "heif" then
     return {code = "ImageFormatNotSupported",
             message = "Image format heif is not supported by current version"}
   end
@@ -268,9 +281,15 @@ end
 
 --- tostring that writes integral numbers without ".0" (cjson decodes every
 -- JSON number as a float on Lua 5.3+, and headers must say "1", not "1.0").
+local int_strings = {}
 function common.tostring(v)
   if type(v) == "number" and v == floor(v) and v > -1e15 and v < 1e15 then
-    return format("%d", v)
+    local s = int_strings[v]
+    if s == nil then
+      s = format("%d", v)
+      if v >= 0 and v < 1000 then int_strings[v] = s end
+    end
+    return s
   end
   return tostring(v)
 end

@@ -22,7 +22,8 @@ local emulator = {_VERSION = "0.1.0"}
 local OPTIONS = {
   provider = "string", port = "number", host = "string", processing = "number",
   plan = "string", api_key = "string", latency = "number", faults = "table",
-  seed = "number", quota = "number",
+  seed = "number", quota = "number", log = "boolean",
+  access_key = "string", secret_key = "string", region = "string",
 }
 
 local FAULT_RATES = {
@@ -89,9 +90,11 @@ end
 --   `processing` (seconds from upload to Active, default 2),
 --   `plan` ("premium"; "free" refuses asset calls), `quota` (overrides the plan's asset limit),
 --   `api_key` (nil: any non-empty key; a string: only that key),
+--   `access_key`, `secret_key` (Ark's signed control plane: only that access key; with a
+--   secret key, every signature is verified), `region` (Ark: the only region accepted),
 --   `latency` (seconds added to every answer),
 --   `faults` (`{rate_limit=, server_error=, reset=, slow=}` probabilities, `slow_delay=` seconds),
---   `seed` (for faults and ids, default 1)
+--   `seed` (for faults and ids, default 1), `log` (true: one line per request on stderr)
 -- @return an Emulator, or nil and a message (e.g. port in use)
 function emulator.start(opts)
   opts = check_options(opts)
@@ -101,6 +104,8 @@ function emulator.start(opts)
   local config = {
     provider = provider, processing = opts.processing, plan = opts.plan, api_key = opts.api_key,
     latency = opts.latency, faults = opts.faults, seed = opts.seed, quota = opts.quota,
+    log = opts.log,
+    access_key = opts.access_key, secret_key = opts.secret_key, region = opts.region,
   }
   local srv, err = emucore.start{
     host = host, port = opts.port or 0, app = "seedance.emulator.app",
@@ -116,8 +121,13 @@ function emulator.start(opts)
   local self = setmetatable({srv = srv, port = port, host = host, provider = provider, urls = {}}, Emulator)
   self.url = base
   for _, p in ipairs(providers) do
-    self.urls[p] = provider == "all" and (base .. "/" .. p) or base
+    local root = provider == "all" and (base .. "/" .. p) or base
+    -- a service whose documented base URL has a path (OrcaRouter's /v1) gets it here too
+    self.urls[p] = root .. (app.load_twin(p).base_path or "")
+    -- Ark's signed control plane is served at the root of its mount, beside the data plane
+    if app.load_twin(p).control_plane then self.control_url = self.control_url or root end
   end
+  if provider ~= "all" then self.url = self.urls[provider] end
   self.control_endpoint = base .. "/__emulator/control"
   return self
 end
@@ -178,7 +188,8 @@ function Emulator:advance(seconds)
 end
 
 --- Changes settings while running: `processing`, `latency`, `plan`,
--- `api_key`, `faults`, `quota`.
+-- `api_key`, `faults`, `quota`, `log`, Ark's `access_key`, `secret_key`, `region`
+-- (`cjson.null` clears one).
 function Emulator:configure(t)
   local msg = {op = "configure"}
   for k, v in pairs(t) do msg[k] = v end

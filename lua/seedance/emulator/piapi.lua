@@ -50,12 +50,16 @@ function piapi.new()
   }
 end
 
+-- The plan in force, rebuilt only when configure changed plan or quota.
+local cached_for_plan, cached_for_quota, cached_plan
 local function plan_of(env)
-  local name = env.config.plan
+  local name, quota = env.config.plan, env.config.quota
+  if name == cached_for_plan and quota == cached_for_quota then return cached_plan end
   local p = piapi.PLANS[name]
-  if not p then return nil end
-  return {name = name, limit = tonumber(env.config.quota) or p.limit, ttl = p.ttl_days * DAY,
-          ttl_days = p.ttl_days}
+  cached_for_plan, cached_for_quota = name, quota
+  cached_plan = p and {name = name, limit = tonumber(quota) or p.limit, ttl = p.ttl_days * DAY,
+                       ttl_days = p.ttl_days}
+  return cached_plan
 end
 
 local function remove(state, a)
@@ -347,7 +351,81 @@ function piapi.dump(state, env)
   return {assets = common.array(list)}
 end
 
+--- Tasks
+
+local TASK_FIELDS = {model = true, task_type = true, input = true}
+local INPUT_FIELDS = {prompt = true, image_urls = true, video_urls = true, audio_urls = true,
+                      aspect_ratio = true, duration = true, resolution = true}
+local TASK_TYPES = {["seedance-2"] = false, ["seedance-2-fast"] = false,
+                    ["seedance-2-less-restriction"] = true, ["seedance-2-fast-less-restriction"] = true}
+local TASK_WORDS = {queued = "pending", running = "processing", succeeded = "completed",
+                    failed = "failed", expired = "failed", cancelled = "failed"}
+
+local function envelope(data)
+  return common.json(200, {code = 200, data = data, message = "success"})
+end
+
+local function create_task(state, req, _, env, _, now)
+  local body, bad = json_body(req)
+  if not body then return bad end
+  local why = check_fields(body, TASK_FIELDS)
+  if why then return fail(400, why) end
+  if body.model ~= "seedance" then return fail(400, "invalid request: model must be seedance") end
+  local relaxed = TASK_TYPES[body.task_type]
+  if relaxed == nil then return fail(400, "invalid request: unknown task_type " .. tostring(body.task_type)) end
+  local input = body.input
+  if not is_object(input) then return fail(400, "invalid request: 'input' is required") end
+  why = check_fields(input, INPUT_FIELDS)
+  if why then return fail(400, why) end
+  if type(input.prompt) ~= "string" or input.prompt == "" then
+    return fail(400, "invalid request: 'input.prompt' is required")
+  end
+  for _, k in ipairs({"image_urls", "video_urls", "audio_urls"}) do
+    local list = input[k]
+    if list ~= nil and not common.is_array(list) then return fail(400, "invalid request: " .. k .. " must be a list") end
+    for _, u in ipairs(list or {}) do
+      local id = type(u) == "string" and u:match("^asset://(.+)$")
+      if id then
+        if not relaxed then
+          return fail(422, "asset:// references are only allowed on -less-restriction task types")
+        end
+        local a = state.assets[id]
+        if not a then return fail(403, "asset not owned by this account") end
+        local st = common.asset_status(a, now)
+        if st ~= "active" then return fail(422, "asset " .. id .. " status=" .. (st == "failed" and "Failed" or "Processing")) end
+        a.last_used_at = now
+      end
+    end
+  end
+  local tasks = require "seedance.emulator.tasks"
+  state.tasks = state.tasks or {}
+  local rec = tasks.new(env, {id = env.new_id("task"), prompt = input.prompt, model = body.task_type, input = input})
+  state.tasks[rec.id] = rec
+  env.created("task\0" .. body.task_type .. "\0" .. common.encode(input))
+  return envelope({task_id = rec.id, status = "pending"})
+end
+
+local function get_task(state, req, params, env)
+  local tasks = require "seedance.emulator.tasks"
+  local rec = (state.tasks or {})[params.task_id]
+  if not rec then return fail(404, "task not found") end
+  local st, progress = tasks.state(rec, env)
+  local data = {task_id = rec.id, status = TASK_WORDS[st], input = rec.input, progress = progress}
+  if st == "succeeded" then
+    data.output = {video = tasks.video_url(rec, env, req)}
+  elseif st == "failed" and rec.outcome == "moderation" then
+    data.error = {code = "SensitiveContentDetected", message = "the output video was flagged by content moderation"}
+  elseif st == "failed" then
+    data.error = {code = "GenerationFailed", message = "generation failed"}
+  elseif st == "expired" then
+    data.error = {code = "TaskExpired", message = "the task expired before it ran"}
+  end
+  return envelope(data)
+end
+
 piapi.routes = {
+  {"POST", "/api/v1/task", guarded(create_task)},
+  {"GET", "/api/v1/task/{task_id}", guarded(get_task)},
   {"POST", "/api/v1/asset/upload", guarded(upload)},
   {"POST", "/api/v1/asset/upload/batch", guarded(upload_batch)},
   {"POST", "/api/v1/asset/delete", guarded(delete_batch)},

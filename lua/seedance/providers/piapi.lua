@@ -15,10 +15,18 @@ local D = {
     list_assets = "/api/v1/asset",
     delete_asset = "/api/v1/asset/{id}",
     delete_assets = "/api/v1/asset/delete",
+    create_task = "/api/v1/task",
+    get_task = "/api/v1/task/{id}",
   },
+  -- task types; plain ones reject asset:// references, so those route to -less-restriction
+  models = { standard = "seedance-2", fast = "seedance-2-fast" },
+  asset_models = { standard = "seedance-2-less-restriction", fast = "seedance-2-fast-less-restriction" },
+  -- the generation fields PiAPI documents; others are refused before any request
+  generate_fields = { resolution = true, ratio = true, duration = true },
   page_size = 100,
   batch_size = 50,
-  capabilities = { assets = true, batch_upload = true, batch_delete = true, list = true, quota = true, delete = true },
+  capabilities = { assets = true, batch_upload = true, batch_delete = true, list = true, quota = true,
+                   delete = true, generate = true },
 }
 
 local TYPE_OUT = { image = "Image", video = "Video", audio = "Audio" }
@@ -128,6 +136,67 @@ function D.parse_delete_batch(b, ids)
   local out = {}
   for i, id in ipairs(ids) do out[i] = by_id[id] or "not deleted" end
   return out
+end
+
+--- Prompt token: PiAPI's canonical "Image 1" (it also accepts "@image1").
+function D.token(kind, n)
+  return kind:sub(1, 1):upper() .. kind:sub(2) .. " " .. n
+end
+
+local function urls(list)
+  local out = {}
+  for i, m in ipairs(list) do out[i] = m.url end
+  return out
+end
+
+-- task answers come in a {code, data, message} envelope whose code can say "error" in a 200
+local function envelope(status, body)
+  local code = type(body) == "table" and json.num(body.code)
+  if status < 400 and (code == nil or code == 200) then return nil end
+  local msg = type(body) == "table" and json.val(body.message) or nil
+  local kind = (status >= 400 and status) or code
+  local map = { [400] = "validation", [401] = "auth", [403] = "auth", [404] = "not_found",
+                [422] = "validation", [429] = "rate_limited" }
+  return map[kind] or (kind and kind >= 500 and "provider") or "provider", code and json.str(code), msg
+end
+
+function D.create_task(g)
+  if g.first_frame or g.last_frame then
+    return nil, "piapi has no first/last frame mode for seedance-2"
+  end
+  local input = { prompt = g.prompt, image_urls = urls(g.images), video_urls = urls(g.videos),
+                  audio_urls = urls(g.audios), aspect_ratio = g.ratio, duration = g.duration,
+                  resolution = g.resolution }
+  for _, k in ipairs({ "image_urls", "video_urls", "audio_urls" }) do
+    if #input[k] == 0 then input[k] = nil end
+  end
+  return { endpoint = "create_task", method = "POST", create = true, classify = envelope,
+           body = { model = "seedance", task_type = g.model, input = input } }
+end
+
+function D.parse_created_task(b)
+  local data = type(b.data) == "table" and b.data or {}
+  return { id = json.str(data.task_id), raw_status = json.val(data.status) or "pending" }
+end
+
+function D.get_task(id)
+  return { endpoint = "get_task", method = "GET", params = { id = id }, idempotent = true, classify = envelope }
+end
+
+function D.parse_task(b)
+  local data = type(b.data) == "table" and b.data or {}
+  local out = type(data.output) == "table" and data.output or {}
+  local e = json.val(data.error)
+  local err
+  if type(e) == "table" and (json.val(e.message) or json.val(e.code)) then
+    err = { code = json.str(json.val(e.code)), message = json.val(e.message) }
+  end
+  return {
+    id = json.str(data.task_id), raw_status = json.val(data.status),
+    video_url = json.val(out.video), error = err,
+    progress = json.num(data.progress) or (json.val(data.status) == "completed" and 100 or nil),
+    created_at = time.parse(json.val(data.created_at)),
+  }
 end
 
 --- PiAPI's error table (seeds/004): the status alone is not enough for 400.

@@ -1,0 +1,259 @@
+--- The crun.ai twin: Seedance asset upload, asset info and the real-person
+-- visual-validate session at `/api/v1/client/job/...`, as described in
+-- reference/providers.md section 3 and crun's doc pages (seeds/002).
+--
+-- Auth `x-api-key`. Every answer is `{"code", "message", "data"}`; the HTTP
+-- status and `code` agree (200 on success). There is no list and no delete.
+-- Uploads need `name` (1-64 characters), `asset_type` (Image | Video | Audio,
+-- that casing) and a public `asset_url` (no Base64); `group_id` must name a
+-- group made by a visual-validate session. Assets are Processing for
+-- `config.processing` seconds, then Active, or Failed for the markers of
+-- common.url_failure, and `FaceMismatch` for a real-person group asset whose
+-- URL holds `other-person`. `config.quota`, when set, is the number of
+-- uploads the account has credits for: past it, 402.
+-- asset-info shows both time forms of crun's docs: ISO-8601 for odd-numbered
+-- uploads, unix seconds for even ones.
+-- A session's person "completes" the face check `config.processing` seconds
+-- after the start; the link lives 120 s, after which an unfinished token is
+-- expired; the result hands out the new group once, then the token is spent.
+-- [assumed] The not-ready result is `data.GroupId = ""`; an expired or spent
+-- token answers 422 with a message that says so; `callback_url` is required.
+-- @module seedance.emulator.crun
+
+local common = require "seedance.emulator.common"
+
+local iso, floor, lower = common.iso8601, math.floor, string.lower
+
+local crun = {name = "crun"}
+
+local LINK_TTL = 120
+local NAME_MAX = 64
+local TYPES = {Image = true, Video = true, Audio = true}
+local WORDS = {processing = "Processing", active = "Active", failed = "Failed"}
+
+--- An answer in crun's envelope, the HTTP status agreeing with `code`.
+function crun.error(status, message)
+  return common.json(status, {code = status, message = message, data = common.null})
+end
+local fail = crun.error
+
+local function ok(data, message)
+  return common.json(200, {code = 200, message = message or "success", data = data})
+end
+
+--- State
+
+--- Fresh state (again on reset).
+function crun.new(env)
+  return {assets = {}, groups = {}, sessions = {}, seq = 0, uploads = 0, last = nil,
+          rng = common.rng((tonumber(env.config.seed) or 1) + 104729)}
+end
+
+local function render(a, now)
+  local status = WORDS[common.asset_status(a, now)]
+  local updated = now >= a.ready_at and a.ready_at or a.created_at
+  local out = {AssetId = a.id, Name = a.name, AssetType = a.asset_type, Status = status}
+  if a.seq % 2 == 1 then
+    out.CreateTime, out.UpdateTime = iso(a.created_at), iso(updated)
+  else
+    out.CreateTime, out.UpdateTime = floor(a.created_at), floor(updated)
+  end
+  if status == "Failed" then out.Error = {Code = a.failure.code, Message = a.failure.message} end
+  return out
+end
+
+--- Request guards
+
+local function utf8_len(s)
+  return #(s:gsub("[\128-\191]", ""))
+end
+
+local function json_body(req)
+  local ct = lower(req.headers["content-type"] or "")
+  if not ct:find("application/json", 1, true) then
+    return nil, fail(422, "Content-Type must be application/json")
+  end
+  local body = common.decode(req.body)
+  if type(body) ~= "table" or (next(body) ~= nil and common.is_array(body)) then
+    return nil, fail(422, "request body must be a JSON object")
+  end
+  return body
+end
+
+local function unknown_field(t, allowed, what)
+  for k in pairs(t) do
+    if not allowed[k] then return fail(422, "unknown " .. what .. " '" .. tostring(k) .. "'") end
+  end
+  return nil
+end
+
+-- Auth first, as the service does; the request is kept for {op = "dump"}.
+local function guarded(fn)
+  return function(state, req, params, env)
+    state.last = {method = req.method, path = req.path, raw_query = req.raw_query,
+                  headers = req.headers, body = req.body}
+    local key = req.headers["x-api-key"]
+    local want = env.config.api_key
+    if key == nil or key == "" or (want ~= nil and key ~= want) then
+      return fail(401, "Unauthorized: missing or invalid x-api-key")
+    end
+    return fn(state, req, params, env, env.now())
+  end
+end
+
+--- Assets
+
+local UPLOAD_FIELDS = {name = true, asset_type = true, asset_url = true, group_id = true}
+
+local function check_url(u)
+  if type(u) ~= "string" or u == "" then return "asset_url is required" end
+  if u:find("^data:") or not u:find("^%a[%w+.-]*:") then
+    return "asset_url must be a public URL: Base64 is not supported"
+  end
+  if not u:find("^https?://[^/]") then return "asset_url must be an http(s) URL" end
+  return nil
+end
+
+-- why the upstream review would fail this asset, or nil
+local function failure_of(url, asset_type, group)
+  local f = common.url_failure(url)
+  if f then return f end
+  local implied = common.media_type(common.extension(url))
+  if implied and implied ~= asset_type then
+    return {code = "InvalidParameter.AssetType",
+            message = "The file at asset_url is not of asset_type " .. asset_type}
+  end
+  if group and group.real_person and lower(url):find("other-person", 1, true) then
+    return {code = "FaceMismatch", message = "Face consistency verification failed."}
+  end
+  return nil
+end
+
+local function upload(state, req, _, env, now)
+  local body, err = json_body(req)
+  if not body then return err end
+  local bad = unknown_field(body, UPLOAD_FIELDS, "field")
+  if bad then return bad end
+  local name = body.name
+  if type(name) ~= "string" or name == "" or utf8_len(name) > NAME_MAX then
+    return fail(422, "name is required: a string of 1-" .. NAME_MAX .. " characters")
+  end
+  if not TYPES[body.asset_type] then
+    return fail(422, "asset_type must be one of Image, Video, Audio")
+  end
+  local msg = check_url(body.asset_url)
+  if msg then return fail(422, msg) end
+  local group
+  if body.group_id ~= nil and body.group_id ~= common.null then
+    if type(body.group_id) ~= "string" then return fail(422, "group_id must be a string") end
+    group = state.groups[body.group_id]
+    if not group then return fail(404, "asset group not found: " .. body.group_id) end
+  end
+  local credits = tonumber(env.config.quota)
+  if credits and state.uploads >= credits then
+    return fail(402, "Insufficient credits: top up your account to upload more assets")
+  end
+  state.seq, state.uploads = state.seq + 1, state.uploads + 1
+  local a = {
+    id = env.new_id("asset"), seq = state.uploads, name = name, asset_type = body.asset_type,
+    url = body.asset_url, group_id = group and group.id, created_at = now,
+    ready_at = now + (tonumber(env.config.processing) or 0),
+    failure = failure_of(body.asset_url, body.asset_type, group),
+  }
+  state.assets[a.id] = a
+  env.created(body.asset_url)
+  return ok({AssetId = a.id})
+end
+
+local function info(state, req, _, _, now)
+  local bad = unknown_field(req.query, {asset_id = true}, "parameter")
+  if bad then return bad end
+  local id = req.query.asset_id
+  if id == nil or id == "" then return fail(422, "asset_id is required") end
+  local a = state.assets[id]
+  if not a then return fail(404, "asset not found: " .. id) end
+  return ok(render(a, now))
+end
+
+--- Real-person sessions
+
+local function new_token(state, now)
+  local hex = {}
+  for i = 1, 20 do
+    local k = state.rng:int(16) + 1
+    hex[i] = ("0123456789ABCDEF"):sub(k, k)
+  end
+  return os.date("!%Y%m%d%H%M%S", floor(now)) .. table.concat(hex)
+end
+
+local function start_session(state, req, _, env, now)
+  local body, err = json_body(req)
+  if not body then return err end
+  local bad = unknown_field(body, {callback_url = true}, "field")
+  if bad then return bad end
+  local cb = body.callback_url
+  if type(cb) ~= "string" or not cb:find("^https?://[^/]") then
+    return fail(422, "callback_url is required: an http(s) URL")
+  end
+  local token = new_token(state, now)
+  while state.sessions[token] do token = new_token(state, now) end
+  state.seq = state.seq + 1
+  state.sessions[token] = {token = token, callback = cb, seq = state.seq, created_at = now,
+                           done_at = now + (tonumber(env.config.processing) or 0),
+                           expires_at = now + LINK_TTL}
+  return ok({BytedToken = token, CallbackURL = cb,
+             H5Link = "https://visual.volcengine.com/validate?bytedToken=" .. token .. "&lng=zh"})
+end
+
+local function session_result(state, req, _, env, now)
+  local bad = unknown_field(req.query, {byted_token = true}, "parameter")
+  if bad then return bad end
+  local token = req.query.byted_token
+  if token == nil or token == "" then return fail(422, "byted_token is required") end
+  local s = state.sessions[token]
+  if not s then return fail(404, "byted_token not found") end
+  if s.group then return fail(422, "byted_token already used: start a new session") end
+  -- a person who had not finished when the link died never will
+  if s.done_at > s.expires_at or now < s.done_at then
+    if now >= s.expires_at then return fail(422, "byted_token expired: start a new session") end
+    return ok({GroupId = ""}, "validation not completed")
+  end
+  local g = {id = env.new_id("group"), real_person = true, created_at = now, token = token}
+  state.groups[g.id] = g
+  s.group = g.id
+  return ok({GroupId = g.id})
+end
+
+--- Everything the twin holds, in creation order, and the last request:
+-- for {op = "dump"}.
+function crun.dump(state, env)
+  local now = env.now()
+  local assets, sessions, groups = {}, {}, {}
+  for _, a in pairs(state.assets) do assets[#assets + 1] = a end
+  table.sort(assets, function(x, y) return x.seq < y.seq end) -- upload order
+  for i, a in ipairs(assets) do
+    local r = render(a, now)
+    r.URL, r.GroupId = a.url, a.group_id
+    assets[i] = r
+  end
+  for _, s in pairs(state.sessions) do sessions[#sessions + 1] = s end
+  table.sort(sessions, function(x, y) return x.seq < y.seq end)
+  for i, s in ipairs(sessions) do
+    sessions[i] = {BytedToken = s.token, CallbackURL = s.callback, GroupId = s.group or common.null}
+  end
+  for id in pairs(state.groups) do groups[#groups + 1] = id end
+  table.sort(groups)
+  return {assets = common.array(assets), sessions = common.array(sessions), groups = common.array(groups),
+          last_request = state.last or common.null}
+end
+
+local P = "/api/v1/client/job"
+
+crun.routes = {
+  {"POST", P .. "/asset-upload", guarded(upload)},
+  {"GET", P .. "/asset-info", guarded(info)},
+  {"POST", P .. "/visual-validate-session", guarded(start_session)},
+  {"GET", P .. "/visual-validate-result", guarded(session_result)},
+}
+
+return crun

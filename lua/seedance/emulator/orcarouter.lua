@@ -1,0 +1,373 @@
+--- The OrcaRouter twin: the Seedance asset library under `/v1/asset`, as
+-- described in reference/providers.md section 2 and OrcaRouter's guide (seeds/001).
+--
+-- Auth `Authorization: Bearer <key>`. Groups are AIGC (created directly) or
+-- LivenessFace (real_human, created by a verification session that succeeds
+-- `processing` seconds after it starts, or fails when its return_url holds
+-- `verify-fail`). Assets need a group, a URL and an AssetType; they are
+-- Processing for `processing` seconds, then Active, or Failed: FaceMismatch in
+-- a real_human group for a URL holding `other-person` or `multi-face`, the
+-- common URL markers elsewhere, a format that is not media, or an extension
+-- that contradicts AssetType. The account holds at most 100 assets (`quota`
+-- overrides); one more is a 403. Plan "free" lacks Advanced Creation Rights: 403.
+-- Error bodies are `{"error": {"code", "message", "type"}}` [assumed: undocumented].
+-- @module seedance.emulator.orcarouter
+
+local common = require "seedance.emulator.common"
+
+local iso, lower, floor, find = common.iso8601, string.lower, math.floor, string.find
+
+local orca = {name = "orcarouter", base_path = "/v1"}
+
+local DEFAULT_QUOTA = 100
+local MAX_PAGE_SIZE = 100
+local MAX_NAME, MAX_DESCRIPTION = 64, 300
+local ASSET_TYPES = {Image = true, Video = true, Audio = true}
+local STATUS_WORDS = {processing = "Processing", active = "Active", failed = "Failed"}
+local GROUP_TYPES = {aigc = "AIGC", real_human = "LivenessFace"}
+
+local CODES = {
+  [400] = "InvalidParameter", [401] = "AuthenticationError", [403] = "AccessDenied",
+  [404] = "NotFound", [405] = "MethodNotAllowed", [429] = "RateLimitExceeded",
+  [500] = "InternalServiceError", [502] = "BadGateway", [503] = "ServiceUnavailable",
+  [504] = "GatewayTimeout",
+}
+
+--- An answer in OrcaRouter's error shape (`code` may be given, else from the status).
+function orca.error(status, message, code)
+  return common.json(status, {error = {code = code or CODES[status] or "InternalServiceError",
+                                       message = message, type = "invalid_request_error"}})
+end
+local fail = orca.error
+
+--- State
+
+--- Fresh state: groups, assets and sessions by id, creation order, the
+-- asset count the quota holds, the last request.
+function orca.new()
+  return {groups = {}, assets = {}, sessions = {}, seq = 0, n_assets = 0, last = nil}
+end
+
+local function next_seq(state)
+  state.seq = state.seq + 1
+  return state.seq
+end
+
+local function render_asset(a, now)
+  local status = STATUS_WORDS[common.asset_status(a, now)]
+  local out = {
+    Id = a.id, GroupId = a.group_id, AssetType = a.asset_type, Status = status, URL = a.url,
+    CreateTime = iso(a.created_at), UpdateTime = iso(math.max(a.created_at, math.min(now, a.ready_at))),
+  }
+  if status == "Failed" then out.Error = {Code = a.failure.code, Message = a.failure.message} end
+  return out
+end
+
+local function render_group(g)
+  return {Id = g.id, Name = g.name, GroupType = g.group_type, CreateTime = iso(g.created_at),
+          UpdateTime = iso(g.updated_at)}
+end
+
+local function new_group(state, env, now, name, description, group_type)
+  local g = {id = env.new_id("group"), seq = next_seq(state), name = name, description = description,
+             group_type = group_type, created_at = now, updated_at = now}
+  state.groups[g.id] = g
+  return g
+end
+
+-- A session settles lazily, when it is read: success makes its real_human group.
+local function settle(state, s, env, now)
+  if s.status ~= "pending" or now < s.ready_at then return end
+  if s.return_url and find(lower(s.return_url), "verify-fail", 1, true) then
+    s.status = "failed"
+    return
+  end
+  s.status = "success"
+  s.group_id = new_group(state, env, now, "real-human-" .. s.id, "", "LivenessFace").id
+end
+
+--- Request guards
+
+local function utf8_len(s)
+  return #s:gsub("[\128-\191]", "")
+end
+
+local function json_body(req, allow_empty)
+  if allow_empty and (req.body == nil or req.body == "") then return {} end
+  local ct = lower(req.headers["content-type"] or "")
+  if not ct:find("application/json", 1, true) then
+    return nil, fail(400, "Content-Type must be application/json")
+  end
+  local body = common.decode(req.body)
+  if type(body) ~= "table" or (next(body) ~= nil and common.is_array(body)) then
+    return nil, fail(400, "the body must be a JSON object")
+  end
+  return body
+end
+
+-- Only documented fields, in their documented casing: `group_id` where `GroupId`
+-- is meant is refused by name, as the service does.
+local function check_fields(body, allowed)
+  for k in pairs(body) do
+    if not allowed[k] then return fail(400, "unknown parameter '" .. tostring(k) .. "'") end
+  end
+  return nil
+end
+
+local function optional_string(body, field, max)
+  local v = body[field]
+  if v == nil or v == common.null then return nil end
+  if type(v) ~= "string" then return nil, fail(400, "'" .. field .. "' must be a string") end
+  if max and utf8_len(v) > max then
+    return nil, fail(400, common.format("'%s' must be at most %d characters", field, max))
+  end
+  return v
+end
+
+-- Auth, then Advanced Creation Rights; the request is kept for {op = "dump"}.
+local function guarded(fn)
+  return function(state, req, params, env)
+    state.last = {method = req.method, path = req.path, raw_query = req.raw_query,
+                  headers = req.headers, body = req.body}
+    local key = (req.headers["authorization"] or ""):match("^Bearer (.+)$")
+    local want = env.config.api_key
+    if not key or (want ~= nil and key ~= want) then
+      return fail(401, "invalid or missing API key")
+    end
+    if env.config.plan == "free" then
+      return fail(403, "the Seedance asset library requires Advanced Creation Rights")
+    end
+    return fn(state, req, params, env, env.now())
+  end
+end
+
+local function positive_int(s, default)
+  if s == nil or s == "" then return default end
+  local n = tonumber(s)
+  if not n or n < 1 or n ~= floor(n) then return nil end
+  return n
+end
+
+-- Reads page_number/page_size and answers the shared list envelope.
+local function paged(q, list, render, now)
+  local page = positive_int(q.page_number, 1)
+  if not page then return fail(400, "'page_number' must be a positive integer") end
+  local size = positive_int(q.page_size, 10)
+  if not size or size > MAX_PAGE_SIZE then
+    return fail(400, "'page_size' must be between 1 and " .. MAX_PAGE_SIZE)
+  end
+  table.sort(list, function(a, b) return a.seq > b.seq end)
+  local items = {}
+  local first = (page - 1) * size + 1
+  for i = first, math.min(#list, first + size - 1) do items[#items + 1] = render(list[i], now) end
+  return common.json(200, {TotalCount = #list, Items = common.array(items), PageNumber = page,
+                           PageSize = size})
+end
+
+--- Groups
+
+local function create_group(state, req, _, env, now)
+  local body, err = json_body(req)
+  if not body then return err end
+  err = check_fields(body, {Name = true, Description = true})
+  if err then return err end
+  local name
+  name, err = optional_string(body, "Name", MAX_NAME)
+  if err then return err end
+  if not name or name == "" then return fail(400, "'Name' is required", "MissingParameter") end
+  local description
+  description, err = optional_string(body, "Description", MAX_DESCRIPTION)
+  if err then return err end
+  local g = new_group(state, env, now, name, description or "", "AIGC")
+  env.created("group:" .. name)
+  return common.json(200, {Id = g.id})
+end
+
+local function list_groups(state, req, _, _, now)
+  local q = req.query
+  -- the service's default is real_human, which is why clients always send it
+  local t = q.group_type
+  if t == nil or t == "" then t = "real_human" end
+  local want = GROUP_TYPES[t]
+  if not want then return fail(400, "'group_type' must be aigc or real_human") end
+  local name = q.name ~= "" and q.name or nil
+  local list = {}
+  for _, g in pairs(state.groups) do
+    if g.group_type == want and (not name or find(g.name, name, 1, true)) then list[#list + 1] = g end
+  end
+  return paged(q, list, render_group, now)
+end
+
+local function update_group(state, req, params, _, now)
+  local g = state.groups[params.id]
+  if not g then return fail(404, "group not found") end
+  local body, err = json_body(req)
+  if not body then return err end
+  err = check_fields(body, {Name = true, Description = true})
+  if err then return err end
+  local name, description
+  name, err = optional_string(body, "Name", MAX_NAME)
+  if err then return err end
+  description, err = optional_string(body, "Description", MAX_DESCRIPTION)
+  if err then return err end
+  if name == "" then return fail(400, "'Name' must not be empty") end
+  if not name and not description then return fail(400, "give 'Name' or 'Description'", "MissingParameter") end
+  g.name = name or g.name
+  g.description = description or g.description
+  g.updated_at = now
+  return common.json(200, {Id = g.id})
+end
+
+--- Assets
+
+local function asset_failure(url, asset_type, group)
+  local l = lower(url)
+  if group.group_type == "LivenessFace" and (find(l, "other-person", 1, true) or find(l, "multi-face", 1, true)) then
+    return {code = "FaceMismatch", message = "The face does not match the verified person of this group"}
+  end
+  local f = common.url_failure(url)
+  if f then return f end
+  local ext = common.extension(url)
+  if ext ~= "" then
+    local implied = common.media_type(ext)
+    if not implied then
+      return {code = "InvalidFormat", message = "format ." .. ext .. " is not supported"}
+    elseif implied ~= asset_type then
+      return {code = "InvalidFormat", message = "a ." .. ext .. " file is not of AssetType " .. asset_type}
+    end
+  end
+  return nil
+end
+
+local function create_asset(state, req, _, env, now)
+  local body, err = json_body(req)
+  if not body then return err end
+  err = check_fields(body, {GroupId = true, URL = true, AssetType = true, Name = true})
+  if err then return err end
+  local gid, url, t = body.GroupId, body.URL, body.AssetType
+  if type(gid) ~= "string" or gid == "" then return fail(400, "'GroupId' is required", "MissingParameter") end
+  if type(url) ~= "string" or url == "" then return fail(400, "'URL' is required", "MissingParameter") end
+  if t == nil or t == common.null then return fail(400, "'AssetType' is required", "MissingParameter") end
+  if not ASSET_TYPES[t] then return fail(400, "'AssetType' must be Image, Video or Audio") end
+  if not url:match("^https?://") then
+    return fail(400, "'URL' must be a publicly accessible http(s) URL")
+  end
+  local name
+  name, err = optional_string(body, "Name", MAX_NAME)
+  if err then return err end
+  local g = state.groups[gid]
+  if not g then return fail(404, "group " .. gid .. " not found", "NotFound.GroupId") end
+  local limit = tonumber(env.config.quota) or DEFAULT_QUOTA
+  if state.n_assets >= limit then
+    return fail(403, common.format("asset quota exceeded: the account holds at most %d assets", limit),
+                "QuotaExceeded")
+  end
+  local a = {id = env.new_id("asset"), seq = next_seq(state), group_id = gid, asset_type = t, url = url,
+             name = name, created_at = now, ready_at = now + (tonumber(env.config.processing) or 0),
+             failure = asset_failure(url, t, g)}
+  state.assets[a.id] = a
+  state.n_assets = state.n_assets + 1
+  env.created(url)
+  return common.json(200, {Id = a.id})
+end
+
+local function get_asset(state, _, params, _, now)
+  local a = state.assets[params.id]
+  if not a then return fail(404, "asset not found") end
+  return common.json(200, render_asset(a, now))
+end
+
+local function list_assets(state, req, _, _, now)
+  local q = req.query
+  local wanted
+  if q.statuses and q.statuses ~= "" then
+    wanted = {}
+    for word in q.statuses:gmatch("[^,]+") do
+      local w = word:match("^%s*(.-)%s*$")
+      local ok = false
+      for _, v in pairs(STATUS_WORDS) do ok = ok or v == w end
+      if not ok then return fail(400, "'statuses' takes Active, Processing, Failed; got '" .. w .. "'") end
+      wanted[w] = true
+    end
+  end
+  local gid = q.group_id ~= "" and q.group_id or nil
+  local list = {}
+  for _, a in pairs(state.assets) do
+    if (not gid or a.group_id == gid) and (not wanted or wanted[STATUS_WORDS[common.asset_status(a, now)]]) then
+      list[#list + 1] = a
+    end
+  end
+  return paged(q, list, render_asset, now)
+end
+
+local function delete_asset(state, _, params)
+  local a = state.assets[params.id]
+  if not a then return fail(404, "asset not found") end
+  state.assets[params.id] = nil
+  state.n_assets = state.n_assets - 1
+  return common.json(200, {Id = params.id})
+end
+
+--- Real-person sessions
+
+local function create_session(state, req, _, env, now)
+  local body, err = json_body(req, true)
+  if not body then return err end
+  err = check_fields(body, {return_url = true})
+  if err then return err end
+  local ret
+  ret, err = optional_string(body, "return_url")
+  if err then return err end
+  local s = {id = env.new_id("session"), seq = next_seq(state), status = "pending", return_url = ret, created_at = now,
+             ready_at = now + (tonumber(env.config.processing) or 0)}
+  state.sessions[s.id] = s
+  env.created(nil)
+  return common.json(200, {session_id = s.id, status = "pending",
+                           h5_link = "https://h5.orcarouter.ai/real-human/verify?session_id=" .. s.id})
+end
+
+local function get_session(state, _, params, env, now)
+  local s = state.sessions[params.session_id]
+  if not s then return fail(404, "session not found") end
+  settle(state, s, env, now)
+  return common.json(200, {session_id = s.id, status = s.status, group_id = s.group_id})
+end
+
+--- Groups, assets and sessions in creation order, and the last request as
+-- received: for {op = "dump"}.
+function orca.dump(state, env)
+  local now = env.now()
+  local function sorted(t, render)
+    local list = {}
+    for _, x in pairs(t) do list[#list + 1] = x end
+    table.sort(list, function(a, b) return (a.seq or 0) < (b.seq or 0) end)
+    for i, x in ipairs(list) do list[i] = render(x, now) end
+    return common.array(list)
+  end
+  return {
+    groups = sorted(state.groups, function(g)
+      local out = render_group(g)
+      out.Description = g.description
+      return out
+    end),
+    assets = sorted(state.assets, render_asset),
+    sessions = sorted(state.sessions, function(s)
+      return {session_id = s.id, status = s.status, group_id = s.group_id, return_url = s.return_url}
+    end),
+    last_request = state.last or common.null,
+  }
+end
+
+orca.routes = {
+  {"POST", "/v1/asset/groups", guarded(create_group)},
+  {"GET", "/v1/asset/groups", guarded(list_groups)},
+  {"PATCH", "/v1/asset/groups/{id}", guarded(update_group)},
+  {"POST", "/v1/asset/files", guarded(create_asset)},
+  {"GET", "/v1/asset/files", guarded(list_assets)},
+  {"GET", "/v1/asset/files/{id}", guarded(get_asset)},
+  {"DELETE", "/v1/asset/files/{id}", guarded(delete_asset)},
+  {"POST", "/v1/asset/real-human/sessions", guarded(create_session)},
+  {"GET", "/v1/asset/real-human/sessions/{session_id}", guarded(get_session)},
+}
+
+return orca

@@ -1,0 +1,111 @@
+--- Generation tasks for every twin: one lifecycle (queued -> running -> succeeded, with a
+-- real MP4 to download), failures on demand, and the result host that serves the video.
+-- Each twin maps these states onto its own words and shapes.
+--
+-- Markers in a prompt steer the outcome: `[[moderation]]` fails with the twin's
+-- moderation code, `[[fail]]` fails plainly, `[[expire]]` expires before it runs.
+-- Control ops: `{op="expire_task", id=}` expires a task now; `{op="expire_media"}` makes
+-- every result URL answer 403 from then on (signed URLs that lapsed).
+-- @module seedance.emulator.tasks
+local common = require "seedance.emulator.common"
+
+local T = {}
+
+T.MEDIA_PREFIX = "/__emulator/media/"
+
+-- headers that carry credentials: none may reach a result host
+local CREDENTIAL_HEADERS = { "authorization", "x-api-key", "x-date", "x-content-sha256", "cookie",
+                             "proxy-authorization", "x-goog-api-key" }
+
+--- Seconds a task spends queued, then running (config `generation`, default 3 s).
+local function durations(cfg)
+  local total = tonumber(cfg.generation) or 3
+  return total * 0.2, total
+end
+
+--- A new task record (the twin keeps it in its state).
+function T.new(env, fields)
+  local rec = { id = fields.id or env.new_id("cgt"), created = env.now(), prompt = fields.prompt or "",
+                model = fields.model, input = fields.input, updated = env.now() }
+  if rec.prompt:find("[[moderation]]", 1, true) then rec.outcome = "moderation"
+  elseif rec.prompt:find("[[fail]]", 1, true) then rec.outcome = "fail"
+  elseif rec.prompt:find("[[expire]]", 1, true) then rec.outcome = "expire" end
+  return rec
+end
+
+--- Normalized state at `now`: status, progress (0-100), and when it last changed.
+function T.state(rec, env)
+  local now = env.now()
+  if rec.cancelled then return "cancelled", rec.progress or 0, rec.cancelled end
+  if rec.expired then return "expired", 0, rec.expired end
+  local queued, total = durations(env.config)
+  local age = now - rec.created
+  if age < queued then return "queued", 0, rec.created end
+  if rec.outcome == "expire" then return "expired", 0, rec.created + queued end
+  if age < total then
+    local p = math.floor(100 * (age - queued) / math.max(total - queued, 0.001))
+    return "running", math.min(p, 99), rec.created + queued
+  end
+  if rec.outcome == "moderation" or rec.outcome == "fail" then
+    return "failed", 100, rec.created + total
+  end
+  return "succeeded", 100, rec.created + total
+end
+
+--- Cancel if still queued (as the services allow); returns true when it took effect.
+function T.cancel(rec, env)
+  local st = T.state(rec, env)
+  if st ~= "queued" then return false end
+  rec.cancelled = env.now()
+  return true
+end
+
+--- The result URL of a finished task, on the host the client reached us by.
+function T.video_url(rec, env, req)
+  local media = env.media
+  if not rec.token then
+    rec.token = common.random_string(env.rng or common.rng(#rec.id), 24)
+    media[rec.token] = { id = rec.id }
+  end
+  local host = req.headers and req.headers.host or "127.0.0.1"
+  return "http://" .. host .. T.MEDIA_PREFIX .. rec.token .. ".mp4"
+end
+
+local function media_error(status, message)
+  return common.json(status, { error = message })
+end
+
+--- Serve a result video: no credentials accepted, Range honoured, expiry on demand.
+-- `media` is the server-wide token table; `stats` gets counters.
+function T.serve(req, media, stats, expired)
+  for _, h in ipairs(CREDENTIAL_HEADERS) do
+    if req.headers[h] ~= nil then
+      stats.media_credential_violations = (stats.media_credential_violations or 0) + 1
+      return media_error(400, "a credential (" .. h .. ") was sent to the result host")
+    end
+  end
+  local token = req.path:sub(#T.MEDIA_PREFIX + 1):gsub("%.mp4$", "")
+  if not media[token] then return media_error(404, "no such video") end
+  if expired then return media_error(403, "Request has expired") end
+  stats.media_downloads = (stats.media_downloads or 0) + 1
+  local body = require "seedance.emulator.sample_mp4"
+  local size = #body
+  local range = req.headers.range
+  local headers = { ["Content-Type"] = "video/mp4", ["Accept-Ranges"] = "bytes" }
+  if range then
+    local a, b = range:match("^bytes=(%d+)%-(%d*)$")
+    a = tonumber(a)
+    b = tonumber(b) or (size - 1)
+    if not a or a >= size or b < a then
+      headers["Content-Range"] = "bytes */" .. size
+      return { status = 416, headers = headers, body = "" }
+    end
+    if b >= size then b = size - 1 end
+    headers["Content-Range"] = ("bytes %d-%d/%d"):format(a, b, size)
+    stats.media_ranges = (stats.media_ranges or 0) + 1
+    return { status = 206, headers = headers, body = body:sub(a + 1, b + 1) }
+  end
+  return { status = 200, headers = headers, body = body }
+end
+
+return T

@@ -1,0 +1,287 @@
+--- AnyFast dialect (https://docs.anyfast.ai): Bearer auth, the upstream's asset-library
+-- actions as `POST /volc/asset/<Action>` with bare results, and a `model` field that picks
+-- what the call is billed as (`volc-asset` for images, `-video`, `-audio`).
+-- CreateAsset takes a URL, a data URI or raw base64 in JSON, or a local file as
+-- multipart/form-data. Every call is a POST; the read-only ones are marked idempotent so
+-- the engine may repeat them. There is no delete.
+-- @module seedance.providers.anyfast
+local json = require "seedance.json"
+local time = require "seedance.time"
+local http = require "seedance.http"
+local errors = require "seedance.error"
+local multipart = require "seedance.multipart"
+
+local D = {
+  name = "anyfast",
+  base_url = "https://www.anyfast.ai",
+  endpoints = {
+    create_group = "/volc/asset/CreateAssetGroup",
+    list_groups = "/volc/asset/ListAssetGroups",
+    upload_asset = "/volc/asset/CreateAsset",
+    get_asset = "/volc/asset/GetAsset",
+    list_assets = "/volc/asset/ListAssets",
+    create_session = "/volc/asset/CreateVisualValidateSession",
+    get_session = "/volc/asset/GetVisualValidateResult",
+  },
+  page_size = 100,
+  capabilities = { assets = true, list = true, delete = false, groups = true, sessions = true,
+                   file_upload = true },
+}
+
+local TYPE_OUT = { image = "Image", video = "Video", audio = "Audio" }
+local TYPE_IN = { Image = "image", Video = "video", Audio = "audio" }
+local STATUS_OUT = { processing = "Processing", active = "Active", failed = "Failed" }
+local GROUP_TYPE_OUT = { aigc = "AIGC", real_human = "LivenessFace" }
+local GROUP_TYPE_IN = { aigc = "aigc", livenessface = "real_human" }
+
+--- The billing model of each asset type (images are the default, `volc-asset`).
+D.MODELS = { image = "volc-asset", video = "volc-asset-video", audio = "volc-asset-audio" }
+
+--- The credential header: a Bearer token.
+function D.auth(key)
+  return { "Authorization: Bearer " .. key }
+end
+
+--- Prompt token: "@image1", "@video1", "@audio1".
+function D.token(kind, n)
+  return "@" .. kind .. n
+end
+
+-- the upstream's `Result`, whether AnyFast passed it bare (as documented) or wrapped
+local function result(b)
+  if type(b) ~= "table" then return {} end
+  local r = json.val(b.Result)
+  return type(r) == "table" and r or b
+end
+
+-- AnyFast isolates tokens by prefixing group names with "[u-<user>]-[t-<token>]"
+local function strip_prefix(name)
+  if type(name) ~= "string" then return nil end
+  return (name:gsub("^%[u%-[^%]]*%]%-%[t%-[^%]]*%]%-?", ""))
+end
+
+--- What is being uploaded
+
+-- "data:image/png;base64,..." -> "image"; raw base64 is a PNG to AnyFast
+local function inline_type(u)
+  local mime = u:match("^data:(%a+)/[^;,]*[;,]")
+  if mime then return TYPE_IN[mime:sub(1, 1):upper() .. mime:sub(2):lower()] end
+  if #u >= 16 and not u:find("[^%w%+/=\r\n]") then return "image" end
+  return nil
+end
+
+--- The asset type of an upload: given, else from the file's or URL's extension, else from
+-- an inline data URI (raw base64 counts as an image).
+function D.upload_type(a)
+  if a.type then return a.type end
+  local client_mod = require "seedance.client"
+  if a.file then return client_mod.media_type(a.file) end
+  return client_mod.media_type(a.url) or inline_type(a.url)
+end
+
+local function upload_name(a)
+  if a.name then return a.name end
+  if a.file then return multipart.basename(a.file) end
+  if a.url:find("^https?://") then
+    local base = require("seedance.url").basename(a.url)
+    if base and base ~= "" then return base end
+  end
+  return "asset"
+end
+
+local function refuse(message)
+  return nil, errors.new({ kind = "validation", provider = "anyfast", message = message })
+end
+
+--- Assets
+
+--- The CreateAsset op (JSON for a URL, data URI or base64; multipart for a file), or nil and
+-- a validation error (no group, no type, an unreadable file).
+function D.upload_asset(a)
+  if not a.group then
+    return refuse("anyfast keeps assets in groups: pass group= (see client:create_group)")
+  end
+  local t = D.upload_type(a)
+  if not t then
+    return refuse("anyfast needs the asset type: pass type= (none can be told from " ..
+      tostring(a.file or a.url):sub(1, 80) .. ")")
+  end
+  local op = { endpoint = "upload_asset", method = "POST", create = true }
+  if a.file then
+    local data, msg = multipart.read_file(a.file)
+    if not data then return refuse(msg) end
+    op.body, op.content_type = multipart.encode({
+      { name = "model", value = D.MODELS[t] },
+      { name = "file", filename = multipart.basename(a.file), data = data },
+      { name = "GroupId", value = a.group },
+      { name = "Name", value = upload_name(a) },
+    })
+  else
+    op.body = { model = D.MODELS[t], GroupId = a.group, Name = upload_name(a),
+                AssetType = TYPE_OUT[t], URL = a.url }
+  end
+  return op
+end
+
+--- Normalized asset fields from GetAsset or a ListAssets item.
+function D.parse_asset(b)
+  local r = result(b)
+  local id = json.str(json.val(r.Id))
+  local e = json.val(r.Error)
+  local t = json.val(r.AssetType)
+  return {
+    id = id,
+    ref = id and ("asset://" .. id) or nil,
+    raw_status = json.val(r.Status),
+    type = type(t) == "string" and t:lower() or nil,
+    name = json.val(r.Name),
+    url = json.val(r.URL),
+    group_id = json.str(json.val(r.GroupId)),
+    error = type(e) == "table" and { code = json.str(json.val(e.Code)), message = json.val(e.Message) } or nil,
+    created_at = time.parse(json.val(r.CreateTime)),
+    updated_at = time.parse(json.val(r.UpdateTime)),
+  }
+end
+
+--- CreateAsset answers only `{Id}`: the rest is what we sent.
+function D.parse_upload(b, a)
+  local f = D.parse_asset(b)
+  f.status = "processing"
+  f.type = D.upload_type(a)
+  f.name = upload_name(a)
+  return f
+end
+
+--- The GetAsset op: read-only, so the engine may repeat it.
+function D.get_asset(id)
+  return { endpoint = "get_asset", method = "POST", body = { Id = id }, idempotent = true }
+end
+
+local function statuses(st)
+  if st == nil then return nil end
+  local list = {}
+  local words = type(st) == "table" and st or {}
+  if type(st) == "string" then
+    for w in st:gmatch("[^,%s]+") do words[#words + 1] = w end
+  end
+  for _, w in ipairs(words) do list[#list + 1] = STATUS_OUT[w] or w end
+  return json.array(list)
+end
+
+--- One ListAssets page, filtered upstream by group and status.
+function D.list_assets(args, page)
+  local filter = { Statuses = statuses(args.status) }
+  if args.group then filter.GroupIds = { args.group } end
+  return { endpoint = "list_assets", method = "POST", idempotent = true,
+           body = { model = D.MODELS.image, Filter = filter, PageNumber = page,
+                    PageSize = args.page_size or D.page_size } }
+end
+
+local function page_of(b, page, parse)
+  local r = result(b)
+  local items = {}
+  for i, raw in ipairs(json.val(r.Items) or {}) do
+    items[i] = parse(raw)
+    items[i].raw = raw
+  end
+  local total = json.num(r.TotalCount) or 0
+  local size = json.num(r.PageSize) or D.page_size
+  return items, (#items > 0 and page * size < total)
+end
+
+--- Items of one page, and whether another page follows.
+function D.parse_list(b, page)
+  return page_of(b, page, D.parse_asset)
+end
+
+--- Groups
+
+--- The CreateAssetGroup op.
+function D.create_group(args)
+  -- CreateAssetGroup documents {model, Name} only: a description stays on our side
+  return { endpoint = "create_group", method = "POST", create = true,
+           body = { model = D.MODELS.image, Name = args.name } }
+end
+
+--- Normalized group fields from CreateAssetGroup's `{Id}` or a ListAssetGroups item.
+function D.parse_group(b)
+  local r = result(b)
+  local gt = json.val(r.GroupType)
+  return {
+    id = json.str(json.val(r.Id)),
+    name = strip_prefix(json.val(r.Name)),
+    description = json.val(r.Description),
+    type = type(gt) == "string" and GROUP_TYPE_IN[gt:lower()] or nil,
+    created_at = time.parse(json.val(r.CreateTime)),
+  }
+end
+
+--- One ListAssetGroups page, filtered upstream by type and name.
+function D.list_groups(opts, page)
+  return { endpoint = "list_groups", method = "POST", idempotent = true,
+           body = { model = D.MODELS.image, PageNumber = page, PageSize = opts.page_size or D.page_size,
+                    Filter = { GroupType = GROUP_TYPE_OUT[opts.type], Name = opts.name } } }
+end
+
+--- Groups of one page, and whether another page follows.
+function D.parse_group_list(b, page)
+  return page_of(b, page, D.parse_group)
+end
+
+--- Real-person sessions
+
+--- The CreateVisualValidateSession op (CallbackURL is optional).
+function D.create_session(args)
+  return { endpoint = "create_session", method = "POST", create = true,
+           body = { CallbackURL = args.return_url } }
+end
+
+--- The GetVisualValidateResult op for a session (its BytedToken).
+function D.get_session(id)
+  return { endpoint = "get_session", method = "POST", body = { BytedToken = id }, idempotent = true }
+end
+
+--- Normalized session fields from the start answer, a result, or a spent token's error.
+-- There is no status word: "pending" until a GroupId comes, which means success.
+function D.parse_session(b, session)
+  -- once a group came, the spent token's later answers change nothing
+  if session and session.group_id then return {} end
+  local r = result(b)
+  local e = type(b) == "table" and json.val(b.error)
+  if type(e) == "table" then
+    return { raw_status = "expired", error = { code = json.str(json.val(e.code)), message = json.val(e.message) } }
+  end
+  local group = json.str(json.val(r.GroupId))
+  if group == "" then group = nil end
+  local f = { group_id = group, raw_status = group and "success" or "pending" }
+  local token = json.str(json.val(r.BytedToken))
+  if token then
+    f.id = token
+    f.link = json.val(r.H5Link)
+  end
+  return f
+end
+
+--- Errors
+
+local STATUS_KIND = {
+  [400] = "validation", [401] = "auth", [402] = "quota", [403] = "auth", [404] = "not_found",
+  [409] = "conflict", [413] = "validation", [422] = "validation", [429] = "rate_limited",
+}
+
+-- the upstream's token works once: asked again (or too late) it is the session's end
+local function token_spent(code, message)
+  local s = ((code or "") .. " " .. (type(message) == "string" and message or "")):lower()
+  return s:find("bytedtoken", 1, true) ~= nil and
+    (s:find("used", 1, true) ~= nil or s:find("expire", 1, true) ~= nil)
+end
+
+--- Errors by HTTP status, except that a spent BytedToken ends a session rather than a request.
+function D.classify(status, body, op)
+  if status < 400 then return nil end
+  local message, code = http.describe_body(body)
+  if op.endpoint == "get_session" and token_spent(code, message) then return nil end
+  return STATUS_KIND[status] or "provider", code, message
+end
+
+return D

@@ -1,0 +1,395 @@
+--- Ark dialect: the upstream itself (Volcengine Ark, or BytePlus ModelArk).
+--
+-- Two planes. The asset library (groups, assets, real-person sessions) is Volcengine's
+-- signed OpenAPI: every action is `POST <control_url>/?Action=<Action>&Version=2024-01-01`
+-- with a PascalCase JSON body, signed with an access key / secret key pair (signature V4,
+-- computed in C by `core.sign_v4`), answering
+-- `{ResponseMetadata = {RequestId, Action, Version, Error = {Code, Message}?}, Result}`.
+-- Generation is the data plane at `base_url`, with `Authorization: Bearer <api_key>`.
+--
+-- The defaults are Volcengine's (region `cn-beijing`). BytePlus ModelArk is the same API
+-- on other hosts; pass its three settings (they are also `ark.byteplus`):
+--
+--     seedance.new{provider = "ark", api_key = ..., access_key = ..., secret_key = ...,
+--                  region = "ap-southeast-1", control_url = "https://open.byteplusapi.com",
+--                  base_url = "https://ark.ap-southeast.bytepluses.com/api/v3"}
+--
+-- Every action's path is an entry of `endpoints`, so a changed Version can be patched.
+-- What providers.md marks [assumed] (the real-person group type word, ListAssetGroups'
+-- filter, the session's not-ready and spent-token answers) sits in one named table each.
+-- @module seedance.providers.ark
+local json = require "seedance.json"
+local time = require "seedance.time"
+local core = require "seedance.core"
+
+local VERSION = "2024-01-01"
+local function action(name) return "/?Action=" .. name .. "&Version=" .. VERSION end
+
+local D = {
+  name = "ark",
+  base_url = "https://ark.cn-beijing.volces.com/api/v3",
+  control_url = "https://open.volcengineapi.com",
+  region = "cn-beijing",
+  service = "ark",
+  version = VERSION,
+  endpoints = {
+    create_group = action("CreateAssetGroup"),
+    list_groups = action("ListAssetGroups"),
+    get_group = action("GetAssetGroup"),
+    update_group = action("UpdateAssetGroup"),
+    delete_group = action("DeleteAssetGroup"),
+    upload_asset = action("CreateAsset"),
+    get_asset = action("GetAsset"),
+    list_assets = action("ListAssets"),
+    update_asset = action("UpdateAsset"),
+    delete_asset = action("DeleteAsset"),
+    create_session = action("CreateVisualValidateSession"),
+    get_session = action("GetVisualValidateResult"),
+  },
+  page_size = 50,
+  capabilities = { assets = true, list = true, delete = true, groups = true, update_group = true,
+                   sessions = true },
+}
+
+--- The settings of the other deployment, BytePlus ModelArk (see the module comment).
+D.byteplus = {
+  region = "ap-southeast-1",
+  control_url = "https://open.byteplusapi.com",
+  base_url = "https://ark.ap-southeast.bytepluses.com/api/v3",
+}
+
+--- The signing clock (unix seconds); a spec may pin it to check a fixed signature.
+D.clock = core.time
+
+--- Refuse half a key pair at seedance.new: the asset library would fail on every call.
+-- @treturn string|nil what is wrong
+function D.check_options(opts)
+  if (opts.access_key == nil) ~= (opts.secret_key == nil) then
+    return "ark needs both access_key and secret_key for its asset library (or neither)"
+  end
+  if opts.region ~= nil and not opts.region:match("^[%w%-]+$") then
+    return "region must look like \"cn-beijing\" or \"ap-southeast-1\", got '" .. opts.region .. "'"
+  end
+  return nil
+end
+
+-- host, path and raw query of a URL as it goes on the wire
+local function split_url(u)
+  local host, rest = u:match("^%a[%w+.-]*://([^/?#]+)(.*)$")
+  if not host then error("seedance: ark cannot sign the URL " .. tostring(u), 0) end
+  host = host:gsub("^.*@", "")
+  rest = rest:gsub("#.*$", "")
+  local path, query = rest:match("^([^?]*)%??(.*)$")
+  return host, path == "" and "/" or path, query
+end
+
+local function header_value(headers, name)
+  local want = name:lower() .. ":"
+  for _, h in ipairs(headers or {}) do
+    if h:sub(1, #want):lower() == want then return (h:sub(#want + 1):gsub("^%s+", "")) end
+  end
+  return nil
+end
+
+--- Sign one control-plane request.
+-- @tparam table req {method=, url=, body=, headers=} exactly as it will be sent
+-- @tparam table secrets {access_key=, secret_key=}
+-- @tparam string region
+-- @tparam[opt] number now unix seconds (default: D.clock())
+-- @treturn table the headers to add ("Name: value"), Authorization last
+function D.sign(req, secrets, region, now)
+  local host, path, query = split_url(req.url)
+  local x_date = os.date("!%Y%m%dT%H%M%SZ", math.floor(now or D.clock()))
+  local body = req.body or ""
+  local body_hash = core.sha256_hex(body)
+  local ctype = header_value(req.headers, "Content-Type")
+  local signed = { ["Content-Type"] = ctype or "application/json", Host = host,
+                   ["X-Date"] = x_date, ["X-Content-Sha256"] = body_hash }
+  local s = core.sign_v4({ method = req.method, path = path, query = query, headers = signed,
+    body = body, access_key = secrets.access_key, secret_key = secrets.secret_key,
+    region = region, service = D.service })
+  local out = { "Host: " .. host, "X-Date: " .. x_date, "X-Content-Sha256: " .. body_hash }
+  if not ctype then out[#out + 1] = "Content-Type: " .. signed["Content-Type"] end
+  out[#out + 1] = "Authorization: " .. s.authorization
+  return out
+end
+
+--- Credentials for one request: the signature on the control plane, Bearer elsewhere.
+function D.auth(key, op, secrets, req, client)
+  if op.plane ~= "control" then return { "Authorization: Bearer " .. key } end
+  if not (secrets and secrets.access_key and secrets.secret_key) then
+    error("seedance: ark's asset library needs access_key and secret_key (seedance.new{...})", 0)
+  end
+  return D.sign(req, secrets, client and client.region or D.region)
+end
+
+--- The prompt notation for the n-th reference of a kind: "[Image 1]".
+function D.token(kind, n)
+  return "[" .. kind:sub(1, 1):upper() .. kind:sub(2) .. " " .. n .. "]"
+end
+
+--- Operations
+
+local function control(endpoint, body, idempotent)
+  -- every action is a POST with a JSON object, even one without fields
+  return { endpoint = endpoint, method = "POST", body = body or {}, plane = "control",
+           idempotent = idempotent }
+end
+
+local TYPE_OUT = { image = "Image", video = "Video", audio = "Audio" }
+local STATUS_OUT = { processing = "Processing", active = "Active", failed = "Failed" }
+-- upstream group types: "AIGC" is documented; the real-person word is [assumed]
+local GROUP_TYPE_OUT = { aigc = "AIGC", real_human = "RealHuman" }
+
+--- CreateAssetGroup: GroupType is required, and "AIGC" is the only kind one creates.
+function D.create_group(args)
+  return control("create_group", { Name = args.name, Description = args.description, GroupType = "AIGC" })
+end
+
+--- GetAssetGroup.
+function D.get_group(id)
+  return control("get_group", { Id = id }, true)
+end
+
+--- UpdateAssetGroup (only the fields given).
+function D.update_group(id, args)
+  return control("update_group", { Id = id, Name = args.name, Description = args.description }, true)
+end
+
+--- DeleteAssetGroup.
+function D.delete_group(id)
+  return control("delete_group", { Id = id }, true)
+end
+
+--- ListAssetGroups, one page. The filter's field names are [assumed].
+function D.list_groups(opts, page)
+  local filter = { Name = opts.name }
+  if opts.type then filter.GroupTypes = json.array({ GROUP_TYPE_OUT[opts.type] }) end
+  return control("list_groups", { Filter = filter, PageNumber = page,
+                                  PageSize = opts.page_size or D.page_size }, true)
+end
+
+--- CreateAsset: a creation, so never repeated blindly by the engine.
+function D.upload_asset(a)
+  return control("upload_asset", { GroupId = a.group, URL = a.url, Name = a.name,
+                                   AssetType = a.type and TYPE_OUT[a.type] or nil })
+end
+
+--- GetAsset.
+function D.get_asset(id)
+  return control("get_asset", { Id = id }, true)
+end
+
+--- UpdateAsset (its name).
+function D.update_asset(id, args)
+  return control("update_asset", { Id = id, Name = args.name }, true)
+end
+
+--- DeleteAsset.
+function D.delete_asset(id)
+  return control("delete_asset", { Id = id }, true)
+end
+
+--- ListAssets, one page, filtered by group and statuses.
+function D.list_assets(args, page)
+  local filter = {}
+  if args.group then filter.GroupIds = json.array({ args.group }) end
+  local st = args.status
+  if type(st) == "string" then st = { st } end
+  if type(st) == "table" then
+    local words = {}
+    for i, s in ipairs(st) do words[i] = STATUS_OUT[s] or s end
+    filter.Statuses = json.array(words)
+  end
+  return control("list_assets", { Filter = filter, PageNumber = page,
+                                  PageSize = args.page_size or D.page_size }, true)
+end
+
+--- CreateVisualValidateSession: the person's H5 page sends them to CallbackURL after.
+function D.create_session(args)
+  return control("create_session", { CallbackURL = args.return_url })
+end
+
+-- Not idempotent for the engine: the token works once, so a read whose answer was lost
+-- must not be replayed as if nothing happened (the next poll reports the spent token).
+--- GetVisualValidateResult for a session's token.
+function D.get_session(id)
+  return control("get_session", { BytedToken = id }, false)
+end
+
+--- Parsing
+
+local function result(b)
+  local r = type(b) == "table" and json.val(b.Result)
+  return type(r) == "table" and r or {}
+end
+
+local function failure(e)
+  e = json.val(e)
+  if type(e) ~= "table" then return nil end
+  return { code = json.str(json.val(e.Code)), message = json.val(e.Message) }
+end
+
+local function lower_word(v)
+  v = json.val(v)
+  return type(v) == "string" and v:lower() or nil
+end
+
+local function asset_fields(r)
+  local id = json.str(r.Id)
+  return {
+    id = id,
+    ref = id and ("asset://" .. id) or nil,
+    raw_status = json.val(r.Status),
+    type = lower_word(r.AssetType),
+    name = json.val(r.Name),
+    url = json.val(r.URL),
+    group_id = json.str(r.GroupId),
+    error = failure(r.Error),
+    created_at = time.parse(json.val(r.CreateTime)),
+    updated_at = time.parse(json.val(r.UpdateTime)),
+  }
+end
+
+--- Normalized asset fields from GetAsset's answer.
+function D.parse_asset(b)
+  return asset_fields(result(b))
+end
+
+--- CreateAsset answers only {Id}: the asset starts Processing.
+function D.parse_upload(b)
+  local f = D.parse_asset(b)
+  f.raw_status = f.raw_status or "Processing"
+  return f
+end
+
+local function page_more(r, page, n)
+  local size = json.num(r.PageSize) or D.page_size
+  local total = json.num(r.TotalCount) or 0
+  return n > 0 and page * size < total
+end
+
+--- Items of one ListAssets page and whether another follows.
+function D.parse_list(b, page)
+  local r = result(b)
+  local items = {}
+  for i, raw in ipairs(json.val(r.Items) or {}) do
+    items[i] = asset_fields(raw)
+    items[i].raw = raw
+  end
+  return items, page_more(r, page, #items)
+end
+
+local function group_type(v)
+  local w = lower_word(v)
+  if not w then return nil end
+  w = w:gsub("[^%a]", "")
+  if w == "aigc" then return "aigc" end
+  if w == "realhuman" then return "real_human" end
+  return w
+end
+
+local function group_fields(r)
+  return {
+    id = json.str(r.Id),
+    name = json.val(r.Name),
+    description = json.val(r.Description),
+    type = group_type(r.GroupType),
+    created_at = time.parse(json.val(r.CreateTime)),
+  }
+end
+
+--- Normalized group fields (CreateAssetGroup answers only {Id}, UpdateAssetGroup less).
+function D.parse_group(b)
+  return group_fields(result(b))
+end
+
+--- Items of one ListAssetGroups page and whether another follows.
+function D.parse_group_list(b, page)
+  local r = result(b)
+  local items = {}
+  for i, raw in ipairs(json.val(r.Items) or {}) do
+    items[i] = group_fields(raw)
+    items[i].raw = raw
+  end
+  return items, page_more(r, page, #items)
+end
+
+-- Answers of GetVisualValidateResult that end a session rather than fail a request: the
+-- token works once, so a spent (or elapsed) token means the session is over. [assumed codes]
+local SESSION_END = {
+  InvalidBytedToken = "expired", BytedTokenExpired = "expired", VisualValidateFailed = "failed",
+}
+
+--- A session from CreateVisualValidateSession ({BytedToken, H5Link}) or from
+-- GetVisualValidateResult ({GroupId} once done; no GroupId yet while pending).
+-- `session` is the Session being refreshed, if any.
+function D.parse_session(b, session)
+  local meta = type(b) == "table" and json.val(b.ResponseMetadata)
+  local e = type(meta) == "table" and failure(meta.Error) or nil
+  -- once the group is known, the token's being spent is old news
+  if e and type(session) == "table" and session.group_id then return {} end
+  if e then return { raw_status = SESSION_END[e.code] or "failed", error = e } end
+  local r = result(b)
+  local gid = json.str(r.GroupId)
+  if gid == "" then gid = nil end
+  return {
+    id = json.str(r.BytedToken),
+    link = json.val(r.H5Link),
+    group_id = gid,
+    raw_status = gid and "success" or "pending",
+  }
+end
+
+--- Errors
+
+-- Volcengine's codes (and Ark's) -> kinds; the HTTP status decides the rest.
+local CODE_KIND = {
+  InvalidParameter = "validation", MissingParameter = "validation", InvalidArgument = "validation",
+  InvalidActionOrVersion = "not_found", InvalidBytedToken = "validation",
+  BytedTokenExpired = "validation",
+  AuthenticationError = "auth", SignatureDoesNotMatch = "auth", InvalidAccessKey = "auth",
+  InvalidCredential = "auth", MissingAuthenticationToken = "auth", InvalidTimestamp = "auth",
+  AccessDenied = "auth", SubscriptionRequired = "auth", InvalidAuthorization = "auth",
+  AccountOverdueError = "quota", QuotaExceeded = "quota",
+  ["InvalidEndpoint.NotFound"] = "not_found", NotFound = "not_found", ResourceNotFound = "not_found",
+  FlowLimitExceeded = "rate_limited", RequestLimitExceeded = "rate_limited",
+  RateLimitExceeded = "rate_limited", TooManyRequests = "rate_limited",
+  ServerOverloaded = "rate_limited",
+  InternalError = "provider", InternalServiceError = "provider", ServiceUnavailable = "provider",
+  Conflict = "conflict",
+}
+
+local STATUS_KIND = {
+  [400] = "validation", [401] = "auth", [403] = "auth", [404] = "not_found", [409] = "conflict",
+  [413] = "validation", [422] = "validation", [429] = "rate_limited",
+}
+
+--- The kind of a provider code: exact, then by its family ("InvalidParameter.Name",
+-- "X.NotFound"), moderation for any "*SensitiveContentDetected*"; nil when unknown.
+function D.code_kind(code)
+  if type(code) ~= "string" then return nil end
+  if code:find("SensitiveContentDetected", 1, true) then return "moderation" end
+  if CODE_KIND[code] then return CODE_KIND[code] end
+  local head = code:match("^([^.]+)%.")
+  if head and CODE_KIND[head] then return CODE_KIND[head] end
+  if code:match("NotFound$") then return "not_found" end
+  if code:match("LimitExceeded") then return "rate_limited" end
+  return nil
+end
+
+--- An error may come in a 200 as well as in a 4xx/5xx: the ResponseMetadata decides.
+-- (seedance.http reads the request id from ResponseMetadata.RequestId.)
+-- @return kind, code, message; a nil kind is not an error
+function D.classify(status, body, op)
+  local meta = type(body) == "table" and json.val(body.ResponseMetadata) or nil
+  local e = type(meta) == "table" and failure(meta.Error) or nil
+  if e and op and op.endpoint == "get_session" and SESSION_END[e.code] then return nil end
+  if not e and status < 400 then return nil end
+  local code = e and e.code
+  local kind = D.code_kind(code) or STATUS_KIND[status]
+  if not kind then kind = (status == 429 and "rate_limited") or "provider" end
+  return kind, code, e and e.message
+end
+
+return D

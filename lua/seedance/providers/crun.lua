@@ -1,0 +1,277 @@
+--- crun.ai dialect (https://docs.crun.ai): `x-api-key` auth, every answer wrapped in
+-- `{code, message, data}` where only code 200 is success, even inside an HTTP 200.
+-- crun has no list and no delete endpoint, and says so: "Crun does not store asset IDs on
+-- your behalf". So each client keeps the ids it created (D.created_ids is the hook the
+-- journal will persist) and client:assets() fetches those one by one.
+-- @module seedance.providers.crun
+local json = require "seedance.json"
+local time = require "seedance.time"
+local url = require "seedance.url"
+local core = require "seedance.core"
+
+local D = {
+  name = "crun",
+  base_url = "https://api.crun.ai",
+  endpoints = {
+    upload_asset = "/api/v1/client/job/asset-upload",
+    get_asset = "/api/v1/client/job/asset-info",
+    create_session = "/api/v1/client/job/visual-validate-session",
+    get_session = "/api/v1/client/job/visual-validate-result",
+  },
+  -- the H5 face-check link lives this long (crun's visual-validate page)
+  session_ttl = 120,
+  name_max = 64,
+  capabilities = { assets = true, list = true, delete = false, sessions = true },
+}
+
+local TYPE_OUT = { image = "Image", video = "Video", audio = "Audio" }
+
+--- The credential header: crun takes the key in `x-api-key`.
+function D.auth(key)
+  return { "x-api-key: " .. key }
+end
+
+--- Prompt token: crun writes "[Image1]" (no space, unlike the upstream's "[Image 1]").
+function D.token(kind, n)
+  return "[" .. kind:sub(1, 1):upper() .. kind:sub(2) .. n .. "]"
+end
+
+--- Envelope and status codes
+
+-- crun's status table (seeds/002): the same numbers come as HTTP statuses and as the
+-- envelope's `code`; `retry` overrides the generic "5xx is retryable" where it is wrong
+local CODES = {
+  [400] = { kind = "validation" }, [401] = { kind = "auth" }, [402] = { kind = "quota" },
+  [403] = { kind = "auth" }, [404] = { kind = "not_found" }, [409] = { kind = "conflict" },
+  [422] = { kind = "validation" }, [429] = { kind = "rate_limited", retry = true },
+  [455] = { kind = "provider", retry = true }, [500] = { kind = "provider", retry = true },
+  [501] = { kind = "task_failed", retry = false }, [505] = { kind = "provider", retry = false },
+}
+
+local function envelope(body)
+  if type(body) ~= "table" then return nil, nil end
+  return json.num(json.val(body.code)), json.val(body.message)
+end
+
+-- an expired or spent byted_token is the session's last word, not a failed request
+local function session_over(op, code, message)
+  if op.endpoint ~= "get_session" or (code ~= 404 and code ~= 422) then return false end
+  local m = type(message) == "string" and message:lower() or ""
+  return m:find("expire", 1, true) ~= nil or m:find("used", 1, true) ~= nil
+end
+
+--- Decide success from the envelope: (kind, code, message, retryable) for an error, nil otherwise.
+function D.classify(status, body, op)
+  local code, message = envelope(body)
+  if status < 400 and code == 200 then return nil end
+  if status < 400 and body == nil then return nil end -- not JSON: the generic layer says so
+  if status < 400 and code == nil then
+    return "protocol", nil, "answer without crun's {code, message, data} envelope"
+  end
+  local effective = (code and code ~= 200) and code or status
+  if session_over(op, effective, message) then return nil end
+  local c = CODES[effective]
+  local kind = c and c.kind or (effective >= 500 and "provider") or "validation"
+  if type(message) ~= "string" or message == "" then message = nil end
+  return kind, json.str(effective), message, c and c.retry
+end
+
+--- Names
+
+local function utf8_len(s)
+  return #(s:gsub("[\128-\191]", ""))
+end
+
+-- at most n characters, never cutting one in half
+local function utf8_trim(s, n)
+  if utf8_len(s) <= n then return s end
+  local count, i = 0, 1
+  while i <= #s do
+    local b = s:byte(i)
+    local w = b < 0x80 and 1 or b >= 0xF0 and 4 or b >= 0xE0 and 3 or b >= 0xC0 and 2 or 1
+    if count == n then break end
+    count, i = count + 1, i + w
+  end
+  return s:sub(1, i - 1)
+end
+
+--- The name sent with an upload: the caller's, else the URL's last segment (crun requires one).
+function D.upload_name(a)
+  if a.name then return a.name end
+  local base = url.basename(a.url or "") or ""
+  base = base:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
+  if base == "" then base = "asset" end
+  return utf8_trim(base, D.name_max)
+end
+
+--- Per-client record of created assets
+
+local function record(client)
+  local r = client._crun_created
+  if not r then
+    r = { ids = {}, group = {}, known = {} }
+    client._crun_created = r
+  end
+  return r
+end
+
+--- Remember an asset id as created by this client (the journal replays its ids here).
+function D.remember(client, id, group)
+  local r = record(client)
+  if not r.known[id] then
+    r.known[id] = true
+    r.ids[#r.ids + 1] = id
+  end
+  if group then r.group[id] = group end
+end
+
+--- The ids this client created, oldest first: what a journal must keep, since crun cannot list.
+function D.created_ids(client)
+  local out = {}
+  for i, id in ipairs(record(client).ids) do out[i] = id end
+  return out
+end
+
+local function forget(client, id)
+  local r = record(client)
+  if not r.known[id] then return end
+  r.known[id], r.group[id] = nil, nil
+  for i, x in ipairs(r.ids) do
+    if x == id then table.remove(r.ids, i) break end
+  end
+end
+
+--- Assets
+
+--- The asset-upload op, or nil and a validation error (a name over 64 characters, no type).
+function D.upload_asset(a)
+  local name = D.upload_name(a)
+  if name == "" or utf8_len(name) > D.name_max then
+    return nil, require("seedance.error").new({ kind = "validation", provider = "crun",
+      message = "crun takes asset names of 1-" .. D.name_max .. " characters" })
+  end
+  if not a.type then
+    return nil, require("seedance.error").new({ kind = "validation", provider = "crun",
+      message = "crun needs the asset type: pass type= (none can be told from " .. tostring(a.url):sub(1, 80) .. ")" })
+  end
+  return { endpoint = "upload_asset", method = "POST", create = true,
+           body = { name = name, asset_type = TYPE_OUT[a.type], asset_url = a.url, group_id = a.group } }
+end
+
+--- Normalized asset fields from the `data` of asset-info (or of the upload answer).
+function D.parse_asset(b)
+  local d = type(b) == "table" and json.val(b.data)
+  if type(d) ~= "table" then d = {} end
+  local id = json.str(d.AssetId)
+  local e = json.val(d.Error)
+  local t = json.val(d.AssetType)
+  return {
+    id = id,
+    ref = id and ("asset://" .. id) or nil,
+    raw_status = json.val(d.Status),
+    type = type(t) == "string" and t:lower() or nil,
+    name = json.val(d.Name),
+    url = json.val(d.URL),
+    group_id = json.str(json.val(d.GroupId)),
+    error = type(e) == "table" and { code = json.str(json.val(e.Code)), message = json.val(e.Message) } or nil,
+    created_at = time.parse(json.val(d.CreateTime)),
+    updated_at = time.parse(json.val(d.UpdateTime)),
+  }
+end
+
+--- The upload answer only carries `data.AssetId`: the rest is what we sent.
+function D.parse_upload(b, a, client)
+  local f = D.parse_asset(b)
+  f.status = "processing"
+  f.name = D.upload_name(a)
+  if f.id and client then D.remember(client, f.id, a.group) end
+  return f
+end
+
+--- The asset-info op for one id.
+function D.get_asset(id)
+  return { endpoint = "get_asset", method = "GET", query = { asset_id = id }, idempotent = true }
+end
+
+local function wanted_statuses(st)
+  if st == nil then return nil end
+  local set = {}
+  if type(st) == "table" then
+    for _, s in ipairs(st) do set[s] = true end
+  else
+    for s in tostring(st):gmatch("[^,%s]+") do set[s] = true end
+  end
+  return set
+end
+
+--- client:assets() for crun: every id this client created, fetched one at a time, filtered
+-- here (crun filters nothing). An id crun no longer knows is dropped from the record.
+function D.iterate_assets(client, args)
+  local asset = require "seedance.asset"
+  local ids = D.created_ids(client)
+  local groups = record(client).group
+  local want = wanted_statuses(args.status)
+  local i = 0
+  client._last_error = nil
+  return function()
+    while true do
+      i = i + 1
+      local id = ids[i]
+      if not id then return nil end
+      local body, err = client:_call(D.get_asset(id))
+      if not body then
+        if err.kind ~= "not_found" then
+          client._last_error = err
+          return nil
+        end
+        forget(client, id)
+        client._last_error = nil -- a vanished asset is no failure of the listing
+      else
+        local f = D.parse_asset(body)
+        f.group_id = f.group_id or groups[id]
+        local a = asset.new(client, f, body)
+        if (not want or want[a.status]) and (not args.group or a.group_id == args.group) then
+          return a
+        end
+      end
+    end
+  end
+end
+
+--- Real-person sessions
+
+--- The visual-validate-session op: the hosted page returns to `callback_url`.
+function D.create_session(args)
+  return { endpoint = "create_session", method = "POST", create = true,
+           body = { callback_url = args.return_url } }
+end
+
+--- The visual-validate-result op for a session (its BytedToken).
+function D.get_session(id)
+  return { endpoint = "get_session", method = "GET", query = { byted_token = id }, idempotent = true }
+end
+
+--- Normalized session fields from the start answer, a result, or an expired/spent token.
+-- crun has no status word: "pending" until `data.GroupId` comes, which means success.
+function D.parse_session(b, session)
+  -- once a group came, the spent token's later answers change nothing
+  if session and session.group_id then return {} end
+  local code, message = envelope(b)
+  local d = type(b) == "table" and json.val(b.data)
+  if type(d) ~= "table" then d = {} end
+  if code and code ~= 200 then
+    return { raw_status = "expired", error = { code = json.str(code), message = message } }
+  end
+  local group = json.str(json.val(d.GroupId))
+  if group == "" then group = nil end
+  local f = { group_id = group, raw_status = group and "success" or "pending" }
+  local token = json.str(json.val(d.BytedToken))
+  if token then
+    f.id = token
+    f.link = json.val(d.H5Link)
+    f.expires_at = core.time() + D.session_ttl
+  end
+  return f
+end
+
+return D

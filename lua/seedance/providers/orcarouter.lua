@@ -1,0 +1,200 @@
+--- OrcaRouter dialect (https://orcarouter.ai): the Seedance asset library under `/v1/asset`,
+-- Bearer auth, the upstream's Capitalized field names (`GroupId`, `URL`, `AssetType`, ...)
+-- and status words (`Processing`, `Active`, `Failed`).
+--
+-- Every asset lives in a group: an "aigc" group made by create_group, or a "real_human"
+-- group made by a verification session (client:verify). Listing groups always sends
+-- `group_type`, because OrcaRouter lists real_human groups when it is absent: with no
+-- `type` given, seedance lists the aigc groups (the ones create_group makes).
+--
+-- A 403 is the 100-asset quota when its body says so (`quota`), otherwise a refused
+-- permission (`auth`). Paths marked [assumed] in providers.md are plain `endpoints` entries.
+-- @module seedance.providers.orcarouter
+local json = require "seedance.json"
+local time = require "seedance.time"
+
+local D = {
+  name = "orcarouter",
+  base_url = "https://api.orcarouter.ai/v1",
+  endpoints = {
+    create_group = "/asset/groups",
+    list_groups = "/asset/groups",
+    update_group = "/asset/groups/{id}",
+    upload_asset = "/asset/files",
+    get_asset = "/asset/files/{id}",
+    list_assets = "/asset/files",
+    delete_asset = "/asset/files/{id}",
+    create_session = "/asset/real-human/sessions",
+    get_session = "/asset/real-human/sessions/{id}",
+  },
+  page_size = 100,
+  capabilities = { assets = true, list = true, delete = true, groups = true, update_group = true,
+                   sessions = true },
+}
+
+local TYPE_OUT = { image = "Image", video = "Video", audio = "Audio" }
+local STATUS_OUT = { processing = "Processing", active = "Active", failed = "Failed" }
+-- the upstream's words for the two kinds of group
+local GROUP_TYPE = { aigc = "aigc", real_human = "real_human", livenessface = "real_human" }
+
+--- The Authorization header: Bearer <key>.
+function D.auth(key)
+  return { "Authorization: Bearer " .. key }
+end
+
+local function lower_word(v)
+  v = json.val(v)
+  return type(v) == "string" and v:lower() or nil
+end
+
+--- Normalized asset fields from an OrcaRouter asset (GET or a list item).
+function D.parse_asset(b)
+  local id = json.str(b.Id)
+  local e = json.val(b.Error)
+  return {
+    id = id,
+    ref = id and ("asset://" .. id) or nil,
+    raw_status = json.val(b.Status),
+    type = lower_word(b.AssetType),
+    name = json.val(b.Name),
+    url = json.val(b.URL),
+    group_id = json.str(b.GroupId),
+    error = type(e) == "table" and { code = json.str(json.val(e.Code)), message = json.val(e.Message) } or nil,
+    created_at = time.parse(json.val(b.CreateTime)),
+    updated_at = time.parse(json.val(b.UpdateTime)),
+  }
+end
+
+--- POST /asset/files answers only `{Id}`: the asset is Processing from then on.
+function D.parse_upload(b)
+  local f = D.parse_asset(b)
+  f.raw_status = f.raw_status or "Processing"
+  return f
+end
+
+--- POST /asset/files {GroupId, URL, AssetType, Name?}; a missing group or type is sent
+-- as missing, and OrcaRouter refuses it (a validation error).
+function D.upload_asset(a)
+  return { endpoint = "upload_asset", method = "POST", create = true,
+           body = { GroupId = a.group, URL = a.url, AssetType = a.type and TYPE_OUT[a.type], Name = a.name } }
+end
+
+--- GET /asset/files/{id}.
+function D.get_asset(id)
+  return { endpoint = "get_asset", method = "GET", params = { id = id }, idempotent = true }
+end
+
+--- GET /asset/files?group_id=&statuses=Active,Processing&page_number=&page_size=.
+function D.list_assets(args, page)
+  local st = args.status
+  if type(st) ~= "table" then st = { st } end
+  local words = {}
+  for _, s in ipairs(st) do words[#words + 1] = STATUS_OUT[s] or s end
+  return { endpoint = "list_assets", method = "GET", idempotent = true,
+           query = { group_id = args.group, statuses = #words > 0 and table.concat(words, ",") or nil,
+                     page_number = page, page_size = args.page_size or D.page_size } }
+end
+
+-- the list envelope every listing shares: {TotalCount, Items, PageNumber, PageSize}
+local function page_of(b, page, parse)
+  local items = {}
+  for i, raw in ipairs(json.val(b.Items) or {}) do
+    items[i] = parse(raw)
+    items[i].raw = raw
+  end
+  local total = json.num(b.TotalCount) or 0
+  local size = json.num(b.PageSize) or D.page_size
+  return items, (#items > 0 and page * size < total)
+end
+
+--- Items of one page of assets and whether another page follows.
+function D.parse_list(b, page)
+  return page_of(b, page, D.parse_asset)
+end
+
+--- DELETE /asset/files/{id} [assumed].
+function D.delete_asset(id)
+  return { endpoint = "delete_asset", method = "DELETE", params = { id = id }, idempotent = true,
+           empty_ok = true }
+end
+
+--- Groups
+
+--- POST /asset/groups {Name (<= 64), Description? (<= 300)} -> {Id}.
+function D.create_group(args)
+  return { endpoint = "create_group", method = "POST", create = true,
+           body = { Name = args.name, Description = args.description } }
+end
+
+--- Normalized group fields from `{Id}` or a list item.
+function D.parse_group(b)
+  local gt = lower_word(b.GroupType)
+  return {
+    id = json.str(b.Id),
+    name = json.val(b.Name),
+    description = json.val(b.Description),
+    type = gt and (GROUP_TYPE[gt] or gt) or nil,
+    created_at = time.parse(json.val(b.CreateTime)),
+    updated_at = time.parse(json.val(b.UpdateTime)),
+  }
+end
+
+--- GET /asset/groups?group_type=&name=&page_number=&page_size=, group_type always sent.
+function D.list_groups(opts, page)
+  return { endpoint = "list_groups", method = "GET", idempotent = true,
+           query = { group_type = opts.type or "aigc", name = opts.name, page_number = page,
+                     page_size = opts.page_size or D.page_size } }
+end
+
+--- Items of one page of groups and whether another page follows.
+function D.parse_group_list(b, page)
+  return page_of(b, page, D.parse_group)
+end
+
+--- PATCH /asset/groups/{id} {Name?, Description?}.
+function D.update_group(id, args)
+  return { endpoint = "update_group", method = "PATCH", params = { id = id }, idempotent = true,
+           body = { Name = args.name, Description = args.description } }
+end
+
+--- Real-person verification
+
+--- POST /asset/real-human/sessions {return_url?} -> {session_id, h5_link, status}.
+function D.create_session(args)
+  return { endpoint = "create_session", method = "POST", create = true,
+           body = { return_url = args.return_url } }
+end
+
+--- Normalized session fields from the start answer or a poll.
+function D.parse_session(b)
+  local e = json.val(b.error)
+  return {
+    id = json.str(b.session_id),
+    link = json.val(b.h5_link),
+    raw_status = json.val(b.status),
+    group_id = json.str(b.group_id),
+    error = type(e) == "table" and { code = json.str(json.val(e.code)), message = json.val(e.message) } or nil,
+  }
+end
+
+--- GET /asset/real-human/sessions/{session_id} -> {session_id, status, group_id?} [assumed].
+function D.get_session(id)
+  return { endpoint = "get_session", method = "GET", params = { id = id }, idempotent = true }
+end
+
+--- Errors
+
+--- 403 is the asset quota when the body says so, a refused permission otherwise.
+function D.error_kind(status, _, message, code)
+  if status ~= 403 then return nil end
+  local s = ((type(code) == "string" and code or "") .. " " .. (type(message) == "string" and message or "")):lower()
+  if s:find("quota", 1, true) or s:find("limit", 1, true) then return "quota" end
+  return "auth"
+end
+
+--- Prompt token: the upstream's `[Image 1]`, `[Video 1]`, `[Audio 1]`.
+function D.token(kind, n)
+  return "[" .. kind:sub(1, 1):upper() .. kind:sub(2) .. " " .. n .. "]"
+end
+
+return D

@@ -1,0 +1,194 @@
+--- Client methods for video generation: generate (validate, render, route, submit),
+-- fetch a task, and a workflow-level retry for whole generations.
+-- @classmod seedance.Client
+local client_mod = require "seedance.client"
+local render = require "seedance.render"
+local task = require "seedance.task"
+local errors = require "seedance.error"
+local core = require "seedance.core"
+
+local Client = client_mod.class
+
+local GEN_KEYS = {
+  prompt = true, refs = true, model = true, resolution = true, ratio = true, duration = true,
+  audio = true, seed = true, watermark = true, first_frame = true, last_frame = true, key = true,
+}
+local RATIOS = { ["21:9"] = true, ["16:9"] = true, ["4:3"] = true, ["1:1"] = true, ["3:4"] = true,
+                 ["9:16"] = true, adaptive = true }
+local RESOLUTIONS = { ["480p"] = true, ["720p"] = true, ["1080p"] = true }
+
+local function check_types(a)
+  if type(a) ~= "table" then error("client:generate: expected a table {prompt=, refs=, ...}", 4) end
+  for k in pairs(a) do
+    if not GEN_KEYS[k] then error("client:generate: unknown field '" .. tostring(k) .. "'", 4) end
+  end
+  if type(a.prompt) ~= "string" or a.prompt == "" then error("client:generate: 'prompt' must be a non-empty string", 4) end
+  if a.refs ~= nil and type(a.refs) ~= "table" then error("client:generate: 'refs' must be a table", 4) end
+  for _, k in ipairs({ "model", "resolution", "ratio", "key" }) do
+    if a[k] ~= nil and type(a[k]) ~= "string" then error("client:generate: '" .. k .. "' must be a string", 4) end
+  end
+  for _, k in ipairs({ "duration", "seed" }) do
+    if a[k] ~= nil and type(a[k]) ~= "number" then error("client:generate: '" .. k .. "' must be a number", 4) end
+  end
+  for _, k in ipairs({ "audio", "watermark" }) do
+    if a[k] ~= nil and type(a[k]) ~= "boolean" then error("client:generate: '" .. k .. "' must be a boolean", 4) end
+  end
+end
+
+-- a first/last frame: an active image asset, an image URL, or {url=}
+local function frame(self, v, name)
+  if v == nil then return nil end
+  local u
+  if type(v) == "table" and v._kind == "asset" then
+    if v.status ~= "active" then return nil, ("%s is asset %s, which is %s, not active"):format(name, tostring(v.id), tostring(v.status)) end
+    if v.type ~= "image" then return nil, name .. " must be an image" end
+    return { url = v.ref, asset = v, type = "image" }
+  elseif type(v) == "table" and type(v.url) == "string" then
+    u = v.url
+  elseif type(v) == "string" then
+    u = v
+  else
+    error("client:generate: '" .. name .. "' must be an image asset, a URL or {url=}", 5)
+  end
+  local t = client_mod.media_type(u)
+  if t and t ~= "image" then return nil, name .. " must be an image, not " .. t end
+  return { url = u, type = "image" }
+end
+
+--- Validate, render and route a generation request; nil + Error if the service would refuse it.
+function Client:_generation(a)
+  local d = self.dialect
+  local r, err = render.render(a.prompt, a.refs, d)
+  if not r then return nil, err end
+  local ff, ferr = frame(self, a.first_frame, "first_frame")
+  if ferr then return self:_invalid(ferr) end
+  local lf, lerr = frame(self, a.last_frame, "last_frame")
+  if lerr then return self:_invalid(lerr) end
+  if (ff or lf) and (#r.images + #r.videos + #r.audios) > 0 then
+    return self:_invalid("first/last frames cannot be mixed with reference media")
+  end
+  if lf and not ff then return self:_invalid("last_frame needs a first_frame") end
+  if a.ratio and not RATIOS[a.ratio] then
+    return self:_invalid("ratio " .. a.ratio .. " is not one of 21:9 16:9 4:3 1:1 3:4 9:16 adaptive")
+  end
+  if a.resolution and not RESOLUTIONS[a.resolution] then
+    return self:_invalid("resolution " .. a.resolution .. " is not one of 480p 720p 1080p")
+  end
+  if a.duration and not (a.duration == -1 or (a.duration >= 4 and a.duration <= 15 and a.duration == math.floor(a.duration))) then
+    return self:_invalid("duration " .. tostring(a.duration) .. " s is outside 4-15 s (or -1 for auto)")
+  end
+  if a.seed and a.seed ~= math.floor(a.seed) then return self:_invalid("seed must be an integer") end
+  if d.generate_fields then
+    for _, k in ipairs({ "resolution", "ratio", "duration", "audio", "seed", "watermark" }) do
+      if a[k] ~= nil and not d.generate_fields[k] then
+        return self:_invalid(self.provider .. " does not take '" .. k .. "' for a generation")
+      end
+    end
+  end
+  local uses_assets = false
+  for _, list in ipairs({ r.images, r.videos, r.audios }) do
+    for _, m in ipairs(list) do
+      if m.asset or (m.url or ""):match("^asset://") then uses_assets = true end
+    end
+  end
+  if (ff and ff.asset) or (lf and lf.asset) then uses_assets = true end
+  local kind = a.model or "standard"
+  local model = kind
+  if kind == "standard" or kind == "fast" then
+    model = (uses_assets and d.asset_models and d.asset_models[kind]) or (d.models and d.models[kind])
+    if not model then error("client:generate: " .. self.provider .. " has no '" .. kind .. "' model", 4) end
+  else
+    kind = nil
+  end
+  if kind == "fast" and a.resolution == "1080p" then
+    return self:_invalid("1080p is only available on the standard model")
+  end
+  return {
+    prompt = r.prompt, images = r.images, videos = r.videos, audios = r.audios,
+    first_frame = ff, last_frame = lf, model = model, model_kind = kind, uses_assets = uses_assets,
+    resolution = a.resolution, ratio = a.ratio, duration = a.duration, audio = a.audio,
+    seed = a.seed, watermark = a.watermark, key = a.key,
+  }
+end
+
+--- Start a generation.
+-- @tparam table a {prompt=, refs=, model=, resolution=, ratio=, duration=, audio=, seed=,
+-- watermark=, first_frame=, last_frame=, key=} (api.md)
+-- @return Task, or nil and a seedance.Error (`validation` before any request)
+function Client:generate(a)
+  check_types(a)
+  self:_require("generate", "generate videos")
+  local g, err = self:_generation(a)
+  if not g then return nil, err end
+  local d = self.dialect
+  local op, why = d.create_task(g)
+  if not op then return self:_invalid(why) end
+  local body, cerr = self:_call(op)
+  if not body then return nil, cerr end
+  local fields = d.parse_created_task(body, g)
+  fields.prompt = g.prompt
+  fields.model = fields.model or g.model
+  fields.key = g.key
+  return task.new(self, fields, body)
+end
+
+--- Fetch a task by id (e.g. one started by an earlier run).
+function Client:task(id)
+  if type(id) ~= "string" or id == "" then error("client:task: 'id' must be a non-empty string", 2) end
+  self:_require("generate", "fetch tasks")
+  local t = task.new(self, { id = id }, nil)
+  local ok, err = t:refresh()
+  if not ok then return nil, err end
+  return t
+end
+
+local RETRY_KEYS = { attempts = true, vary = true, backoff = true, timeout = true, on_update = true }
+
+--- Generate and wait, starting a new task only when the previous one provably ended:
+-- on `moderation` the caller's `vary(args, err, attempt)` may return changed arguments
+-- (nil gives up); on `task_failed` it waits `backoff` seconds (doubling) and tries again.
+-- A create whose outcome is unknown (network, timeout) or a wait that timed out is never
+-- resubmitted: that task may exist and be billed.
+-- @tparam table args as for generate
+-- @tparam[opt] table opts {attempts=3, vary=fn, backoff=5, timeout=1800, on_update=fn}
+-- @return Task, or nil, the last seedance.Error, and the list of tasks tried
+function Client:generate_with_retry(args, opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then error("client:generate_with_retry: options must be a table", 2) end
+  for k in pairs(opts) do
+    if not RETRY_KEYS[k] then error("client:generate_with_retry: unknown option '" .. tostring(k) .. "'", 2) end
+  end
+  if opts.vary ~= nil and type(opts.vary) ~= "function" then error("client:generate_with_retry: 'vary' must be a function", 2) end
+  local attempts, backoff = opts.attempts or 3, opts.backoff or 5
+  local deadline = core.now() + (opts.timeout or 1800)
+  local tried, err = {}, nil
+  for n = 1, attempts do
+    local t
+    t, err = self:generate(args)
+    if not t then return nil, err, tried end
+    tried[#tried + 1] = t
+    local left = deadline - core.now()
+    if left <= 0 then
+      return nil, errors.new({ kind = "timeout", provider = self.provider, message = "out of time", object = t }), tried
+    end
+    local ok
+    ok, err = t:wait({ timeout = left, on_update = opts.on_update })
+    if ok then return t, nil, tried end
+    if err.kind == "moderation" then
+      if not opts.vary or n == attempts then break end
+      local nargs = opts.vary(args, err, n)
+      if nargs == nil then break end
+      args = nargs
+    elseif err.kind == "task_failed" and t.status == "failed" and n < attempts then
+      local pause = math.min(backoff * 2 ^ (n - 1), math.max(0, deadline - core.now()))
+      local until_t = core.now() + pause
+      require("seedance.block").until_done({ self.engine }, function() return core.now() >= until_t end, until_t)
+      if core.now() < until_t then core.sleep(until_t - core.now()) end
+    else
+      break
+    end
+  end
+  return nil, err, tried
+end
+
+return Client
