@@ -72,12 +72,15 @@ end
 
 -- ---- formatting -----------------------------------------------------------------------------
 
--- A number as people write it: integers without a fraction, others to 3 decimals, or more
--- when 3 would print the bound itself for a value just past it.
+-- A number as people write it: integers without a fraction, others to 3 decimals, or as
+-- many more as it takes not to print the bound itself for a value just past it.
 local function num(x, bound)
   if x == math.floor(x) and math.abs(x) < 2 ^ 53 then return string.format("%.0f", x) end
-  local s = string.format("%.3f", x):gsub("0+$", ""):gsub("%.$", "")
-  if bound and tonumber(s) == bound then s = string.format("%.9g", x) end
+  local s
+  for digits = 3, 12 do
+    s = string.format("%." .. digits .. "f", x):gsub("0+$", ""):gsub("%.$", "")
+    if not bound or tonumber(s) ~= bound then break end
+  end
   return s
 end
 
