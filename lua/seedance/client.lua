@@ -100,7 +100,11 @@ function M.new(opts)
   if bad then error("seedance.new: " .. bad, 2) end
   local key = opts.api_key or os.getenv("SEEDANCE_API_KEY")
   if not key or key == "" then
-    error("seedance.new: 'api_key' is required (or set SEEDANCE_API_KEY)", 2)
+    -- a dialect with a second credential (Ark's key pair) may work without one
+    if not (dialect.key_optional and dialect.key_optional(opts)) then
+      error("seedance.new: 'api_key' is required (or set SEEDANCE_API_KEY)", 2)
+    end
+    key = nil
   end
   local endpoints = {}
   for k, v in pairs(dialect.endpoints) do endpoints[k] = v end
@@ -138,7 +142,11 @@ end
 
 function Client:_secrets()
   local s = secrets[self] or {}
-  return { s.api_key, s.secret_key }
+  -- no holes: redaction walks this with ipairs, and api_key may be absent
+  local out = {}
+  if s.api_key then out[#out + 1] = s.api_key end
+  if s.secret_key then out[#out + 1] = s.secret_key end
+  return out
 end
 
 --- Credential headers for one request; `req` is {method=, url=, body=, headers=} as it

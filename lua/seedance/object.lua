@@ -16,8 +16,10 @@ function M.class(C, kind)
     for k, v in pairs(fields) do
       if v ~= nil then self[k] = v end
     end
+    -- a dialect may give the normalized status itself where the provider's word alone
+    -- does not tell (Sunra's queue says COMPLETED before its result says how it ended)
     if fields.raw_status ~= nil then
-      self.status = status.normalize(kind, fields.raw_status) or self.status or
+      self.status = fields.status or status.normalize(kind, fields.raw_status) or self.status or
         (kind == "task" and "queued" or kind == "session" and "pending" or "processing")
     end
     if raw ~= nil then self.raw = raw end

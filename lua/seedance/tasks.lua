@@ -95,7 +95,9 @@ function Client:_generation(a)
   local kind = a.model or "standard"
   local model = kind
   if kind == "standard" or kind == "fast" then
-    model = (uses_assets and d.asset_models and d.asset_models[kind]) or (d.models and d.models[kind])
+    -- a dialect whose ids depend on the deployment (Ark: Volcengine or BytePlus) picks per client
+    local models = d.models_for and d.models_for(self) or d.models
+    model = (uses_assets and d.asset_models and d.asset_models[kind]) or (models and models[kind])
     if not model then error("client:generate: " .. self.provider .. " has no '" .. kind .. "' model", 4) end
   else
     kind = nil

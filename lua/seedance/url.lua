@@ -29,12 +29,15 @@ function M.query(t)
   return table.concat(parts, "&")
 end
 
---- Fill "{name}" slots of a path template; a missing value is misuse.
+--- Fill "{name}" slots of a path template; a missing value is misuse. A "{+name}" slot
+-- keeps the "/" of its value (each segment still escaped): for ids that are paths, such
+-- as Sunra's model ids ("bytedance/seedance-2.0-relay").
 function M.fill(template, params)
-  return (template:gsub("{([%w_]+)}", function(k)
+  return (template:gsub("{(%+?)([%w_]+)}", function(plus, k)
     local v = params and params[k]
     if v == nil then error("seedance: path parameter '" .. k .. "' missing for " .. template, 3) end
-    return M.escape(v)
+    if plus == "" then return M.escape(v) end
+    return (tostring(v):gsub("[^/]+", M.escape))
   end))
 end
 

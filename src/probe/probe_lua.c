@@ -5,8 +5,10 @@
  * path_or_bytes: a string. If it names an existing file, the file's head is read (64 KiB),
  * then only the ranges the parser asks for (the moov of an MP4 wherever it is, a TIFF's IFD,
  * a JPEG's frame header behind large EXIF segments); only a file whose headers are scattered
- * over more than 8 reads (a fragmented MP4) is read whole, and only within max_read. Otherwise the string is taken as the file's bytes, if it starts with
- * a known signature.
+ * over more than 8 reads (a fragmented MP4) is read whole, and only within max_read.
+ * Otherwise the string is taken as the file's bytes, if it starts with a known signature
+ * (and holds control characters, as every media header does: "GIF89a.gif" is a missing
+ * file, not a GIF).
  * opts (all optional):
  *   data = true      the string is bytes, never a path
  *   size = n         bytes only: the string is the first bytes of a file of n bytes

@@ -9,7 +9,11 @@
  * Read, at fixed depths (no recursion): moov > mvhd (duration), mvex > mehd (fragmented
  * duration) and trex (default sample duration), trak > tkhd (display size), trak > mdia >
  * mdhd (timescale, duration), hdlr (vide/soun), minf > stbl > stsd (coded size) and stts
- * (frame count and total ticks: fps = frames * timescale / ticks). */
+ * (frame count and total ticks: fps = frames * timescale / ticks). Width and height are the
+ * coded size of the first video sample entry (tkhd's when that is 0); rotation is ignored.
+ * A fragmented file (mvex, an empty stts) is timed from its fragments: every top-level
+ * moof > traf > tfhd/trun of the video track (or the audio one), one header read per
+ * fragment, so such a file needs its total size known. */
 #include "probe_int.h"
 
 #define MAX_TRAKS 16

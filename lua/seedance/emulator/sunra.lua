@@ -8,9 +8,18 @@
 -- Sunra's rate limit is a 403: any 403 this twin sends (a queued fault, or the
 -- `rate_limit` fault probability) carries the rate-limit body.
 -- Error bodies are `{"error": {"code": ..., "message": ...}}` [assumed: undocumented].
+--
+-- Generation is Sunra's queue: `POST /v1/queue/<model>/reference-to-video` answers
+-- `{request_id, status_url, response_url, cancel_url}`; the status says IN_QUEUE,
+-- IN_PROGRESS, COMPLETED (CANCELLED and EXPIRED [assumed]); the result is
+-- `{video: {url}}` or `{success: false, error: {code: "unsafe_content"}}`; a request still
+-- in the queue can be cancelled. The plain models refuse asset:// with InvalidParameter;
+-- the relay models take registered assets (soft-deleted ones too: the upstream
+-- registration stays) once active. The lifecycle is seedance.emulator.tasks.
 -- @module seedance.emulator.sunra
 
 local common = require "seedance.emulator.common"
+local tasks = require "seedance.emulator.tasks"
 
 local iso, lower, floor = common.iso8601, string.lower, math.floor
 
@@ -26,9 +35,10 @@ local CODES = {
   [502] = "bad_gateway", [503] = "service_unavailable", [504] = "gateway_timeout",
 }
 
---- An answer in Sunra's error shape. A 403 is always the rate limit.
-function sunra.error(status, message)
-  local code = CODES[status] or "error"
+--- An answer in Sunra's error shape (`code` may be given, else from the status).
+-- A 403 is always the rate limit.
+function sunra.error(status, message, code)
+  code = code or CODES[status] or "error"
   if status == 403 then
     code, message = "rate_limit_exceeded", "Rate limit exceeded, please slow down and retry later"
   end
@@ -38,9 +48,10 @@ local fail = sunra.error
 
 --- State
 
---- Fresh state: records by Sunra id, creation order, the last request.
+--- Fresh state: records by Sunra id, creation order, queue requests by id, the
+-- last request.
 function sunra.new()
-  return {records = {}, seq = 0, last = nil}
+  return {records = {}, seq = 0, tasks = {}, task_seq = 0, last = nil}
 end
 
 local function render(r, now)
@@ -171,8 +182,163 @@ local function delete(state, _, params)
   return common.json(200, {id = r.id, deleted = true})
 end
 
---- Every record (soft-deleted ones marked) in creation order, and the last
--- request as received: for {op = "dump"}.
+--- Generation: the queue
+
+-- model id -> {relay = recognizes asset://, fast = no 1080p}
+local MODELS = {
+  ["bytedance/seedance-2.0"] = {relay = false, fast = false},
+  ["bytedance/seedance-2.0-fast"] = {relay = false, fast = true},
+  ["bytedance/seedance-2.0-relay"] = {relay = true, fast = false},
+  ["bytedance/seedance-2.0-fast-relay"] = {relay = true, fast = true},
+}
+local TASK_FIELDS = {prompt = true, reference_images = true, reference_videos = true,
+                     reference_audios = true, resolution = true, ratio = true, duration = true,
+                     generate_audio = true}
+local LISTS = {{"reference_images", 9}, {"reference_videos", 3}, {"reference_audios", 3}}
+local RESOLUTIONS = {["480p"] = true, ["720p"] = true, ["1080p"] = true}
+local RATIOS = {["21:9"] = true, ["16:9"] = true, ["4:3"] = true, ["1:1"] = true, ["3:4"] = true,
+                ["9:16"] = true, adaptive = true}
+local QUEUE_WORDS = {queued = "IN_QUEUE", running = "IN_PROGRESS", succeeded = "COMPLETED",
+                     failed = "COMPLETED", cancelled = "CANCELLED", expired = "EXPIRED"}
+
+local function present(v)
+  return v ~= nil and v ~= common.null
+end
+
+local function invalid(message)
+  return fail(400, message, "InvalidParameter")
+end
+
+-- the record registered upstream as `ark`, deleted or not (a soft delete keeps it)
+local function by_ark_id(state, ark)
+  for _, r in pairs(state.records) do
+    if r.ark_asset_id == ark then return r end
+  end
+  return nil
+end
+
+-- The reference lists as the service checks them; nil when they are fine.
+local function check_references(state, body, model, now)
+  local n = {}
+  for _, l in ipairs(LISTS) do
+    local field, max = l[1], l[2]
+    local list = body[field]
+    n[field] = 0
+    if present(list) then
+      if not common.is_array(list) then return fail(400, "'" .. field .. "' must be a list of strings") end
+      if #list > max then return invalid(common.format("'%s' takes at most %d items", field, max)) end
+      n[field] = #list
+      for _, u in ipairs(list) do
+        if type(u) ~= "string" or u == "" then return fail(400, "'" .. field .. "' must be a list of strings") end
+        local ark = u:match("^asset://(.+)$")
+        if ark then
+          if not model.relay then
+            return invalid("asset:// references are only recognized on the relay models")
+          end
+          local r = by_ark_id(state, ark)
+          if not r then return invalid("asset " .. ark .. " does not exist") end
+          local st = common.asset_status(r, now)
+          if st ~= "active" then return invalid("asset " .. ark .. " is " .. st .. ", not active") end
+        elseif not u:match("^https?://") then
+          return invalid("'" .. field .. "' takes http(s) URLs or asset:// references")
+        end
+      end
+    end
+  end
+  local images, videos, audios = n.reference_images, n.reference_videos, n.reference_audios
+  if images + videos + audios > 12 then return invalid("at most 12 reference files in all") end
+  if audios > 0 and images + videos == 0 then
+    return invalid("reference audio needs a reference image or video beside it")
+  end
+  return nil
+end
+
+-- The scalar settings as documented; nil when they are fine.
+local function check_settings(body, model)
+  local r = body.resolution
+  if present(r) and not RESOLUTIONS[r] then return invalid("'resolution' must be 480p, 720p or 1080p") end
+  if r == "1080p" and model.fast then return invalid("1080p is not available on the fast models") end
+  if present(body.ratio) and not RATIOS[body.ratio] then
+    return invalid("'ratio' must be one of 21:9 16:9 4:3 1:1 3:4 9:16 adaptive")
+  end
+  local d = body.duration
+  if present(d) and not (type(d) == "number" and d == floor(d) and (d == -1 or (d >= 4 and d <= 15))) then
+    return invalid("'duration' must be an integer from 4 to 15, or -1")
+  end
+  if present(body.generate_audio) and type(body.generate_audio) ~= "boolean" then
+    return invalid("'generate_audio' must be a boolean")
+  end
+  return nil
+end
+
+-- Where the client reached this twin (the mount prefix under --provider all).
+local function base_url(req, env)
+  local prefix = env.config.provider == "all" and "/sunra" or ""
+  return "http://" .. (req.headers.host or "127.0.0.1") .. prefix
+end
+
+local function create_task(state, req, params, env, now)
+  local model_id = params.owner .. "/" .. params.model
+  local model = MODELS[model_id]
+  if not model then return fail(404, "model '" .. model_id .. "' not found") end
+  local body, err = json_body(req)
+  if not body then return err end
+  for k in pairs(body) do
+    if not TASK_FIELDS[k] then return fail(400, "unknown field '" .. tostring(k) .. "'") end
+  end
+  if type(body.prompt) ~= "string" or body.prompt == "" then return fail(400, "'prompt' is required") end
+  err = check_settings(body, model) or check_references(state, body, model, now)
+  if err then return err end
+  state.task_seq = state.task_seq + 1
+  local rec = tasks.new(env, {id = env.new_id("req"), prompt = body.prompt, model = model_id, input = body})
+  rec.seq = state.task_seq
+  state.tasks[rec.id] = rec
+  env.created("task\0" .. model_id .. "\0" .. common.encode(body))
+  local u = base_url(req, env) .. "/v1/queue/requests/" .. rec.id
+  return common.json(200, {request_id = rec.id, status_url = u .. "/status", response_url = u,
+                           cancel_url = u .. "/cancel"})
+end
+
+local function task_status(state, _, params, env)
+  local rec = state.tasks[params.id]
+  if not rec then return fail(404, "request not found") end
+  local st = tasks.state(rec, env)
+  local out = {request_id = rec.id, status = QUEUE_WORDS[st]}
+  if st == "queued" then out.queue_position = 0 end
+  return common.json(200, out)
+end
+
+local function task_result(state, req, params, env)
+  local rec = state.tasks[params.id]
+  if not rec then return fail(404, "request not found") end
+  local st = tasks.state(rec, env)
+  if st == "queued" or st == "running" then
+    return fail(400, "the request is still " .. (st == "queued" and "in the queue" or "in progress"),
+                "request_not_completed")
+  end
+  if st == "succeeded" then return common.json(200, {video = {url = tasks.video_url(rec, env, req)}}) end
+  local e
+  if rec.outcome == "moderation" then
+    e = {code = "unsafe_content", message = "the input was rejected by the upstream content moderation"}
+  elseif st == "failed" then
+    e = {code = "generation_failed", message = "the generation failed upstream"}
+  else
+    e = {code = "request_" .. st, message = "the request was " .. st .. " before it ran"}
+  end
+  return common.json(200, {success = false, error = e})
+end
+
+local function cancel_task(state, _, params, env)
+  local rec = state.tasks[params.id]
+  if not rec then return fail(404, "request not found") end
+  if not tasks.cancel(rec, env) then
+    return fail(400, "only a request still in the queue can be cancelled", "cannot_cancel")
+  end
+  return common.json(202, {status = "CANCELLATION_REQUESTED"})
+end
+
+--- Every record (soft-deleted ones marked) in creation order, the queue
+-- requests, and the last request as received: for {op = "dump"}.
 function sunra.dump(state, env)
   local now = env.now()
   local all = {}
@@ -183,7 +349,14 @@ function sunra.dump(state, env)
     out.deleted = r.deleted or false
     all[i] = out
   end
-  return {assets = common.array(all), last_request = state.last or common.null}
+  local reqs = {}
+  for _, rec in pairs(state.tasks) do reqs[#reqs + 1] = rec end
+  table.sort(reqs, function(a, b) return a.seq < b.seq end)
+  for i, rec in ipairs(reqs) do
+    reqs[i] = {request_id = rec.id, model = rec.model, status = QUEUE_WORDS[(tasks.state(rec, env))],
+               input = rec.input}
+  end
+  return {assets = common.array(all), requests = common.array(reqs), last_request = state.last or common.null}
 end
 
 sunra.routes = {
@@ -191,6 +364,10 @@ sunra.routes = {
   {"GET", "/v1/ark/assets", guarded(list)},
   {"GET", "/v1/ark/assets/{id}", guarded(get)},
   {"DELETE", "/v1/ark/assets/{id}", guarded(delete)},
+  {"POST", "/v1/queue/{owner}/{model}/reference-to-video", guarded(create_task)},
+  {"GET", "/v1/queue/requests/{id}/status", guarded(task_status)},
+  {"GET", "/v1/queue/requests/{id}", guarded(task_result)},
+  {"PUT", "/v1/queue/requests/{id}/cancel", guarded(cancel_task)},
 }
 
 return sunra

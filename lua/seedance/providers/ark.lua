@@ -5,7 +5,10 @@
 -- with a PascalCase JSON body, signed with an access key / secret key pair (signature V4,
 -- computed in C by `core.sign_v4`), answering
 -- `{ResponseMetadata = {RequestId, Action, Version, Error = {Code, Message}?}, Result}`.
--- Generation is the data plane at `base_url`, with `Authorization: Bearer <api_key>`.
+-- Generation is the data plane at `base_url`, with `Authorization: Bearer <api_key>`:
+-- `POST /contents/generations/tasks` with a `content[]` list (the text first, then images,
+-- videos, audios, each with its role), polled by id, listed, cancelled by DELETE. A client
+-- that only manages assets may leave out the api_key (an access/secret pair is enough).
 --
 -- The defaults are Volcengine's (region `cn-beijing`). BytePlus ModelArk is the same API
 -- on other hosts; pass its three settings (they are also `ark.byteplus`):
@@ -45,10 +48,19 @@ local D = {
     delete_asset = action("DeleteAsset"),
     create_session = action("CreateVisualValidateSession"),
     get_session = action("GetVisualValidateResult"),
+    create_task = "/contents/generations/tasks",
+    get_task = "/contents/generations/tasks/{id}",
+    list_tasks = "/contents/generations/tasks",
+    cancel_task = "/contents/generations/tasks/{id}",
   },
+  -- Volcengine's model ids; a BytePlus client gets D.byteplus_models (see D.models_for)
+  models = { standard = "doubao-seedance-2-0-260128", fast = "doubao-seedance-2-0-fast-260128" },
+  -- every generation field of api.md is documented by Ark (audio as `generate_audio`)
+  generate_fields = { resolution = true, ratio = true, duration = true, audio = true, seed = true,
+                      watermark = true },
   page_size = 50,
   capabilities = { assets = true, list = true, delete = true, groups = true, update_group = true,
-                   sessions = true },
+                   sessions = true, generate = true, cancel = true },
 }
 
 --- The settings of the other deployment, BytePlus ModelArk (see the module comment).
@@ -57,6 +69,25 @@ D.byteplus = {
   control_url = "https://open.byteplusapi.com",
   base_url = "https://ark.ap-southeast.bytepluses.com/api/v3",
 }
+
+--- BytePlus ModelArk's model ids (the same models under its own names).
+D.byteplus_models = { standard = "dreamina-seedance-2-0-260128", fast = "dreamina-seedance-2-0-fast-260128" }
+
+--- Which deployment a client talks to: its data-plane host says so when it is one of the
+-- two public ones; otherwise (a proxy, the emulator) its region does: "cn-*" is Volcengine.
+-- @treturn string "volcengine" or "byteplus"
+function D.deployment(client)
+  local host = (client.base_url or ""):match("^%a[%w+.-]*://([^/?#:]+)") or ""
+  host = host:lower()
+  if host:match("volces%.com$") then return "volcengine" end
+  if host:match("bytepluses%.com$") then return "byteplus" end
+  return (client.region or D.region):match("^cn%-") and "volcengine" or "byteplus"
+end
+
+--- The model ids `model = "standard" | "fast"` stand for on this client's deployment.
+function D.models_for(client)
+  return D.deployment(client) == "byteplus" and D.byteplus_models or D.models
+end
 
 --- The signing clock (unix seconds); a spec may pin it to check a fixed signature.
 D.clock = core.time
@@ -71,6 +102,12 @@ function D.check_options(opts)
     return "region must look like \"cn-beijing\" or \"ap-southeast-1\", got '" .. opts.region .. "'"
   end
   return nil
+end
+
+--- An api_key is needed only for generation: a key pair alone is a working asset client.
+-- (seedance.new asks this before it insists on an api_key.)
+function D.key_optional(opts)
+  return opts.access_key ~= nil and opts.secret_key ~= nil
 end
 
 -- host, path and raw query of a URL as it goes on the wire
@@ -116,7 +153,13 @@ end
 
 --- Credentials for one request: the signature on the control plane, Bearer elsewhere.
 function D.auth(key, op, secrets, req, client)
-  if op.plane ~= "control" then return { "Authorization: Bearer " .. key } end
+  if op.plane ~= "control" then
+    if type(key) ~= "string" or key == "" then
+      error("seedance: ark's generation API needs an api_key (seedance.new{api_key = ...} or "
+            .. "SEEDANCE_API_KEY); access_key/secret_key only sign the asset library", 0)
+    end
+    return { "Authorization: Bearer " .. key }
+  end
   if not (secrets and secrets.access_key and secrets.secret_key) then
     error("seedance: ark's asset library needs access_key and secret_key (seedance.new{...})", 0)
   end
@@ -215,6 +258,61 @@ end
 --- GetVisualValidateResult for a session's token.
 function D.get_session(id)
   return control("get_session", { BytedToken = id }, false)
+end
+
+--- Generation (data plane, Bearer)
+
+local ROLE = { image = "reference_image", video = "reference_video", audio = "reference_audio" }
+
+local function media_item(kind, u, role)
+  local item = { type = kind .. "_url", role = role }
+  item[kind .. "_url"] = { url = u }
+  return item
+end
+
+--- POST /contents/generations/tasks: the text item first, then the first/last frames or
+-- the reference images, videos and audios, in the order the prompt numbers them.
+-- Only what the caller set is sent (the service has a default for the rest).
+function D.create_task(g)
+  local content = { { type = "text", text = g.prompt } }
+  if g.first_frame then content[#content + 1] = media_item("image", g.first_frame.url, "first_frame") end
+  if g.last_frame then content[#content + 1] = media_item("image", g.last_frame.url, "last_frame") end
+  for _, kind in ipairs({ "image", "video", "audio" }) do
+    for _, m in ipairs(g[kind .. "s"] or {}) do content[#content + 1] = media_item(kind, m.url, ROLE[kind]) end
+  end
+  return { endpoint = "create_task", method = "POST", create = true,
+           body = { model = g.model, content = content, ratio = g.ratio, duration = g.duration,
+                    resolution = g.resolution, generate_audio = g.audio, seed = g.seed,
+                    watermark = g.watermark } }
+end
+
+--- GET /contents/generations/tasks/{id}.
+function D.get_task(id)
+  return { endpoint = "get_task", method = "GET", params = { id = id }, idempotent = true }
+end
+
+local TASK_FILTER = { queued = true, running = true, succeeded = true, failed = true,
+                      cancelled = true, expired = true }
+
+--- GET /contents/generations/tasks, one page, optionally of one status or one model
+-- (`args.status` in the normalized words, which are also Ark's).
+function D.list_tasks(args, page)
+  args = args or {}
+  if args.status ~= nil and not TASK_FILTER[args.status] then
+    error("seedance: ark cannot list tasks by status '" .. tostring(args.status) .. "'", 3)
+  end
+  return { endpoint = "list_tasks", method = "GET", idempotent = true,
+           query = { page_num = page or 1, page_size = args.page_size or D.page_size,
+                     ["filter.status"] = args.status, ["filter.model"] = args.model } }
+end
+
+-- Not idempotent for the engine: DELETE cancels a queued task but deletes a finished one,
+-- and a cancelled task refuses a second DELETE, so a replay after a lost answer misleads.
+--- DELETE /contents/generations/tasks/{id}: cancels a queued task (a finished one is
+-- deleted instead; a running one cannot be stopped).
+function D.cancel_task(id)
+  return { endpoint = "cancel_task", method = "DELETE", params = { id = id }, idempotent = false,
+           empty_ok = true }
 end
 
 --- Parsing
@@ -341,6 +439,53 @@ function D.parse_session(b, session)
   }
 end
 
+--- A created task: only its id comes back; it starts queued.
+function D.parse_created_task(b, g)
+  return { id = json.str(type(b) == "table" and b.id or nil), raw_status = "queued", model = g and g.model }
+end
+
+local function task_fields(b)
+  local content = json.val(b.content)
+  if type(content) ~= "table" then content = {} end
+  local e = json.val(b.error)
+  local err
+  if type(e) == "table" and (json.val(e.code) or json.val(e.message)) then
+    err = { code = json.str(json.val(e.code)), message = json.val(e.message) }
+  end
+  local raw = json.val(b.status)
+  return {
+    id = json.str(b.id), raw_status = raw, model = json.val(b.model),
+    video_url = json.val(content.video_url), last_frame_url = json.val(content.last_frame_url),
+    error = err, progress = raw == "succeeded" and 100 or nil,
+    created_at = time.parse(json.val(b.created_at)), updated_at = time.parse(json.val(b.updated_at)),
+  }
+end
+
+--- Normalized fields of GET /contents/generations/tasks/{id} (Ark has no progress figure).
+function D.parse_task(b)
+  return task_fields(type(b) == "table" and b or {})
+end
+
+--- A DELETE answers nothing: a task that was queued is now cancelled; for one that had
+-- ended the record is gone, and the task keeps what it knew.
+function D.parse_cancel(_, task)
+  if task and task.status == "queued" then return { raw_status = "cancelled" } end
+  return {}
+end
+
+--- Tasks of one list page (each with `raw`) and whether another page follows.
+-- @tparam[opt] number page_size what list_tasks asked for (default D.page_size)
+function D.parse_task_list(b, page, page_size)
+  b = type(b) == "table" and b or {}
+  local items = {}
+  for i, raw in ipairs(json.val(b.items) or {}) do
+    items[i] = task_fields(raw)
+    items[i].raw = raw
+  end
+  local total = json.num(b.total) or 0
+  return items, #items > 0 and ((page or 1) - 1) * (page_size or D.page_size) + #items < total
+end
+
 --- Errors
 
 -- Volcengine's codes (and Ark's) -> kinds; the HTTP status decides the rest.
@@ -351,7 +496,8 @@ local CODE_KIND = {
   AuthenticationError = "auth", SignatureDoesNotMatch = "auth", InvalidAccessKey = "auth",
   InvalidCredential = "auth", MissingAuthenticationToken = "auth", InvalidTimestamp = "auth",
   AccessDenied = "auth", SubscriptionRequired = "auth", InvalidAuthorization = "auth",
-  AccountOverdueError = "quota", QuotaExceeded = "quota",
+  AccountOverdueError = "quota", QuotaExceeded = "quota", SetLimitExceeded = "quota",
+  ModelNotOpen = "auth", RequestBurstTooFast = "rate_limited",
   ["InvalidEndpoint.NotFound"] = "not_found", NotFound = "not_found", ResourceNotFound = "not_found",
   FlowLimitExceeded = "rate_limited", RequestLimitExceeded = "rate_limited",
   RateLimitExceeded = "rate_limited", TooManyRequests = "rate_limited",
@@ -378,14 +524,25 @@ function D.code_kind(code)
   return nil
 end
 
---- An error may come in a 200 as well as in a 4xx/5xx: the ResponseMetadata decides.
--- (seedance.http reads the request id from ResponseMetadata.RequestId.)
+-- The data plane's error body, `{error = {code, message, param, type}}`, only in a 4xx/5xx:
+-- a 200 task answer has an `error` of its own, which is the task's, not the request's.
+local function data_failure(status, body)
+  if status < 400 or type(body) ~= "table" then return nil end
+  local e = json.val(body.error)
+  if type(e) ~= "table" then return nil end
+  return { code = json.str(json.val(e.code)), message = json.val(e.message) }
+end
+
+--- On the control plane an error may come in a 200 as well as in a 4xx/5xx: the
+-- ResponseMetadata decides (seedance.http reads the request id from it). The data plane
+-- answers errors with a 4xx/5xx and an `error` object.
 -- @return kind, code, message; a nil kind is not an error
 function D.classify(status, body, op)
   local meta = type(body) == "table" and json.val(body.ResponseMetadata) or nil
   local e = type(meta) == "table" and failure(meta.Error) or nil
   if e and op and op.endpoint == "get_session" and SESSION_END[e.code] then return nil end
   if not e and status < 400 then return nil end
+  e = e or data_failure(status, body)
   local code = e and e.code
   local kind = D.code_kind(code) or STATUS_KIND[status]
   if not kind then kind = (status == 429 and "rate_limited") or "provider" end

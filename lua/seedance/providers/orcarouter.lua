@@ -9,6 +9,11 @@
 --
 -- A 403 is the 100-asset quota when its body says so (`quota`), otherwise a refused
 -- permission (`auth`). Paths marked [assumed] in providers.md are plain `endpoints` entries.
+--
+-- Generation is `POST /video/generations`: the prompt at the top level, the media (and
+-- the settings) in `metadata`, `metadata.content[]` holding only media items. The answer
+-- carries two ids, `id` and `task_id`; the task is polled by `task_id`, and the poll
+-- answers in the upstream's shape (`status`, `content.video_url`, `error`).
 -- @module seedance.providers.orcarouter
 local json = require "seedance.json"
 local time = require "seedance.time"
@@ -26,10 +31,17 @@ local D = {
     delete_asset = "/asset/files/{id}",
     create_session = "/asset/real-human/sessions",
     get_session = "/asset/real-human/sessions/{id}",
+    create_task = "/video/generations",
+    get_task = "/video/generations/{id}",
   },
+  -- the upstream's BytePlus model ids, behind OrcaRouter's "byteplus/" vendor prefix
+  models = { standard = "byteplus/dreamina-seedance-2-0-260128",
+             fast = "byteplus/dreamina-seedance-2-0-fast-260128" },
+  generate_fields = { resolution = true, ratio = true, duration = true, audio = true, seed = true,
+                      watermark = true },
   page_size = 100,
   capabilities = { assets = true, list = true, delete = true, groups = true, update_group = true,
-                   sessions = true },
+                   sessions = true, generate = true },
 }
 
 local TYPE_OUT = { image = "Image", video = "Video", audio = "Audio" }
@@ -182,12 +194,74 @@ function D.get_session(id)
   return { endpoint = "get_session", method = "GET", params = { id = id }, idempotent = true }
 end
 
+--- Generation
+
+-- a media item of metadata.content[]: {type = "image_url", role =, image_url = {url}}
+local function item(kind, role, u)
+  local key = kind .. "_url"
+  return { type = key, role = role, [key] = { url = u } }
+end
+
+--- POST /video/generations {model, prompt, metadata: {content[], ratio, duration, resolution,
+-- generate_audio, seed, watermark}}: content holds images, then videos, then audios (or the
+-- first and last frames); metadata is left out when it would be empty.
+function D.create_task(g)
+  local content = {}
+  if g.first_frame then
+    content[#content + 1] = item("image", "first_frame", g.first_frame.url)
+    if g.last_frame then content[#content + 1] = item("image", "last_frame", g.last_frame.url) end
+  end
+  for _, m in ipairs(g.images) do content[#content + 1] = item("image", "reference_image", m.url) end
+  for _, m in ipairs(g.videos) do content[#content + 1] = item("video", "reference_video", m.url) end
+  for _, m in ipairs(g.audios) do content[#content + 1] = item("audio", "reference_audio", m.url) end
+  local meta = { ratio = g.ratio, duration = g.duration, resolution = g.resolution,
+                 generate_audio = g.audio, seed = g.seed, watermark = g.watermark }
+  if #content > 0 then meta.content = json.array(content) end
+  return { endpoint = "create_task", method = "POST", create = true,
+           body = { model = g.model, prompt = g.prompt, metadata = next(meta) and meta or nil } }
+end
+
+--- {id, task_id, ...}: the task is known by `task_id` from here on.
+function D.parse_created_task(b)
+  local tid = json.str(b.task_id) or json.str(b.id)
+  return { id = tid, generation_id = json.str(b.id), raw_status = json.val(b.status) or "queued",
+           model = json.val(b.model) }
+end
+
+--- GET /video/generations/{task_id}.
+function D.get_task(id)
+  return { endpoint = "get_task", method = "GET", params = { id = id }, idempotent = true }
+end
+
+--- Normalized task fields from the upstream-shaped {id, status, content: {video_url,
+-- last_frame_url?}, error: {code, message} | null}.
+function D.parse_task(b)
+  local c = json.val(b.content)
+  c = type(c) == "table" and c or {}
+  local e = json.val(b.error)
+  local err
+  if type(e) == "table" and (json.val(e.code) or json.val(e.message)) then
+    err = { code = json.str(json.val(e.code)), message = json.val(e.message) }
+  end
+  local word = json.val(b.status)
+  return {
+    raw_status = word,
+    video_url = json.val(c.video_url),
+    last_frame_url = json.val(c.last_frame_url),
+    error = err,
+    progress = json.num(b.progress) or (word == "succeeded" and 100 or nil),
+    created_at = time.parse(json.val(b.created_at)),
+  }
+end
+
 --- Errors
 
---- 403 is the asset quota when the body says so, a refused permission otherwise.
+--- 403 is the asset quota when the body says so, a refused permission otherwise; a
+-- refusal by content moderation is `moderation` whatever its status.
 function D.error_kind(status, _, message, code)
-  if status ~= 403 then return nil end
   local s = ((type(code) == "string" and code or "") .. " " .. (type(message) == "string" and message or "")):lower()
+  if s:find("sensitivecontent", 1, true) then return "moderation" end
+  if status ~= 403 then return nil end
   if s:find("quota", 1, true) or s:find("limit", 1, true) then return "quota" end
   return "auth"
 end

@@ -8,6 +8,12 @@
 -- body plainly speaks of credentials or permissions (then `auth`). The docs show no 403
 -- body at all, so the rate limit is the default reading of a 403.
 --
+-- Generation goes through Sunra's queue: the model id is part of the create path; the
+-- status answer says IN_QUEUE, IN_PROGRESS, then COMPLETED, and only the result (one more
+-- GET, which get_task asks for once the status said COMPLETED) tells a video from a
+-- refusal (`success: false`, `unsafe_content`). The plain models refuse asset://, so a
+-- generation that references an asset goes to the relay models (`asset_models`).
+--
 -- Paths marked [assumed] in providers.md are plain entries of `endpoints`.
 -- @module seedance.providers.sunra
 local json = require "seedance.json"
@@ -21,9 +27,20 @@ local D = {
     get_asset = "/v1/ark/assets/{id}",
     list_assets = "/v1/ark/assets",
     delete_asset = "/v1/ark/assets/{id}",
+    -- the model id is a path ("bytedance/seedance-2.0-relay"): "{+model}" keeps its "/"
+    create_task = "/v1/queue/{+model}/reference-to-video",
+    get_task = "/v1/queue/requests/{id}/status",
+    get_result = "/v1/queue/requests/{id}",
+    cancel_task = "/v1/queue/requests/{id}/cancel",
   },
+  -- the plain models go straight to the upstream and refuse asset:// (InvalidParameter);
+  -- only the relay models recognize registered assets
+  models = { standard = "bytedance/seedance-2.0", fast = "bytedance/seedance-2.0-fast" },
+  asset_models = { standard = "bytedance/seedance-2.0-relay", fast = "bytedance/seedance-2.0-fast-relay" },
+  -- what reference-to-video documents: no seed, no watermark
+  generate_fields = { resolution = true, ratio = true, duration = true, audio = true },
   page_size = 100,
-  capabilities = { assets = true, list = true, delete = true },
+  capabilities = { assets = true, list = true, delete = true, generate = true, cancel = true },
   -- the rate limit's status, retried on every operation (a 403 proves nothing was created)
   retry_on = { 403 },
 }
@@ -123,6 +140,81 @@ function D.delete_asset(id)
            retry_on = D.retry_on, empty_ok = true }
 end
 
+--- Generation: the queue
+
+local function urls(list)
+  local out = {}
+  for i, m in ipairs(list) do out[i] = m.url end
+  return out
+end
+
+--- POST /v1/queue/<model>/reference-to-video {prompt, reference_images[], reference_videos[],
+-- reference_audios[], resolution, ratio, duration, generate_audio}; empty lists are left out.
+function D.create_task(g)
+  if g.first_frame or g.last_frame then
+    return nil, "sunra's reference-to-video has no first/last frame mode; reference the images instead"
+  end
+  local body = { prompt = g.prompt, resolution = g.resolution, ratio = g.ratio, duration = g.duration,
+                 generate_audio = g.audio }
+  for field, list in pairs({ reference_images = g.images, reference_videos = g.videos,
+                             reference_audios = g.audios }) do
+    if #list > 0 then body[field] = json.array(urls(list)) end
+  end
+  return { endpoint = "create_task", method = "POST", params = { model = g.model }, create = true,
+           retry_on = D.retry_on, body = body }
+end
+
+--- {request_id, status_url, response_url, cancel_url}: the request waits in the queue.
+function D.parse_created_task(b)
+  return { id = json.str(b.request_id), raw_status = json.val(b.status) or "IN_QUEUE",
+           status_url = json.val(b.status_url), response_url = json.val(b.response_url) }
+end
+
+--- The status while the request runs; once it said COMPLETED, the result, which alone
+-- tells a video from a refusal.
+function D.get_task(id, task)
+  local done = task and task.raw_status == "COMPLETED"
+  return { endpoint = done and "get_result" or "get_task", method = "GET", params = { id = id },
+           idempotent = true, retry_on = D.retry_on }
+end
+
+-- the result: {video:{url}}, or {success:false, error:{code, message}}
+local function parse_result(b)
+  local video = json.val(b.video)
+  local u = type(video) == "table" and json.val(video.url) or nil
+  if json.val(b.success) ~= false and type(u) == "string" then
+    return { raw_status = "COMPLETED", status = "succeeded", progress = 100, video_url = u }
+  end
+  local e = json.val(b.error)
+  local err
+  if type(e) == "table" then
+    err = { code = json.str(json.val(e.code)), message = json.val(e.message) }
+  else
+    err = { code = "no_video", message = type(e) == "string" and e or "the result carries no video" }
+  end
+  return { raw_status = "COMPLETED", status = "failed", progress = 100, error = err }
+end
+
+--- Normalized task fields from a status answer (IN_QUEUE | IN_PROGRESS | COMPLETED) or a
+-- result. A COMPLETED status is still running for us: the outcome is in the result.
+function D.parse_task(b)
+  if json.val(b.video) ~= nil or json.val(b.success) ~= nil then return parse_result(b) end
+  local word = json.val(b.status)
+  local f = { raw_status = word, progress = json.num(b.progress) }
+  if word == "IN_QUEUE" then f.progress = 0 end
+  if word == "COMPLETED" then
+    f.status, f.progress = "running", nil
+  end
+  return f
+end
+
+--- PUT /v1/queue/requests/{id}/cancel: a request still in the queue stops; the next
+-- status says CANCELLED.
+function D.cancel_task(id)
+  return { endpoint = "cancel_task", method = "PUT", params = { id = id }, idempotent = true,
+           retry_on = D.retry_on }
+end
+
 local RATE_WORDS = { "rate limit", "rate_limit", "ratelimit", "too many", "throttl", "slow down" }
 local AUTH_WORDS = { "api key", "api_key", "apikey", "unauthor", "forbidden", "permission",
                      "credential", "access denied", "not allowed", "invalid key", "invalid token" }
@@ -134,10 +226,14 @@ local function mentions(s, words)
   return false
 end
 
---- 403 is Sunra's rate limit (see the module comment); the rest follows the status.
+--- 403 is Sunra's rate limit (see the module comment); a refusal by content moderation
+-- is `moderation` whatever its status; the rest follows the status.
 function D.error_kind(status, _, message, code)
-  if status ~= 403 then return nil end
   local s = ((type(code) == "string" and code or "") .. " " .. (type(message) == "string" and message or "")):lower()
+  if s:find("unsafe_content", 1, true) or s:find("sensitivecontent", 1, true) then return "moderation" end
+  -- a request that left the queue cannot be cancelled any more
+  if s:find("cannot_cancel", 1, true) then return "conflict" end
+  if status ~= 403 then return nil end
   if mentions(s, RATE_WORDS) then return "rate_limited" end
   if mentions(s, AUTH_WORDS) then return "auth" end
   return "rate_limited"
