@@ -68,6 +68,6 @@ build = {
     },
 %s
   },
-  install = { bin = { ["seedance-emulator"] = "bin/seedance-emulator" } },
+  install = { bin = { ["seedance"] = "bin/seedance", ["seedance-emulator"] = "bin/seedance-emulator" } },
 }
 ]]):format(list(core, "        "), list(emu, "        "), table.concat(mods, "\n")))

@@ -323,6 +323,21 @@ describe("probe: files", function()
     assert.equal(640, info.width)
   end)
 
+  it("headers scattered over many reads: a file within the cap is then read whole", function()
+    local path = file(media.jpeg { width = 640, height = 480, pad = 1000000 })
+    assert.equal(640, assert(probe(path)).width)
+    local info, err = probe(path, { max_read = 600000 })
+    assert.is_nil(info)
+    assert.matches("read cap", err)
+  end)
+
+  it("a fragmented MP4 from a file", function()
+    local bytes = media.mp4 { width = 1920, height = 1080, duration = 3, fps = 25, fragmented = true }
+    local info = assert(probe(file(bytes)))
+    assert.equal(3, info.duration)
+    assert.equal(25, info.fps)
+  end)
+
   it("a TIFF whose IFD is 1 MB in", function()
     local info = assert(probe(file(media.tiff { width = 640, height = 480, pad = 1000000 })))
     assert.equal(480, info.height)

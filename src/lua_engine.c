@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "compat.h"
 #include "clock.h"
@@ -301,11 +302,22 @@ static int l_cancel(lua_State *L)
     return 1;
 }
 
-/* engine:progress(id) -> bytes on disk so far, total bytes or nil (downloads) */
+/* engine:progress(id) -> bytes on disk so far, total bytes or nil (downloads).
+ * engine:progress(id, written, total, from): an external driver's report of the current
+ * attempt (bytes written at offset `from`, the whole file's size when known); `from`
+ * drops to 0 when the host ignored our Range and the file starts over. */
 static int l_progress(lua_State *L)
 {
     lengine *le = check_engine(L, 1);
     sd_request *r = sd_engine_find(&le->e, luaL_checknumber(L, 2));
+    if (!lua_isnoneornil(L, 3)) {
+        if (le->e.drv != &sd_driver_external) return luaL_error(L, "progress: only an external driver reports progress");
+        if (r == NULL || r->state != SD_ACTIVE) return 0;
+        r->file_bytes = (long long)luaL_checknumber(L, 3);
+        if (lua_type(L, 4) == LUA_TNUMBER) r->expected = (long long)lua_tonumber(L, 4);
+        if (lua_type(L, 5) == LUA_TNUMBER) r->resume_from = (long long)lua_tonumber(L, 5);
+        return 0;
+    }
     if (r == NULL) return 0;
     lua_pushnumber(L, (double)(r->resume_from + r->file_bytes));
     if (r->expected >= 0) lua_pushnumber(L, (double)r->expected);
@@ -321,7 +333,7 @@ static int l_outbox(lua_State *L)
     if (le->e.drv != &sd_driver_external) return luaL_error(L, "outbox: the engine's driver is not external");
     lua_newtable(L);
     while ((r = sd_external_take(&le->e)) != NULL) {
-        lua_createtable(L, 0, 6);
+        lua_createtable(L, 0, 12);
         sd_pushint(L, r->id);
         lua_setfield(L, -2, "id");
         lua_pushstring(L, r->method);
@@ -342,6 +354,28 @@ static int l_outbox(lua_State *L)
         lua_setfield(L, -2, "timeout");
         sd_pushint(L, r->attempts);
         lua_setfield(L, -2, "attempt");
+        lua_pushnumber(L, (double)r->max_body);
+        lua_setfield(L, -2, "max_body");
+        if (r->deadline > 0) {
+            double left = r->deadline - sd_monotonic();
+            lua_pushnumber(L, left > 0.001 ? left : 0.001);
+            lua_setfield(L, -2, "deadline");
+        }
+        if (r->follow) {
+            lua_pushboolean(L, 1);
+            lua_setfield(L, -2, "follow");
+        }
+        if (r->file) {
+            /* as the curl driver does at each attempt: continue what is on disk */
+            struct stat st;
+            r->resume_from = (r->resume && stat(r->file, &st) == 0) ? (long long)st.st_size : 0;
+            r->file_bytes = 0;
+            r->expected = -1;
+            lua_pushstring(L, r->file);
+            lua_setfield(L, -2, "file");
+            lua_pushnumber(L, (double)r->resume_from);
+            lua_setfield(L, -2, "resume");
+        }
         lua_rawseti(L, -2, ++n);
     }
     return 1;
@@ -353,7 +387,8 @@ static sd_errkind errkind_from(const char *s)
         const char *n;
         sd_errkind k;
     } map[] = {{"connect", SD_ERR_CONNECT}, {"timeout", SD_ERR_TIMEOUT}, {"network", SD_ERR_NETWORK},
-               {"too_large", SD_ERR_TOO_LARGE}, {"tls", SD_ERR_TLS}, {NULL, SD_ERR_NONE}};
+               {"too_large", SD_ERR_TOO_LARGE}, {"tls", SD_ERR_TLS}, {"file", SD_ERR_FILE},
+               {NULL, SD_ERR_NONE}};
     int i;
     for (i = 0; map[i].n; i++)
         if (strcmp(map[i].n, s) == 0) return map[i].k;

@@ -55,7 +55,7 @@ function Client:upload(a)
   fields.type = fields.type or args.type
   fields.name = fields.name or args.name
   fields.group_id = fields.group_id or args.group
-  return asset.new(self, fields, body)
+  return self:_track(asset.new(self, fields, body))
 end
 
 --- Register many assets, through the provider's batch endpoint where it has one.
@@ -98,7 +98,7 @@ function Client:upload_many(list)
           f.url = f.url or args[i].url
           f.type = f.type or args[i].type
           f.name = f.name or args[i].name
-          out[i] = asset.new(self, f, body)
+          out[i] = self:_track(asset.new(self, f, body))
         end
       end
     end

@@ -33,7 +33,7 @@ local OPTIONS = {
   access_key = "string", secret_key = "string", region = "string", control_url = "string",
   poll = "table", max_per_host = "number", user_agent = "string", ca_file = "string",
   ca_path = "string", verify_tls = "boolean", auth_scheme = "string", backoff_base = "number",
-  backoff_max = "number", validate = "boolean", deadline = "number",
+  backoff_max = "number", validate = "boolean", deadline = "number", track = "boolean", driver = "string",
 }
 
 local POLL_DEFAULTS = {
@@ -58,6 +58,9 @@ local function check_options(opts)
   end
   for _, k in ipairs({ "timeout", "connect_timeout" }) do
     if opts[k] and opts[k] <= 0 then error("seedance.new: '" .. k .. "' must be positive", 3) end
+  end
+  if opts.driver and opts.driver ~= "curl" and opts.driver ~= "ngx" then
+    error("seedance.new: 'driver' must be \"curl\" or \"ngx\"", 3)
   end
   if opts.retries and (opts.retries < 0 or opts.retries ~= math.floor(opts.retries)) then
     error("seedance.new: 'retries' must be a non-negative integer", 3)
@@ -121,7 +124,7 @@ function M.new(opts)
     retries = opts.retries or 4, max_per_host = opts.max_per_host or 32,
     user_agent = opts.user_agent or ("seedance-lua/" .. M.VERSION), ca_file = opts.ca_file,
     ca_path = opts.ca_path, verify_tls = opts.verify_tls, backoff_base = opts.backoff_base,
-    backoff_max = opts.backoff_max,
+    backoff_max = opts.backoff_max, driver = opts.driver,
   })
   if not eng then error("seedance.new: cannot start the engine: " .. tostring(err), 2) end
   local control = opts.control_url or dialect.control_url
@@ -129,7 +132,7 @@ function M.new(opts)
     provider = opts.provider, dialect = dialect, endpoints = endpoints, base_url = base,
     control_url = control and control:gsub("/+$", "") or nil, region = opts.region or dialect.region,
     timeout = opts.timeout or 30, engine = eng, poll = poll_config(opts.poll),
-    validate = opts.validate ~= false,
+    validate = opts.validate ~= false, track = opts.track == true,
   }, Client)
   secrets[c] = { api_key = key, secret_key = opts.secret_key, access_key = opts.access_key,
                  auth_scheme = opts.auth_scheme }
@@ -187,6 +190,34 @@ function Client:_call(op)
     return nil, http.new_error(self, { kind = "timeout", message = "request did not finish in time" })
   end
   return result, failure
+end
+
+--- The client's poller (created on first use).
+function Client:_tracker()
+  if not self._poller then self._poller = require("seedance.tracker").new(self) end
+  return self._poller
+end
+
+--- With seedance.new{track = true} (game loops), every object this client creates is
+-- refreshed by step() until it is terminal; otherwise only waits and client:track() poll.
+function Client:_track(obj)
+  if self.track then self:_tracker():add(obj, true) end
+  return obj
+end
+
+--- Refresh `obj` from every step() until it is terminal, so a game loop can read its fields.
+-- @return obj
+function Client:track(obj)
+  if type(obj) ~= "table" or type(obj._terminal) ~= "function" then
+    error("client:track: expected an asset, task or session", 2)
+  end
+  self:_tracker():add(obj)
+  return obj
+end
+
+--- Stop refreshing `obj`.
+function Client:untrack(obj)
+  if self._poller then self._poller:remove(obj) end
 end
 
 --- The error that ended the last operation (for iterators, which cannot return one).

@@ -4,15 +4,24 @@
 -- @module seedance.engine
 local core = require "seedance.core"
 local timers = require "seedance.timers"
+local cosocket = require "seedance.driver.ngx"
 
 local M = {}
 M.__index = M
 
---- Wrap a new core engine built from `opts` (see core.engine).
+--- Wrap a new core engine built from `opts` (see core.engine). `opts.driver`: "curl",
+-- "ngx" (nginx cosockets, seedance.driver.ngx) or "external"; by default "ngx" inside
+-- nginx, where a blocking libcurl call would stall the worker, else "curl".
 function M.new(opts)
-  local c, err = core.engine(opts)
+  local name = opts.driver or (cosocket.available() and "ngx" or "curl")
+  local c, err
+  if name == "ngx" then
+    c, err = cosocket.engine(opts)
+  else
+    c, err = core.engine(opts)
+  end
   if not c then return nil, err end
-  return setmetatable({ core = c, cbs = {}, inflight = 0, timers = timers.new() }, M)
+  return setmetatable({ core = c, driver = name, cbs = {}, inflight = 0, timers = timers.new() }, M)
 end
 
 --- Submit a request table; `cb(result)` runs from a later step().
@@ -77,7 +86,7 @@ function M:wait(max_wait)
   if d == nil then return end
   if d < max_wait then max_wait = d end
   if max_wait <= 0 then return end
-  if self.inflight > 0 then
+  if self.inflight > 0 or self.driver == "ngx" then -- nginx: yield, never sleep the worker
     self.core:wait(max_wait)
   else
     core.sleep(max_wait)

@@ -80,7 +80,7 @@ function Client:verify(args)
   local d = self.dialect
   local body, err = self:_call(d.create_session(args))
   if not body then return nil, err end
-  return session.new(self, d.parse_session(body), body)
+  return self:_track(session.new(self, d.parse_session(body), body))
 end
 
 return Client

@@ -131,7 +131,7 @@ function Client:generate(a)
   fields.prompt = g.prompt
   fields.model = fields.model or g.model
   fields.key = g.key
-  return task.new(self, fields, body)
+  return self:_track(task.new(self, fields, body))
 end
 
 --- Fetch a task by id (e.g. one started by an earlier run).

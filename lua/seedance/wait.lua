@@ -9,8 +9,6 @@ local block = require "seedance.block"
 local M = {}
 
 local DEFAULT_TIMEOUT = { asset = 600, session = 600, task = 1800 }
--- errors that polling again cannot fix
-local HARD = { not_found = true, auth = true, validation = true, quota = true }
 local OPTS = { timeout = true, on_update = true }
 
 local function check_opts(opts, who)
@@ -26,11 +24,6 @@ local function check_opts(opts, who)
     error(who .. ": 'on_update' must be a function", 3)
   end
   return opts
-end
-
-local function jitter(client, d)
-  local j = client.poll.jitter
-  return d * (1 - j + 2 * j * math.random())
 end
 
 --- Wait until every object is terminal or the deadline passes.
@@ -57,63 +50,34 @@ function M.all(objects, opts, who)
   end
   local deadline = core.now() + (timeout or 600)
   local pending, raised = 0, nil
-  local polls = {}
-
-  local function schedule(st, delay)
-    st.timer = st.eng:after(jitter(st.client, delay), function()
-      st.timer = nil
-      st.req = st.obj:_refresh_async(function(_, err)
-        st.req = nil
-        if st.over then return end
-        if err then
-          if HARD[err.kind] then
-            st.err, st.over = err, true
-            pending = pending - 1
-            return
-          end
-          st.interval = math.min(st.interval * st.factor, st.max)
-          return schedule(st, err.retry_after or st.interval)
-        end
-        local changed = st.obj.raw_status ~= st.last or st.obj.progress ~= st.progress
-        st.last, st.progress = st.obj.raw_status, st.obj.progress
-        if changed and opts.on_update and not raised then
-          local ok, e = pcall(opts.on_update, st.obj)
+  local hard, watched = {}, {}
+  for _, obj in ipairs(objects) do
+    if not obj:_terminal() and not watched[obj] then
+      local tracker = obj._client:_tracker()
+      local live = true
+      local fn = function(o, err, ended)
+        if err then hard[o] = err end
+        if not err and not ended and opts.on_update and raised == nil then
+          local ok, e = pcall(opts.on_update, o)
           if not ok then raised = e end
         end
-        if st.obj:_terminal() then
-          st.over = true
+        if ended and live then
+          live = false
           pending = pending - 1
-          return
         end
-        if changed then st.interval = st.first
-        else st.interval = math.min(st.interval * st.factor, st.max) end
-        return schedule(st, st.interval)
-      end)
-    end)
-  end
-
-  for _, obj in ipairs(objects) do
-    if not obj:_terminal() then
-      local client = obj._client
-      local p = client.poll[obj._kind]
-      local st = { obj = obj, eng = client.engine, client = client, interval = p.interval,
-                   first = p.interval, max = p.max, factor = client.poll.factor,
-                   last = obj.raw_status, progress = obj.progress }
-      polls[#polls + 1] = st
-      pending = pending + 1
-      schedule(st, p.first or p.interval)
+      end
+      if tracker:listen(obj, fn) then
+        watched[obj] = { tracker = tracker, fn = fn }
+        pending = pending + 1
+      end
     end
   end
 
   local done = block.until_done(engines, function() return pending == 0 or raised ~= nil end, deadline)
   local still = {}
-  for _, st in ipairs(polls) do
-    if not st.over then
-      st.over = true
-      if st.timer then st.eng:cancel_timer(st.timer) end
-      if st.req then st.eng:cancel(st.req) end
-      still[#still + 1] = st.obj
-    end
+  for obj, w in pairs(watched) do
+    w.tracker:unlisten(obj, w.fn)
+    if not obj:_terminal() and not hard[obj] then still[#still + 1] = obj end
   end
   if raised ~= nil then error(raised, 0) end
   if not done or #still > 0 then
@@ -122,10 +86,10 @@ function M.all(objects, opts, who)
       message = ("%d of %d still pending after %g s"):format(#still, #objects, timeout or 600) })
   end
   local first, failed = nil, {}
-  for _, st in ipairs(polls) do
-    if st.err then
-      failed[#failed + 1] = st.obj
-      first = first or st.err
+  for _, obj in ipairs(objects) do
+    if hard[obj] then
+      failed[#failed + 1] = obj
+      first = first or hard[obj]
     end
   end
   for _, obj in ipairs(objects) do

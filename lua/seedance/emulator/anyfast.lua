@@ -17,6 +17,21 @@
 -- once: the BytedToken is spent after that.
 -- [assumed] Errors are `{"error": {"code", "message", "type"}}`; the not-ready
 -- result is `{"GroupId": ""}`; a spent token is a 400 saying so.
+--
+-- Generation: `POST /v1/video/generations {model: seedance | seedance-fast, content[],
+-- resolution, ratio, duration, generate_audio, watermark, tools, return_last_frame}`
+-- answers `{id: "cgt-...", task_id, object, model, status: "", progress: 0, created_at}`;
+-- `content[]` is checked as the docs say: the text item first, then images, videos,
+-- audios (roles reference_image | first_frame | last_frame, reference_video,
+-- reference_audio); asset:// references must be this key's own Active assets of the
+-- item's type. `GET /v1/video/generations/{id}` (the cgt id or the asyntask id)
+-- answers `{code: "success", message, data: {task_id: "asyntask_...", action, status:
+-- NOT_START|QUEUED|IN_PROGRESS|SUCCESS|FAILURE, result_url, fail_reason, progress: "NN%",
+-- data: <the upstream task>}}`; on SUCCESS `fail_reason` repeats `result_url`, as
+-- AnyFast does for legacy clients. A failure reaches "100%" with the reason in
+-- `fail_reason` and the upstream error in `data.data.error` (moderation:
+-- OutputVideoSensitiveContentDetected); an expired task is FAILURE with the upstream
+-- status "expired". [assumed] An unknown task id is a 400 `{code: "task_not_exist"}`.
 -- @module seedance.emulator.anyfast
 
 local common = require "seedance.emulator.common"
@@ -50,7 +65,7 @@ local fail = anyfast.error
 
 --- Fresh state (again on reset).
 function anyfast.new(env)
-  return {assets = {}, groups = {}, sessions = {}, seq = 0, last = nil,
+  return {assets = {}, groups = {}, sessions = {}, tasks = {}, task_alias = {}, seq = 0, last = nil,
           rng = common.rng((tonumber(env.config.seed) or 1) + 15485863)}
 end
 
@@ -542,8 +557,192 @@ local function session_result(state, body, key, env, now)
   return common.json(200, {GroupId = g.id})
 end
 
---- Groups, assets and sessions in creation order, and the last request:
--- for {op = "dump"}.
+--- Generation
+
+local tasks = require "seedance.emulator.tasks"
+
+-- the upstream model behind each of AnyFast's names, and whether it renders 1080p
+local VIDEO_MODELS = {
+  seedance = {upstream = "doubao-seedance-2-0-260128", hd = true},
+  ["seedance-fast"] = {upstream = "doubao-seedance-2-0-fast-260128", hd = false},
+}
+local VIDEO_FIELDS = {model = true, content = true, resolution = true, ratio = true, duration = true,
+                      generate_audio = true, watermark = true, tools = true, return_last_frame = true}
+local RATIOS = {["21:9"] = true, ["16:9"] = true, ["4:3"] = true, ["1:1"] = true, ["3:4"] = true,
+                ["9:16"] = true, adaptive = true}
+local RESOLUTIONS = {["480p"] = true, ["720p"] = true, ["1080p"] = true}
+-- item type -> {order, allowed roles, asset type, limit}
+local ITEMS = {
+  text = {order = 0},
+  image_url = {order = 1, roles = {reference_image = true, first_frame = true, last_frame = true},
+               asset_type = "Image", max = 9},
+  video_url = {order = 2, roles = {reference_video = true}, asset_type = "Video", max = 3},
+  audio_url = {order = 3, roles = {reference_audio = true}, asset_type = "Audio", max = 3},
+}
+local ORDER_WORD = {[1] = "images", [2] = "videos", [3] = "audios"}
+
+-- why one media item would be refused, or nil
+local function check_media(state, key, it, spec, now)
+  local bad = unknown_field(it, {type = true, [it.type] = true, role = true}, "a " .. it.type .. " item")
+  if bad then return bad end
+  local obj = it[it.type]
+  if not is_object(obj) or type(obj.url) ~= "string" or obj.url == "" then
+    return fail(400, it.type .. ".url is required")
+  end
+  if not spec.roles[it.role or ""] then
+    return fail(400, "role '" .. tostring(it.role) .. "' is not allowed on " .. it.type .. " items")
+  end
+  local id = obj.url:match("^asset://(.+)$")
+  if not id then
+    if not obj.url:find("^https?://[^/]") and not obj.url:find("^data:") then
+      return fail(400, it.type .. ".url must be a public URL, a data URI or asset://<ID>")
+    end
+    return nil
+  end
+  local a = state.assets[id]
+  if not a or a.owner ~= key then return fail(400, "asset not found: " .. id, "InvalidParameter.AssetNotFound") end
+  local st = common.asset_status(a, now)
+  if st ~= "active" then return fail(400, "asset " .. id .. " is " .. WORDS[st] .. ", not Active") end
+  if a.asset_type ~= spec.asset_type then
+    return fail(400, "asset " .. id .. " is an " .. a.asset_type .. ", not for a " .. it.type .. " item")
+  end
+  return nil
+end
+
+local function check_content(state, key, content, now)
+  if not common.is_array(content) or #content == 0 then return fail(400, "content is required: a list") end
+  local last_order, counts, roles = -1, {}, {}
+  for i, it in ipairs(content) do
+    if not is_object(it) then return fail(400, "content[" .. i .. "] must be an object") end
+    local spec = ITEMS[it.type]
+    if not spec then return fail(400, "content[" .. i .. "]: unknown type '" .. tostring(it.type) .. "'") end
+    if spec.order == 0 then
+      if i ~= 1 then return fail(400, "the text item must come first in content") end
+      local bad = unknown_field(it, {type = true, text = true}, "the text item")
+      if bad then return bad end
+      if type(it.text) ~= "string" then return fail(400, "text must be a string") end
+    else
+      if spec.order < last_order then
+        return fail(400, "content items must follow the order image -> video -> audio (" ..
+          ORDER_WORD[spec.order] .. " after " .. ORDER_WORD[last_order] .. ")")
+      end
+      local bad = check_media(state, key, it, spec, now)
+      if bad then return bad end
+      counts[it.type] = (counts[it.type] or 0) + 1
+      if counts[it.type] > spec.max then return fail(400, "at most " .. spec.max .. " " .. it.type .. " items") end
+      roles[it.role] = (roles[it.role] or 0) + 1
+    end
+    last_order = spec.order
+  end
+  local frames = (roles.first_frame or 0) + (roles.last_frame or 0)
+  if frames > 0 and (counts.image_url or 0) + (counts.video_url or 0) + (counts.audio_url or 0) > frames then
+    return fail(400, "first/last frame items cannot be mixed with reference media")
+  end
+  if (roles.first_frame or 0) > 1 or (roles.last_frame or 0) > 1 or (roles.last_frame and not roles.first_frame) then
+    return fail(400, "at most one first_frame, and a last_frame only beside a first_frame")
+  end
+  if (counts.audio_url or 0) > 0 and (counts.image_url or 0) + (counts.video_url or 0) == 0 then
+    return fail(400, "audio items need an image or a video beside them")
+  end
+  return nil
+end
+
+local function check_video(state, key, body, now)
+  local bad = unknown_field(body, VIDEO_FIELDS)
+  if bad then return nil, bad end
+  local m = VIDEO_MODELS[body.model]
+  if not m then return nil, fail(400, "model must be seedance or seedance-fast, not " .. tostring(body.model)) end
+  bad = check_content(state, key, body.content, now)
+  if bad then return nil, bad end
+  if body.resolution ~= nil and not RESOLUTIONS[body.resolution] then
+    return nil, fail(400, "resolution must be one of 480p, 720p, 1080p")
+  end
+  if body.resolution == "1080p" and not m.hd then return nil, fail(400, "seedance-fast renders 480p or 720p") end
+  if body.ratio ~= nil and not RATIOS[body.ratio] then
+    return nil, fail(400, "ratio must be one of 16:9, 4:3, 1:1, 3:4, 9:16, 21:9, adaptive")
+  end
+  local d = body.duration
+  if d ~= nil and (type(d) ~= "number" or d ~= floor(d) or not (d == -1 or (d >= 4 and d <= 15))) then
+    return nil, fail(400, "duration must be an integer of 4-15 seconds")
+  end
+  for _, k in ipairs({"generate_audio", "watermark", "return_last_frame"}) do
+    if body[k] ~= nil and type(body[k]) ~= "boolean" then return nil, fail(400, k .. " must be a boolean") end
+  end
+  return m
+end
+
+local function create_video(state, req, key, env, now)
+  state.last_create = state.last
+  local body, err = json_body(req)
+  if not body then return err end
+  local m, bad = check_video(state, key, body, now)
+  if not m then return bad end
+  local text = body.content[1].type == "text" and body.content[1].text or ""
+  local rec = tasks.new(env, {id = env.new_id("cgt"), prompt = text, model = body.model, input = body})
+  state.seq = state.seq + 1
+  rec.owner, rec.upstream, rec.seq = key, m.upstream, state.seq
+  rec.alias = "asyntask_" .. common.random_string(state.rng, 32)
+  state.tasks[rec.id], state.task_alias[rec.alias] = rec, rec
+  env.created("task\0" .. req.body)
+  return common.json(200, {id = rec.id, task_id = rec.id, object = "video", model = body.model, status = "",
+                           progress = 0, created_at = floor(now)})
+end
+
+local FAILURES = {
+  moderation = {code = "OutputVideoSensitiveContentDetected",
+                message = "The request failed because the output video may contain sensitive information."},
+  fail = {code = "InternalServiceError", message = "The service encountered an unexpected internal error."},
+  expired = {code = "TaskExpired", message = "The task expired before it ran."},
+}
+
+local function get_video(state, req, key, env, _, params)
+  local rec = state.tasks[params.id] or state.task_alias[params.id]
+  if not rec or rec.owner ~= key then
+    return common.json(400, {code = "task_not_exist", message = "task_not_exist", data = common.null})
+  end
+  local st, progress, since = tasks.state(rec, env)
+  local input = rec.input
+  local up = {id = rec.id, model = rec.upstream, status = st, created_at = floor(rec.created),
+              updated_at = floor(since), ratio = input.ratio or "adaptive", resolution = input.resolution or "720p",
+              duration = input.duration or 5, generate_audio = input.generate_audio ~= false}
+  local data = {task_id = rec.alias, action = "omniGenerate", result_url = "", fail_reason = "",
+                submit_time = floor(rec.created), start_time = 0, finish_time = 0, request_id = rec.alias:sub(10, 30),
+                data = up}
+  if st == "queued" then
+    data.status, data.progress = rec.seen and "QUEUED" or "NOT_START", "0%"
+    rec.seen = true
+  elseif st == "running" then
+    data.status, data.progress = "IN_PROGRESS", floor(50 + progress / 2) .. "%"
+  elseif st == "succeeded" then
+    local u = tasks.video_url(rec, env, req)
+    data.status, data.progress, data.result_url = "SUCCESS", "100%", u
+    data.fail_reason = u -- the legacy copy AnyFast keeps for old clients
+    up.content = {video_url = u}
+  else
+    local f = FAILURES[st == "failed" and rec.outcome or st] or FAILURES.fail
+    data.status, data.progress, data.fail_reason = "FAILURE", st == "failed" and "100%" or "0%", f.message
+    up.error = f
+  end
+  if st ~= "queued" then data.start_time = floor(rec.created) + 1 end
+  if st ~= "queued" and st ~= "running" then data.finish_time = floor(since) end
+  return common.json(200, {code = "success", message = "", data = data})
+end
+
+-- Bearer auth first, then (for POST) a JSON body; the request is kept for {op = "dump"}.
+local function video(fn)
+  return function(state, req, params, env)
+    state.last = snapshot(req)
+    local scheme, key = (req.headers["authorization"] or ""):match("^(%S+)%s+(%S+)$")
+    local want = env.config.api_key
+    if not scheme or lower(scheme) ~= "bearer" or (want ~= nil and key ~= want) then
+      return fail(401, "invalid or missing bearer token")
+    end
+    return fn(state, req, key, env, env.now(), params)
+  end
+end
+
+--- Groups, assets, sessions and tasks in creation order, the last request and the
+-- last create of a video (polls come between): for {op = "dump"}.
 function anyfast.dump(state, env)
   local now = env.now()
   local function sorted(t)
@@ -562,8 +761,13 @@ function anyfast.dump(state, env)
   for i, s in ipairs(sessions) do
     sessions[i] = {BytedToken = s.token, CallbackURL = s.callback or common.null, GroupId = s.group or common.null}
   end
+  local list = sorted(state.tasks)
+  for i, t in ipairs(list) do
+    list[i] = {id = t.id, task_id = t.alias, model = t.model, status = tasks.state(t, env)}
+  end
   return {assets = common.array(assets), groups = common.array(groups), sessions = common.array(sessions),
-          last_request = state.last or common.null}
+          tasks = common.array(list), last_request = state.last or common.null,
+          last_create = state.last_create or common.null}
 end
 
 local P = "/volc/asset/"
@@ -576,6 +780,8 @@ anyfast.routes = {
   {"POST", P .. "ListAssets", action(list_assets)},
   {"POST", P .. "CreateVisualValidateSession", action(start_session)},
   {"POST", P .. "GetVisualValidateResult", action(session_result)},
+  {"POST", "/v1/video/generations", video(create_video)},
+  {"GET", "/v1/video/generations/{id}", video(get_video)},
 }
 
 return anyfast

@@ -19,9 +19,13 @@
 -- link lasts 120 s; the token reads its GroupId once, then it is spent.
 -- Every answer is `{ResponseMetadata = {RequestId, Action, Version, Service, Region,
 -- Error?}, Result?}`.
+--
+-- The data plane (generation tasks under `/api/v3`, Bearer auth) is
+-- seedance.emulator.ark_tasks, on the same state.
 -- @module seedance.emulator.ark
 
 local common = require "seedance.emulator.common"
+local data_plane = require "seedance.emulator.ark_tasks"
 local ok_core, core = pcall(require, "seedance.core")
 
 local iso, floor, lower, format = common.iso8601, math.floor, string.lower, string.format
@@ -84,6 +88,7 @@ function ark.new()
     groups = {},     -- id -> group
     assets = {},     -- id -> asset
     sessions = {},   -- token -> session
+    tasks = {},      -- id -> generation task (seedance.emulator.tasks finds them here)
     seq = 0,         -- creation order: the tie-breaker of every listing
     rid = 0,
     actions = {},    -- Action -> count, for specs
@@ -584,7 +589,7 @@ local function handle(state, req, _, env)
 end
 
 --- Everything, for {op = "dump"}: groups, assets and sessions in creation order, the
--- count of each action served, and the last request as received.
+-- count of each action served, and the last request as received (either plane).
 function ark.dump(state, env)
   local now = env.now()
   local groups, assets, sessions = {}, {}, {}
@@ -605,5 +610,6 @@ end
 ark.routes = {
   {"POST", "/", handle},
 }
+for _, r in ipairs(data_plane.routes) do ark.routes[#ark.routes + 1] = r end
 
 return ark

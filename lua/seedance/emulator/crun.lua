@@ -18,6 +18,16 @@
 -- expired; the result hands out the new group once, then the token is spent.
 -- [assumed] The not-ready result is `data.GroupId = ""`; an expired or spent
 -- token answers 422 with a message that says so; `callback_url` is required.
+--
+-- Generation: `POST CreateTask {model, input, callback_url?}` for
+-- `bytedance/seedance2-0-r2v` (reference_images/videos/audios), its fast twin
+-- `bytedance/seedance2-0-fast-r2v` (public URLs only: crun's page hides the
+-- uploaded-asset section) and `bytedance/seedance2-0-i2v` (img_urls, last_frame_image);
+-- `GET TaskInfo?task_id=` answers `data{task_id, status pending|running|success|failed,
+-- param, result{video_url}, ...}` on the lifecycle of seedance.emulator.tasks.
+-- [assumed] A failed generation answers 501 ("Generation Failed") with the task in
+-- `data` and `data.error{code, message}` (moderation: OutputVideoSensitiveContentDetected);
+-- an expired task is failed with TaskExpired.
 -- @module seedance.emulator.crun
 
 local common = require "seedance.emulator.common"
@@ -45,7 +55,7 @@ end
 
 --- Fresh state (again on reset).
 function crun.new(env)
-  return {assets = {}, groups = {}, sessions = {}, seq = 0, uploads = 0, last = nil,
+  return {assets = {}, groups = {}, sessions = {}, tasks = {}, seq = 0, uploads = 0, last = nil,
           rng = common.rng((tonumber(env.config.seed) or 1) + 104729)}
 end
 
@@ -224,8 +234,154 @@ local function session_result(state, req, _, env, now)
   return ok({GroupId = g.id})
 end
 
---- Everything the twin holds, in creation order, and the last request:
--- for {op = "dump"}.
+--- Generation
+
+local tasks = require "seedance.emulator.tasks"
+
+local R2V = {prompt = true, reference_images = true, reference_videos = true, reference_audios = true,
+             resolution = true, aspect_ratio = true, duration = true, audio = true, return_last_frame = true}
+local I2V = {prompt = true, img_urls = true, last_frame_image = true, resolution = true, aspect_ratio = true,
+             duration = true, audio = true, return_last_frame = true}
+-- model -> {fields of input, takes asset://, takes 1080p}
+local MODELS = {
+  ["bytedance/seedance2-0-r2v"] = {fields = R2V, assets = true, hd = true},
+  ["bytedance/seedance2-0-fast-r2v"] = {fields = R2V, assets = false, hd = false},
+  ["bytedance/seedance2-0-i2v"] = {fields = I2V, assets = true, hd = true},
+}
+local RATIOS = {["21:9"] = true, ["16:9"] = true, ["4:3"] = true, ["1:1"] = true, ["3:4"] = true,
+                ["9:16"] = true, auto = true}
+local RESOLUTIONS = {["480p"] = true, ["720p"] = true, ["1080p"] = true}
+local LIMITS = {reference_images = 9, reference_videos = 3, reference_audios = 3, img_urls = 2}
+local KIND_OF = {reference_images = "Image", reference_videos = "Video", reference_audios = "Audio",
+                 img_urls = "Image", last_frame_image = "Image"}
+local WORD = {queued = "pending", running = "running", succeeded = "success", failed = "failed",
+              expired = "failed", cancelled = "failed"}
+
+local function uuid(rng)
+  local hex = {}
+  for i = 1, 32 do
+    local k = rng:int(16) + 1
+    hex[i] = ("0123456789abcdef"):sub(k, k)
+  end
+  local h = table.concat(hex)
+  return h:sub(1, 8) .. "-" .. h:sub(9, 12) .. "-" .. h:sub(13, 16) .. "-" .. h:sub(17, 20) .. "-" .. h:sub(21)
+end
+
+-- why crun would refuse one media reference, or nil
+local function check_ref(state, u, field, model, now)
+  if type(u) ~= "string" or u == "" then return "every " .. field .. " item must be a URL string" end
+  local id = u:match("^asset://(.+)$")
+  if not id then
+    if not u:find("^https?://[^/]") then return field .. ": " .. u:sub(1, 60) .. " is not a public URL" end
+    return nil
+  end
+  if not model.assets then return "uploaded assets (asset://) are not supported by this model" end
+  local a = state.assets[id]
+  if not a then return "asset not found: " .. id end
+  local st = common.asset_status(a, now)
+  if st ~= "active" then return "asset " .. id .. " is " .. WORDS[st] .. ", not Active" end
+  if a.asset_type ~= KIND_OF[field] then return "asset " .. id .. " is an " .. a.asset_type .. ", not for " .. field end
+  return nil
+end
+
+local function check_input(state, input, model, now)
+  local bad = unknown_field(input, model.fields, "input field")
+  if bad then return bad end
+  if type(input.prompt) ~= "string" or input.prompt == "" then return fail(422, "input.prompt is required") end
+  local counts = {}
+  for field, max in pairs(LIMITS) do
+    local list = input[field]
+    if list ~= nil and model.fields[field] then
+      if not common.is_array(list) then return fail(422, field .. " must be a list") end
+      if #list > max then return fail(422, field .. " takes at most " .. max .. " items") end
+      for _, u in ipairs(list) do
+        local why = check_ref(state, u, field, model, now)
+        if why then return fail(422, why) end
+      end
+      counts[field] = #list
+    end
+  end
+  if input.last_frame_image ~= nil then
+    local why = check_ref(state, input.last_frame_image, "last_frame_image", model, now)
+    if why then return fail(422, why) end
+    if (counts.img_urls or 0) ~= 1 then return fail(422, "last_frame_image needs exactly one img_urls item") end
+  end
+  if model.fields == I2V and (counts.img_urls or 0) == 0 then return fail(422, "img_urls is required") end
+  if (counts.reference_audios or 0) > 0 and (counts.reference_images or 0) + (counts.reference_videos or 0) == 0 then
+    return fail(422, "reference_audios need a reference image or video")
+  end
+  if input.resolution ~= nil and not RESOLUTIONS[input.resolution] then
+    return fail(422, "resolution must be one of 480p, 720p, 1080p")
+  end
+  if input.resolution == "1080p" and not model.hd then return fail(422, "1080p is not available on this model") end
+  if input.aspect_ratio ~= nil and not RATIOS[input.aspect_ratio] then
+    return fail(422, "aspect_ratio must be one of 21:9, 16:9, 4:3, 1:1, 3:4, 9:16, auto")
+  end
+  local d = input.duration
+  if d ~= nil and (type(d) ~= "number" or d ~= floor(d) or not (d == -1 or (d >= 4 and d <= 15))) then
+    return fail(422, "duration must be an integer of 4-15 seconds, or -1")
+  end
+  if input.audio ~= nil and type(input.audio) ~= "boolean" then return fail(422, "audio must be a boolean") end
+  return nil
+end
+
+local function create_task(state, req, _, env, now)
+  state.last_create = state.last
+  local body, err = json_body(req)
+  if not body then return err end
+  local bad = unknown_field(body, {model = true, input = true, callback_url = true}, "field")
+  if bad then return bad end
+  local model = MODELS[body.model]
+  if not model then return fail(422, "model must be one of the Seedance 2.0 models: " .. tostring(body.model)) end
+  if type(body.input) ~= "table" or common.is_array(body.input) then
+    return fail(422, "input is required: an object")
+  end
+  bad = check_input(state, body.input, model, now)
+  if bad then return bad end
+  local id = uuid(state.rng)
+  while state.tasks[id] do id = uuid(state.rng) end
+  local rec = tasks.new(env, {id = id, prompt = body.input.prompt, model = body.model, input = body.input})
+  rec.callback = body.callback_url
+  state.seq = state.seq + 1
+  rec.seq = state.seq
+  state.tasks[id] = rec
+  env.created("task\0" .. req.body)
+  return ok({task_id = id})
+end
+
+local FAILURES = {
+  moderation = {code = "OutputVideoSensitiveContentDetected",
+                message = "The output video may contain sensitive content"},
+  fail = {code = "InternalServiceError", message = "Generation failed, credits have been refunded"},
+  expired = {code = "TaskExpired", message = "The task expired before it ran"},
+  cancelled = {code = "TaskCancelled", message = "The task was cancelled"},
+}
+
+local function task_info(state, req, _, env)
+  local bad = unknown_field(req.query, {task_id = true}, "parameter")
+  if bad then return bad end
+  local id = req.query.task_id
+  if id == nil or id == "" then return fail(422, "task_id is required") end
+  local rec = state.tasks[id]
+  if not rec then return fail(404, "task not found: " .. id) end
+  local st, _, since = tasks.state(rec, env)
+  local data = {task_id = rec.id, provider = "ByteDance", model_version = (rec.model:gsub("^bytedance/", "")),
+                status = WORD[st], param = {model = rec.model, callback_url = rec.callback or common.null,
+                input = rec.input}, create_at = floor(rec.created), result = common.null,
+                duration_s = common.null, complete_at = common.null, source = "api"}
+  if st == "succeeded" then
+    data.result = {video_url = tasks.video_url(rec, env, req)}
+    data.duration_s, data.complete_at = floor(since - rec.created), floor(since)
+    return ok(data)
+  end
+  if st == "queued" or st == "running" then return ok(data) end
+  local f = FAILURES[st == "failed" and rec.outcome or st] or FAILURES.fail
+  data.error, data.complete_at = f, floor(since)
+  return common.json(501, {code = 501, message = f.message, data = data})
+end
+
+--- Everything the twin holds, in creation order, the last request and the last
+-- CreateTask (polls come between): for {op = "dump"}.
 function crun.dump(state, env)
   local now = env.now()
   local assets, sessions, groups = {}, {}, {}
@@ -243,8 +399,13 @@ function crun.dump(state, env)
   end
   for id in pairs(state.groups) do groups[#groups + 1] = id end
   table.sort(groups)
+  local list = {}
+  for _, t in pairs(state.tasks) do list[#list + 1] = t end
+  table.sort(list, function(x, y) return x.seq < y.seq end)
+  for i, t in ipairs(list) do list[i] = {task_id = t.id, model = t.model, status = WORD[tasks.state(t, env)]} end
   return {assets = common.array(assets), sessions = common.array(sessions), groups = common.array(groups),
-          last_request = state.last or common.null}
+          tasks = common.array(list), last_request = state.last or common.null,
+          last_create = state.last_create or common.null}
 end
 
 local P = "/api/v1/client/job"
@@ -254,6 +415,8 @@ crun.routes = {
   {"GET", P .. "/asset-info", guarded(info)},
   {"POST", P .. "/visual-validate-session", guarded(start_session)},
   {"GET", P .. "/visual-validate-result", guarded(session_result)},
+  {"POST", P .. "/CreateTask", guarded(create_task)},
+  {"GET", P .. "/TaskInfo", guarded(task_info)},
 }
 
 return crun

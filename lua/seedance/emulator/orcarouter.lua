@@ -11,9 +11,19 @@
 -- that contradicts AssetType. The account holds at most 100 assets (`quota`
 -- overrides); one more is a 403. Plan "free" lacks Advanced Creation Rights: 403.
 -- Error bodies are `{"error": {"code", "message", "type"}}` [assumed: undocumented].
+--
+-- Video generation (no Advanced Creation Rights needed): `POST /v1/video/generations`
+-- `{model, prompt, metadata: {content[], ratio, duration, resolution, generate_audio,
+-- seed, watermark}}` answers `{id, task_id, model, status, created_at}`; the task is polled
+-- by `task_id` only, in the upstream's shape `{id, model, status, content: {video_url},
+-- error, created_at, updated_at}` [assumed: the poll is undocumented]. content[] holds
+-- media only (a text item is refused), images then videos then audios, with the
+-- upstream's roles; asset:// must name an Active asset of this account. The lifecycle is
+-- seedance.emulator.tasks; moderation fails with OutputVideoSensitiveContentDetected.
 -- @module seedance.emulator.orcarouter
 
 local common = require "seedance.emulator.common"
+local tasks = require "seedance.emulator.tasks"
 
 local iso, lower, floor, find = common.iso8601, string.lower, math.floor, string.find
 
@@ -45,7 +55,7 @@ local fail = orca.error
 --- Fresh state: groups, assets and sessions by id, creation order, the
 -- asset count the quota holds, the last request.
 function orca.new()
-  return {groups = {}, assets = {}, sessions = {}, seq = 0, n_assets = 0, last = nil}
+  return {groups = {}, assets = {}, sessions = {}, tasks = {}, seq = 0, n_assets = 0, last = nil}
 end
 
 local function next_seq(state)
@@ -124,8 +134,9 @@ local function optional_string(body, field, max)
   return v
 end
 
--- Auth, then Advanced Creation Rights; the request is kept for {op = "dump"}.
-local function guarded(fn)
+-- Auth, then Advanced Creation Rights (which the asset library needs and plain video
+-- generation, `open`, does not); the request is kept for {op = "dump"}.
+local function guarded(fn, open)
   return function(state, req, params, env)
     state.last = {method = req.method, path = req.path, raw_query = req.raw_query,
                   headers = req.headers, body = req.body}
@@ -134,7 +145,7 @@ local function guarded(fn)
     if not key or (want ~= nil and key ~= want) then
       return fail(401, "invalid or missing API key")
     end
-    if env.config.plan == "free" then
+    if env.config.plan == "free" and not open then
       return fail(403, "the Seedance asset library requires Advanced Creation Rights")
     end
     return fn(state, req, params, env, env.now())
@@ -333,8 +344,184 @@ local function get_session(state, _, params, env, now)
   return common.json(200, {session_id = s.id, status = s.status, group_id = s.group_id})
 end
 
---- Groups, assets and sessions in creation order, and the last request as
--- received: for {op = "dump"}.
+--- Video generation
+
+local MODELS = {
+  ["byteplus/dreamina-seedance-2-0-260128"] = {fast = false},
+  ["byteplus/dreamina-seedance-2-0-fast-260128"] = {fast = true},
+}
+local GEN_FIELDS = {model = true, prompt = true, metadata = true}
+local META_FIELDS = {content = true, ratio = true, duration = true, resolution = true,
+                     generate_audio = true, seed = true, watermark = true}
+-- per item type (also the name of its {url} field): its roles, its rank in the order, its limit
+local ITEM_TYPES = {
+  image_url = {roles = {reference_image = true, first_frame = true, last_frame = true}, rank = 1, max = 9},
+  video_url = {roles = {reference_video = true}, rank = 2, max = 3},
+  audio_url = {roles = {reference_audio = true}, rank = 3, max = 3},
+}
+local RESOLUTIONS = {["480p"] = true, ["720p"] = true, ["1080p"] = true}
+local RATIOS = {["21:9"] = true, ["16:9"] = true, ["4:3"] = true, ["1:1"] = true, ["3:4"] = true,
+                ["9:16"] = true, adaptive = true}
+
+local function present(v)
+  return v ~= nil and v ~= common.null
+end
+
+local function invalid(message)
+  return fail(400, message, "InvalidParameter")
+end
+
+-- One media item: nil when fine; counts by type and frame roles are tallied in `n`.
+local function check_item(state, it, i, n, now)
+  if type(it) ~= "table" or common.is_array(it) then return invalid("content[" .. i .. "] must be an object") end
+  if it.type == "text" then
+    return invalid("metadata.content[] takes media items only; the prompt is the top-level 'prompt'")
+  end
+  local spec = ITEM_TYPES[it.type]
+  if not spec then return invalid("content[" .. i .. "].type must be image_url, video_url or audio_url") end
+  for k in pairs(it) do
+    if k ~= "type" and k ~= "role" and k ~= it.type then
+      return fail(400, "unknown parameter 'content[" .. i .. "]." .. tostring(k) .. "'")
+    end
+  end
+  if not spec.roles[it.role] then
+    return invalid(common.format("content[%d].role '%s' is not a role of %s", i, tostring(it.role), it.type))
+  end
+  local media = it[it.type]
+  local u = type(media) == "table" and media.url
+  if type(u) ~= "string" or u == "" then return invalid("content[" .. i .. "]." .. it.type .. ".url is required") end
+  for k in pairs(media) do
+    if k ~= "url" then
+      return fail(400, common.format("unknown parameter 'content[%d].%s.%s'", i, it.type, tostring(k)))
+    end
+  end
+  local id = u:match("^asset://(.+)$")
+  if id then
+    local a = state.assets[id]
+    if not a then return invalid("asset " .. id .. " not found in this account") end
+    local st = common.asset_status(a, now)
+    if st ~= "active" then return invalid("asset " .. id .. " is " .. STATUS_WORDS[st] .. ", not Active") end
+  elseif not u:match("^https?://") then
+    return invalid("content[" .. i .. "]: a URL must be http(s) or asset://")
+  end
+  if spec.rank < n.rank then return invalid("metadata.content[] must list images, then videos, then audios") end
+  n.rank = spec.rank
+  n[it.type] = n[it.type] + 1
+  if n[it.type] > spec.max then return invalid(common.format("at most %d %s items", spec.max, it.type)) end
+  n[it.role] = (n[it.role] or 0) + 1
+  return nil
+end
+
+local function check_content(state, content, now)
+  if not common.is_array(content) then return invalid("metadata.content must be a list") end
+  local n = {rank = 0, image_url = 0, video_url = 0, audio_url = 0}
+  for i, it in ipairs(content) do
+    local err = check_item(state, it, i, n, now)
+    if err then return err end
+  end
+  local frames = (n.first_frame or 0) + (n.last_frame or 0)
+  if frames > 0 and (n.reference_image or n.reference_video or n.reference_audio) then
+    return invalid("first/last frames cannot be mixed with reference media")
+  end
+  if (n.first_frame or 0) > 1 or (n.last_frame or 0) > 1 then
+    return invalid("one first_frame and one last_frame at most")
+  end
+  if n.last_frame and not n.first_frame then return invalid("a last_frame needs a first_frame") end
+  if n.image_url + n.video_url + n.audio_url > 12 then return invalid("at most 12 media items in all") end
+  if n.audio_url > 0 and n.image_url + n.video_url == 0 then
+    return invalid("reference audio needs a reference image or video beside it")
+  end
+  return nil
+end
+
+local function check_settings(m, model)
+  local r = m.resolution
+  if present(r) and not RESOLUTIONS[r] then return invalid("'resolution' must be 480p, 720p or 1080p") end
+  if r == "1080p" and model.fast then return invalid("1080p is not available on the fast model") end
+  if present(m.ratio) and not RATIOS[m.ratio] then
+    return invalid("'ratio' must be one of 21:9 16:9 4:3 1:1 3:4 9:16 adaptive")
+  end
+  local d = m.duration
+  if present(d) and not (type(d) == "number" and d == floor(d) and (d == -1 or (d >= 4 and d <= 15))) then
+    return invalid("'duration' must be an integer from 4 to 15, or -1")
+  end
+  local seed = m.seed
+  if present(seed) and not (type(seed) == "number" and seed == floor(seed) and seed >= -1 and seed <= 4294967295) then
+    return invalid("'seed' must be an integer from -1 to 4294967295")
+  end
+  for _, k in ipairs({"generate_audio", "watermark"}) do
+    if present(m[k]) and type(m[k]) ~= "boolean" then return invalid("'" .. k .. "' must be a boolean") end
+  end
+  return nil
+end
+
+local TASK_WORDS = {queued = "queued", running = "running", succeeded = "succeeded", failed = "failed",
+                    cancelled = "cancelled", expired = "expired"}
+
+local function create_generation(state, req, _, env, now)
+  local body, err = json_body(req)
+  if not body then return err end
+  err = check_fields(body, GEN_FIELDS)
+  if err then return err end
+  if type(body.model) ~= "string" or body.model == "" then
+    return fail(400, "'model' is required", "MissingParameter")
+  end
+  local model = MODELS[body.model]
+  if not model then return invalid("model '" .. body.model .. "' is not supported") end
+  if type(body.prompt) ~= "string" or body.prompt == "" then
+    return fail(400, "'prompt' is required", "MissingParameter")
+  end
+  local meta = body.metadata
+  if present(meta) then
+    if type(meta) ~= "table" or (next(meta) ~= nil and common.is_array(meta)) then
+      return invalid("'metadata' must be an object")
+    end
+    err = check_fields(meta, META_FIELDS) or check_settings(meta, model)
+    if err then return err end
+    if present(meta.content) then
+      err = check_content(state, meta.content, now)
+      if err then return err end
+    end
+  end
+  local rec = tasks.new(env, {id = env.new_id("cgt"), prompt = body.prompt, model = body.model, input = body})
+  rec.seq = next_seq(state)
+  rec.generation_id = env.new_id("vgen")
+  state.tasks[rec.id] = rec
+  env.created("task\0" .. body.model .. "\0" .. common.encode(body))
+  return common.json(200, {id = rec.generation_id, task_id = rec.id, model = body.model, status = "queued",
+                           created_at = floor(rec.created)})
+end
+
+local function render_task(rec, env, req)
+  local st, _, changed = tasks.state(rec, env)
+  local out = {id = rec.id, model = rec.model, status = TASK_WORDS[st], error = common.null,
+               created_at = floor(rec.created), updated_at = floor(changed)}
+  if st == "succeeded" then
+    out.content = {video_url = tasks.video_url(rec, env, req)}
+  elseif st == "failed" and rec.outcome == "moderation" then
+    out.error = {code = "OutputVideoSensitiveContentDetected",
+                 message = "The request failed because the output video may contain sensitive information."}
+  elseif st == "failed" then
+    out.error = {code = "InternalServiceError", message = "The generation failed upstream."}
+  end
+  return out
+end
+
+local function get_generation(state, req, params, env)
+  local rec = state.tasks[params.task_id]
+  if not rec then
+    for _, r in pairs(state.tasks) do
+      if r.generation_id == params.task_id then
+        return fail(404, "no task " .. params.task_id .. ": poll a generation by its task_id", "NotFound")
+      end
+    end
+    return fail(404, "task " .. params.task_id .. " not found", "NotFound")
+  end
+  return common.json(200, render_task(rec, env, req))
+end
+
+--- Groups, assets, sessions and generations in creation order, and the last request
+-- as received: for {op = "dump"}.
 function orca.dump(state, env)
   local now = env.now()
   local function sorted(t, render)
@@ -354,6 +541,10 @@ function orca.dump(state, env)
     sessions = sorted(state.sessions, function(s)
       return {session_id = s.id, status = s.status, group_id = s.group_id, return_url = s.return_url}
     end),
+    generations = sorted(state.tasks, function(rec)
+      local st = tasks.state(rec, env)
+      return {id = rec.generation_id, task_id = rec.id, model = rec.model, status = TASK_WORDS[st]}
+    end),
     last_request = state.last or common.null,
   }
 end
@@ -368,6 +559,8 @@ orca.routes = {
   {"DELETE", "/v1/asset/files/{id}", guarded(delete_asset)},
   {"POST", "/v1/asset/real-human/sessions", guarded(create_session)},
   {"GET", "/v1/asset/real-human/sessions/{session_id}", guarded(get_session)},
+  {"POST", "/v1/video/generations", guarded(create_generation, true)},
+  {"GET", "/v1/video/generations/{task_id}", guarded(get_generation, true)},
 }
 
 return orca

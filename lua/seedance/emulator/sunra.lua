@@ -222,13 +222,13 @@ local function check_references(state, body, model, now)
   local n = {}
   for _, l in ipairs(LISTS) do
     local field, max = l[1], l[2]
-    local list = body[field]
+    local refs = body[field]
     n[field] = 0
-    if present(list) then
-      if not common.is_array(list) then return fail(400, "'" .. field .. "' must be a list of strings") end
-      if #list > max then return invalid(common.format("'%s' takes at most %d items", field, max)) end
-      n[field] = #list
-      for _, u in ipairs(list) do
+    if present(refs) then
+      if not common.is_array(refs) then return fail(400, "'" .. field .. "' must be a list of strings") end
+      if #refs > max then return invalid(common.format("'%s' takes at most %d items", field, max)) end
+      n[field] = #refs
+      for _, u in ipairs(refs) do
         if type(u) ~= "string" or u == "" then return fail(400, "'" .. field .. "' must be a list of strings") end
         local ark = u:match("^asset://(.+)$")
         if ark then

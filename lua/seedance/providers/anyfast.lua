@@ -10,6 +10,7 @@ local time = require "seedance.time"
 local http = require "seedance.http"
 local errors = require "seedance.error"
 local multipart = require "seedance.multipart"
+local task_status = require "seedance.status"
 
 local D = {
   name = "anyfast",
@@ -22,10 +23,16 @@ local D = {
     list_assets = "/volc/asset/ListAssets",
     create_session = "/volc/asset/CreateVisualValidateSession",
     get_session = "/volc/asset/GetVisualValidateResult",
+    create_task = "/v1/video/generations",
+    get_task = "/v1/video/generations/{id}",
   },
+  -- both take asset:// references (AnyFast's asset workflow generates with them)
+  models = { standard = "seedance", fast = "seedance-fast" },
+  -- the generation fields AnyFast documents; a seed is refused before sending
+  generate_fields = { resolution = true, ratio = true, duration = true, audio = true, watermark = true },
   page_size = 100,
   capabilities = { assets = true, list = true, delete = false, groups = true, sessions = true,
-                   file_upload = true },
+                   file_upload = true, generate = true },
 }
 
 local TYPE_OUT = { image = "Image", video = "Video", audio = "Audio" }
@@ -282,6 +289,101 @@ function D.classify(status, body, op)
   local message, code = http.describe_body(body)
   if op.endpoint == "get_session" and token_spent(code, message) then return nil end
   return STATUS_KIND[status] or "provider", code, message
+end
+
+--- Generation
+
+local function item(kind, u, role)
+  return { type = kind .. "_url", [kind .. "_url"] = { url = u }, role = role }
+end
+
+--- The create op: `content[]` is the text item, then first/last frames or the reference
+-- images, videos and audios, in that order (the `@image1`... tokens count in it).
+function D.create_task(g)
+  local content = { { type = "text", text = g.prompt } }
+  if g.first_frame then content[#content + 1] = item("image", g.first_frame.url, "first_frame") end
+  if g.last_frame then content[#content + 1] = item("image", g.last_frame.url, "last_frame") end
+  for _, kind in ipairs({ "image", "video", "audio" }) do
+    for _, m in ipairs(g[kind .. "s"]) do content[#content + 1] = item(kind, m.url, "reference_" .. kind) end
+  end
+  return { endpoint = "create_task", method = "POST", create = true,
+           body = { model = g.model, content = content, resolution = g.resolution, ratio = g.ratio,
+                    duration = g.duration, generate_audio = g.audio, watermark = g.watermark } }
+end
+
+-- "37%" (or a bare number) -> 37
+local function percent(v)
+  v = json.val(v)
+  if type(v) == "number" then return v end
+  if type(v) ~= "string" then return nil end
+  return tonumber(v:match("^%s*(%d+%.?%d*)%s*%%?%s*$"))
+end
+
+local function word(v)
+  v = json.val(v)
+  if type(v) ~= "string" or v == "" then return nil end
+  return v
+end
+
+--- The new task: `{id:"cgt-...", task_id, status, progress}`; status starts out empty.
+function D.parse_created_task(b)
+  return { id = json.str(json.val(b.id)) or json.str(json.val(b.task_id)), raw_status = word(b.status),
+           progress = percent(b.progress) }
+end
+
+-- the poll answers `{code:"success", data}` in a 200; any other code there is an error
+local function task_classify(status, body, op)
+  local code = type(body) == "table" and json.val(body.code) or nil
+  local ecode = type(code) == "string" and code ~= "success" and code or nil
+  if ecode and ecode:lower():find("not_exist", 1, true) then
+    return "not_found", ecode, word(body.message) or ecode
+  end
+  if status >= 400 then return D.classify(status, body, op) end
+  if type(body) ~= "table" then return nil end
+  if ecode then return "provider", ecode, word(body.message) or ecode end
+  if code == nil and type(json.val(body.data)) ~= "table" then
+    return "protocol", nil, "task answer without AnyFast's {code, data} envelope"
+  end
+  return nil
+end
+
+--- The poll op for one task id.
+function D.get_task(id)
+  return { endpoint = "get_task", method = "GET", params = { id = id }, idempotent = true,
+           classify = task_classify }
+end
+
+local ENDED_BADLY = { failed = true, expired = true, cancelled = true }
+
+--- Normalized task fields from a poll: status NOT_START|QUEUED|IN_PROGRESS|SUCCESS|FAILURE,
+-- progress "NN%", the video at `result_url` (or the upstream's `data.content.video_url`).
+-- On success `fail_reason` repeats `result_url` (a legacy quirk): never an error then.
+function D.parse_task(b)
+  local d = type(b) == "table" and json.val(b.data)
+  if type(d) ~= "table" then d = {} end
+  local up = json.val(d.data)
+  if type(up) ~= "table" then up = {} end
+  local content = json.val(up.content)
+  if type(content) ~= "table" then content = {} end
+  local raw = word(d.status)
+  -- the upstream's own word says more than FAILURE when the task expired or was cancelled
+  local up_status = word(up.status)
+  if up_status and (task_status.normalize("task", up_status) == "expired" or
+                    task_status.normalize("task", up_status) == "cancelled") then
+    raw = up_status
+  end
+  local f = { raw_status = raw, progress = percent(d.progress),
+              video_url = word(d.result_url) or word(content.video_url),
+              last_frame_url = word(content.last_frame_url),
+              created_at = time.parse(json.val(d.submit_time)) }
+  if ENDED_BADLY[task_status.normalize("task", raw) or ""] then
+    f.video_url = nil
+    local reason = word(d.fail_reason)
+    local e = json.val(up.error)
+    if type(e) ~= "table" then e = {} end
+    f.error = { code = json.str(json.val(e.code)), message = reason or word(e.message) }
+  end
+  return f
 end
 
 return D

@@ -17,11 +17,20 @@ local D = {
     get_asset = "/api/v1/client/job/asset-info",
     create_session = "/api/v1/client/job/visual-validate-session",
     get_session = "/api/v1/client/job/visual-validate-result",
+    create_task = "/api/v1/client/job/CreateTask",
+    get_task = "/api/v1/client/job/TaskInfo",
   },
+  -- reference-to-video models. crun's Seedance 2.0 Fast page documents only r2v, and its
+  -- "custom uploaded assets" section is commented out: asset:// is refused there
+  models = { standard = "bytedance/seedance2-0-r2v", fast = "bytedance/seedance2-0-fast-r2v" },
+  -- first/last frames are image-to-video, a model of its own (no fast one is documented)
+  i2v_models = { standard = "bytedance/seedance2-0-i2v" },
+  -- the generation fields crun's pages show; seed and watermark are refused before sending
+  generate_fields = { resolution = true, ratio = true, duration = true, audio = true },
   -- the H5 face-check link lives this long (crun's visual-validate page)
   session_ttl = 120,
   name_max = 64,
-  capabilities = { assets = true, list = true, delete = false, sessions = true },
+  capabilities = { assets = true, list = true, delete = false, sessions = true, generate = true },
 }
 
 local TYPE_OUT = { image = "Image", video = "Video", audio = "Audio" }
@@ -271,6 +280,111 @@ function D.parse_session(b, session)
     f.link = json.val(d.H5Link)
     f.expires_at = core.time() + D.session_ttl
   end
+  return f
+end
+
+--- Generation
+
+-- crun's word for the upstream's "adaptive" ratio (its image-to-video example sends "auto")
+local RATIO_OUT = { adaptive = "auto" }
+
+local function urls(list)
+  local out = {}
+  for i, m in ipairs(list) do out[i] = m.url end
+  return #out > 0 and out or nil
+end
+
+--- The model a generation goes to, or nil and why crun cannot run it: frames need the
+-- image-to-video model; the fast alias takes no frames and no asset:// references.
+function D.task_model(g)
+  if g.first_frame then
+    if not g.model_kind then return g.model end
+    local m = D.i2v_models[g.model_kind]
+    if not m then
+      return nil, "crun documents no fast image-to-video model: first/last frames need model = \"standard\""
+    end
+    return m
+  end
+  if g.model_kind == "fast" and g.uses_assets then
+    return nil, "crun documents uploaded assets (asset://) only on " .. D.models.standard ..
+      ", not on its fast model: use model = \"standard\""
+  end
+  return g.model
+end
+
+--- The CreateTask op: reference-to-video takes reference_images/videos/audios; first and
+-- last frames go to image-to-video as img_urls and last_frame_image.
+function D.create_task(g)
+  local model, why = D.task_model(g)
+  if not model then return nil, why end
+  local input = { prompt = g.prompt, resolution = g.resolution, aspect_ratio = RATIO_OUT[g.ratio] or g.ratio,
+                  duration = g.duration, audio = g.audio }
+  if g.first_frame then
+    input.img_urls = { g.first_frame.url }
+    input.last_frame_image = g.last_frame and g.last_frame.url or nil
+  else
+    input.reference_images = urls(g.images)
+    input.reference_videos = urls(g.videos)
+    input.reference_audios = urls(g.audios)
+  end
+  return { endpoint = "create_task", method = "POST", create = true, body = { model = model, input = input } }
+end
+
+--- The new task's id (`data.task_id`); crun starts every task "pending".
+function D.parse_created_task(b, g)
+  local d = type(b) == "table" and json.val(b.data)
+  if type(d) ~= "table" then d = {} end
+  return { id = json.str(json.val(d.task_id)), raw_status = "pending", model = D.task_model(g) }
+end
+
+-- TaskInfo of a failed generation answers 501 "Generation Failed": that is the task's
+-- state, for parse_task to read, not a failed request
+local function task_classify(status, body, op, r)
+  local code = envelope(body)
+  if type(body) == "table" and (status == 501 or code == 501) then return nil end
+  return D.classify(status, body, op, r)
+end
+
+--- The TaskInfo op for one task id.
+function D.get_task(id)
+  return { endpoint = "get_task", method = "GET", query = { task_id = id }, idempotent = true,
+           classify = task_classify }
+end
+
+-- the failure's code and message: a `data.error` object where there is one, else the envelope's
+local function failure(d, code, message)
+  local e = json.val(d.error)
+  local f = { code = code and code ~= 200 and json.str(code) or nil, message = message }
+  if type(e) == "table" then
+    f.code = json.str(json.val(e.code)) or f.code
+    f.message = json.val(e.message) or f.message
+  elseif type(e) == "string" and e ~= "" then
+    f.message = e
+  end
+  if f.message == "success" or f.message == "" then f.message = nil end
+  return f
+end
+
+--- Normalized task fields from TaskInfo: `data.status` pending|running|success|failed, the
+-- video at `data.result.video_url`; an envelope code 501 means the generation failed.
+function D.parse_task(b)
+  local code, message = envelope(b)
+  local d = type(b) == "table" and json.val(b.data)
+  if type(d) ~= "table" then d = {} end
+  local raw = json.val(d.status)
+  if code == 501 and (type(raw) ~= "string" or raw:lower() ~= "failed") then raw = "failed" end
+  local f = { raw_status = raw, created_at = time.parse(json.val(d.create_at)),
+              completed_at = time.parse(json.val(d.complete_at)) }
+  local result = json.val(d.result)
+  if type(result) == "table" then
+    f.video_url = json.val(result.video_url)
+    f.last_frame_url = json.val(result.last_frame_url)
+  elseif type(result) == "string" and result ~= "" then
+    f.video_url = result
+  end
+  local st = type(raw) == "string" and raw:lower() or ""
+  if st == "success" then f.progress = 100 end
+  if st == "failed" then f.error = failure(d, code, message) end
   return f
 end
 

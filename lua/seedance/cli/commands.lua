@@ -1,0 +1,80 @@
+--- The CLI's commands as data: words, synopsis, help text, options, how many positionals,
+-- and the function that runs it. The parser, the usage texts and the dispatcher all read
+-- this one table.
+-- @module seedance.cli.commands
+local assets = require "seedance.cli.assets"
+local groups = require "seedance.cli.groups"
+local generate = require "seedance.cli.generate"
+
+local TIMEOUT = "  --timeout S          give up after S seconds\n"
+
+local M = {}
+
+--- Options every command takes (name -> kind, see seedance.cli.args).
+M.GLOBAL = { provider = "string", ["base-url"] = "string", json = "flag", poll = "number", help = "flag" }
+
+--- Every command, in the order the usage lists them.
+M.list = {
+  { words = "assets upload", synopsis = "<url|file> [--type T] [--name N] [--group G]", min = 1, max = 1,
+    options = { type = "string", name = "string", group = "string" }, run = assets.upload,
+    help = "Register a reference asset from a URL (or a local file, where the provider takes bytes).\n\n"
+      .. "  --type T             image, video or audio (default: from the URL or the file's bytes)\n"
+      .. "  --name N             a name for it\n"
+      .. "  --group G            the id of the group to put it in\n" },
+  { words = "assets list", synopsis = "[--status S] [--group G]", min = 0, max = 0,
+    options = { status = "string", group = "string" }, run = assets.list,
+    help = "List assets, every page.\n\n"
+      .. "  --status S           processing, active or failed\n"
+      .. "  --group G            only this group's assets\n" },
+  { words = "assets get", synopsis = "<id>", min = 1, max = 1, options = {}, run = assets.get,
+    help = "Show one asset.\n" },
+  { words = "assets wait", synopsis = "<id>... [--timeout S]", min = 1, options = { timeout = "number" },
+    run = assets.wait,
+    help = "Wait until every named asset is active (exit 1 if one fails or time runs out).\n\n" .. TIMEOUT },
+  { words = "assets delete", synopsis = "<id>...", min = 1, options = {}, run = assets.delete,
+    help = "Delete assets (the rest are still tried when one fails).\n" },
+  { words = "groups list", synopsis = "[--type aigc|real_human]", min = 0, max = 0,
+    options = { type = "string" }, run = groups.list,
+    help = "List asset groups.\n\n  --type T             aigc or real_human\n" },
+  { words = "groups create", synopsis = "<name> [--description D]", min = 1, max = 1,
+    options = { description = "string" }, run = groups.create,
+    help = "Create an asset group.\n\n  --description D      what it is for\n" },
+  { words = "verify", synopsis = "[--return-url U] [--wait] [--timeout S]", min = 0, max = 0,
+    options = { ["return-url"] = "string", wait = "flag", timeout = "number" }, run = groups.verify,
+    help = "Start a real-person verification and print the link the person opens.\n\n"
+      .. "  --return-url U       where the hosted page sends the person afterwards\n"
+      .. "  --wait               wait for the check and print the new real_human group\n" .. TIMEOUT },
+  { words = "generate",
+    synopsis = "<prompt> [--ref name=value]... [--model M] [--ratio R] [--duration N]\n"
+      .. "                  [--resolution R] [--audio] [--wait] [--timeout S] [--download PATH]",
+    min = 1, max = 1,
+    options = { ref = "list", model = "string", ratio = "string", duration = "number", resolution = "string",
+                audio = "flag", wait = "flag", timeout = "number", download = "string" },
+    run = generate.generate,
+    help = "Start a video generation; {{name}} in the prompt refers to a --ref.\n\n"
+      .. "  --ref name=value     an asset id (asset-...), a media URL, or text substituted as is\n"
+      .. "  --model M            standard (default), fast, or the provider's model id\n"
+      .. "  --ratio R            21:9 16:9 4:3 1:1 3:4 9:16 adaptive\n"
+      .. "  --duration N         seconds, 4-15\n"
+      .. "  --resolution R       480p 720p 1080p\n"
+      .. "  --audio              with a soundtrack\n"
+      .. "  --wait               wait until the video is ready\n" .. TIMEOUT
+      .. "  --download PATH      wait, then save the video to PATH\n" },
+  { words = "task wait", synopsis = "<id> [--timeout S]", min = 1, max = 1, options = { timeout = "number" },
+    run = generate.task_wait, help = "Wait for a generation task to end.\n\n" .. TIMEOUT },
+  { words = "task download", synopsis = "<id> <path>", min = 2, max = 2, options = {},
+    run = generate.task_download,
+    help = "Save a finished task's video to a file (a partial download is resumed).\n" },
+}
+
+--- Commands by their words ("assets upload" -> command).
+M.by_words = {}
+--- The first words that only group subcommands ("assets" -> true).
+M.groups = {}
+for _, c in ipairs(M.list) do
+  M.by_words[c.words] = c
+  local first, second = c.words:match("^(%S+) (%S+)$")
+  if second then M.groups[first] = true end
+end
+
+return M

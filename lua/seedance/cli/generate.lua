@@ -1,0 +1,95 @@
+--- `seedance generate` and `seedance task wait|download`: video generation.
+-- @module seedance.cli.generate
+local args = require "seedance.cli.args"
+local view = require "seedance.cli.view"
+local output = require "seedance.cli.output"
+
+local M = {}
+
+-- --ref name=value: an asset id is fetched (generation wants the asset, which knows its
+-- type and status); a URL or any other text is passed on for the renderer to classify
+local function refs(ctx)
+  local list = ctx.opts.ref
+  if not list then return nil end
+  local out = {}
+  for _, spec in ipairs(list) do
+    local name, value = spec:match("^([^=]+)=(.*)$")
+    if not name then args.usage_error("--ref wants name=value, got '" .. spec .. "'") end
+    if value:match("^asset%-") then
+      local a, err = ctx:client():asset(value)
+      if not a then return nil, err end
+      out[name] = a
+    else
+      out[name] = value
+    end
+  end
+  return out
+end
+
+local function show(out, t)
+  out:progress(t.id, t.status, (tonumber(t.progress) or 0) / 100)
+end
+
+--- Wait for a task with a progress bar; returns the task or nil, err.
+function M.wait(ctx, t)
+  show(ctx.out, t)
+  local ok, err = t:wait({ timeout = ctx.opts.timeout, on_update = function(x) show(ctx.out, x) end })
+  ctx.out:finish()
+  return ok, err
+end
+
+--- Download a finished task's video with a byte-progress bar; returns the path or nil, err.
+function M.download(ctx, t, path)
+  local out = ctx.out
+  out:progress(path, "downloading", 0)
+  local ok, err = t:download(path, { on_progress = function(done, total)
+    local known = total and total > 0
+    out:progress(path, "downloading", known and done / total or 0,
+                 output.size(done) .. (known and " / " .. output.size(total) or ""))
+  end })
+  if ok then out:progress(path, "saved", 1) end
+  out:finish()
+  return ok, err
+end
+
+-- what every task command ends with: the task's lines and document, plus the saved path
+local function finish(ctx, t, path, err)
+  local block = view.task_block(t)
+  if path then block[#block + 1] = { "saved", path } end
+  ctx.out:block(block)
+  return { task = view.task_doc(t), path = path }, err
+end
+
+--- Start a generation; with --wait (or --download) wait for it, and save the video.
+function M.generate(ctx)
+  local o = ctx.opts
+  local r, rerr = refs(ctx)
+  if rerr then return nil, rerr end
+  local t, err = ctx:client():generate({ prompt = ctx.args[1], refs = r, model = o.model, ratio = o.ratio,
+    duration = o.duration, resolution = o.resolution, audio = o.audio })
+  if not t then return nil, err end
+  if not (o.wait or o.download) then return finish(ctx, t) end
+  local ok, werr = M.wait(ctx, t)
+  if not ok then return finish(ctx, t, nil, werr) end
+  if not o.download then return finish(ctx, t) end
+  local path, derr = M.download(ctx, t, o.download)
+  return finish(ctx, t, path, derr)
+end
+
+--- Wait for a task started earlier.
+function M.task_wait(ctx)
+  local t, err = ctx:client():task(ctx.args[1])
+  if not t then return nil, err end
+  local _, werr = M.wait(ctx, t)
+  return finish(ctx, t, nil, werr)
+end
+
+--- Save a finished task's video (resuming a partial download).
+function M.task_download(ctx)
+  local t, err = ctx:client():task(ctx.args[1])
+  if not t then return nil, err end
+  local path, derr = M.download(ctx, t, ctx.args[2])
+  return finish(ctx, t, path, derr)
+end
+
+return M

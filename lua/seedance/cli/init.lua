@@ -1,0 +1,183 @@
+--- The `seedance` command: parses the command line, makes a client from the environment
+-- (SEEDANCE_API_KEY, SEEDANCE_PROVIDER, SEEDANCE_BASE_URL) and runs one command on the
+-- public API. Exit status: 0 done, 1 an operational failure (a seedance.Error, printed on
+-- stderr), 2 misuse (the usage printed). bin/seedance only calls main.
+-- @module seedance.cli
+local seedance = require "seedance"
+local args = require "seedance.cli.args"
+local commands = require "seedance.cli.commands"
+local output = require "seedance.cli.output"
+local view = require "seedance.cli.view"
+
+local M = {}
+
+local function global_help()
+  return "options (every command):\n"
+    .. "  --provider P         " .. table.concat(seedance.providers, ", ") .. " (default $SEEDANCE_PROVIDER)\n"
+    .. "  --base-url U         the service's base URL, e.g. an emulator's (default $SEEDANCE_BASE_URL)\n"
+    .. "  --json               print one JSON document on stdout and nothing else there\n"
+    .. "  --poll S             poll every S seconds while waiting (default: backing off from 2-5 s)\n"
+    .. "  -h, --help           this help\n"
+end
+
+local ENVIRONMENT = "environment: SEEDANCE_API_KEY (required, never printed), SEEDANCE_PROVIDER, SEEDANCE_BASE_URL\n"
+  .. "exit status: 0 done, 1 the service refused or a wait failed, 2 misuse\n"
+
+local function synopsis(c)
+  return "seedance " .. c.words .. " " .. c.synopsis
+end
+
+--- The usage text: of one command when `c` is given, of a group of commands ("assets")
+-- when `group` is, else of the whole program.
+function M.usage(c, group)
+  if c then
+    return "usage: " .. synopsis(c) .. "\n\n" .. c.help .. "\n" .. global_help()
+  end
+  local lines = {}
+  for _, x in ipairs(commands.list) do
+    if not group or x.words:match("^(%S+)") == group then lines[#lines + 1] = "  " .. synopsis(x) end
+  end
+  local head = group and ("usage: seedance " .. group .. " <command> [args]\n\n")
+    or "usage: seedance [options] <command> [args]\n\n"
+      .. "Seedance 2.0 reference assets and video generation from the shell.\n\n"
+  return head .. "commands:\n" .. table.concat(lines, "\n") .. "\n\n" .. global_help() .. "\n" .. ENVIRONMENT
+end
+
+-- Picks the command words out of argv (skipping global options and their values);
+-- returns the words found and the remaining arguments in order.
+local function split_words(argv)
+  local words, rest = {}, {}
+  local i = 1
+  while i <= #argv do
+    local a = argv[i]
+    local wanted = (#words == 0 or (#words == 1 and commands.groups[words[1]])) and a ~= "--"
+    if wanted and not args.is_option(a) then
+      words[#words + 1] = a
+    else
+      rest[#rest + 1] = a
+      local _, needs_value = args.takes_value(a, commands.GLOBAL)
+      if needs_value and argv[i + 1] then
+        i = i + 1
+        rest[#rest + 1] = argv[i]
+      end
+      if a == "--" then
+        for j = i + 1, #argv do rest[#rest + 1] = argv[j] end
+        break
+      end
+    end
+    i = i + 1
+  end
+  return words, rest
+end
+
+local function nonempty(s)
+  if s == nil or s == "" then return nil end
+  return s
+end
+
+local Context = {}
+Context.__index = Context
+
+--- The client for this run, made on first use (so --help needs no key or provider).
+function Context:client()
+  if self._client then return self._client end
+  local o = self.opts
+  local provider = o.provider or nonempty(os.getenv("SEEDANCE_PROVIDER"))
+  if not provider then
+    args.usage_error("no provider: set SEEDANCE_PROVIDER or pass --provider (one of "
+      .. table.concat(seedance.providers, ", ") .. ")")
+  end
+  if o.poll and o.poll <= 0 then args.usage_error("--poll needs a positive number of seconds") end
+  self._client = seedance.new({ provider = provider, base_url = o.base_url or nonempty(os.getenv("SEEDANCE_BASE_URL")),
+                                poll = o.poll and { interval = o.poll, max = o.poll } or nil })
+  return self._client
+end
+
+-- Finds the command (into state.command, so a usage error can name it) and parses its
+-- arguments; returns the context, or nil once --help was answered.
+local function prepare(state, argv, stdout)
+  local words, rest = split_words(argv)
+  local c = commands.by_words[table.concat(words, " ")]
+  state.command = c
+  local options = {}
+  for k, v in pairs(commands.GLOBAL) do options[k] = v end
+  for k, v in pairs(c and c.options or {}) do options[k] = v end
+  local ok, opts, positionals = pcall(args.parse, rest, options)
+  if not c then
+    local group = commands.groups[words[1] or ""] and words[1] or nil
+    state.group = group
+    if ok and opts.help and (#words == 0 or group and #words == 1) then
+      stdout:write(M.usage(nil, group))
+      return nil
+    end
+    if #words == 0 then args.usage_error("no command given") end
+    if group and #words == 1 then args.usage_error("'seedance " .. group .. "' needs a command") end
+    args.usage_error("unknown command '" .. table.concat(words, " ") .. "'")
+  end
+  if not ok then error(opts, 0) end
+  if opts.help then
+    stdout:write(M.usage(c))
+    return nil
+  end
+  if #positionals < c.min then args.usage_error("missing arguments") end
+  if c.max and #positionals > c.max then args.usage_error("too many arguments") end
+  return setmetatable({ opts = opts, args = positionals }, Context)
+end
+
+-- An error raised by the library for a wrong argument reads "client:upload: ..." or
+-- "seedance.new: ..."; anything else raised is a bug of ours.
+local function misuse_message(e)
+  local msg = tostring(e):gsub("^[^\n]-:%d+: ", "")
+  if msg:match("^[%w_.:]+: ") then return msg end
+  return nil
+end
+
+--- Run the command line `argv` (a list of strings, like `arg`).
+-- @tparam table argv
+-- @tparam[opt] table io_ {stdout=, stderr=} (default the process's)
+-- @treturn integer the exit status
+function M.main(argv, io_)
+  io_ = io_ or {}
+  local stdout, stderr = io_.stdout or io.stdout, io_.stderr or io.stderr
+  local state, ctx = {}, nil
+  local doc, err
+  local ok, raised = pcall(function()
+    ctx = prepare(state, argv, stdout)
+    if not ctx then return end
+    ctx.out = output.new({ json = ctx.opts.json, stdout = stdout, stderr = stderr })
+    doc, err = state.command.run(ctx)
+  end)
+  local c = state.command
+  if ctx and ctx._client then ctx._client:close() end
+  if not ok then
+    if seedance.is_error(raised) then
+      err = raised
+    else
+      local msg = args.is_usage_error(raised) and raised.message or misuse_message(raised)
+      if not msg then
+        stderr:write("seedance: internal error: ", tostring(raised), "\n")
+        return 1
+      end
+      stderr:write(msg:match("^seedance") and "" or "seedance: ", msg, "\n")
+      if c then
+        stderr:write("usage: ", synopsis(c), "\n(see 'seedance ", c.words, " --help')\n")
+      else
+        stderr:write(M.usage(nil, state.group))
+      end
+      return 2
+    end
+  end
+  if not (ctx and ctx.out) then return 0 end
+  if ctx.out.json then
+    doc = doc or {}
+    if err then doc.error = view.error_doc(err) end
+    ctx.out:document(doc)
+  end
+  if err then
+    stderr:write(tostring(err), "\n")
+    return 1
+  end
+  return 0
+end
+
+return M

@@ -1,0 +1,208 @@
+--- The poller behind every wait and every step(): each client tracks its pending assets,
+-- tasks and sessions and refreshes them when due. Polls back off while nothing changes,
+-- snap back when something does, start sooner right after a create, honour Retry-After,
+-- and carry jitter so thousands of objects never poll in lockstep. Where the provider can
+-- list by status, one list request per page refreshes every pending object of a kind at
+-- once and only the objects that left the list are fetched one by one.
+-- @module seedance.tracker
+local core = require "seedance.core"
+
+local M = {}
+M.__index = M
+
+-- errors that polling again cannot fix
+local HARD = { not_found = true, auth = true, validation = true, quota = true }
+-- list-based refresh pays off from this many pending objects of one kind
+M.LIST_THRESHOLD = 3
+-- a tracked object nobody waits for is let go after this long (reliability.md deadlines)
+local MAX_AGE = { asset = 1800, session = 1800, task = 3600 }
+
+function M.new(client)
+  return setmetatable({ client = client, states = {}, pending = { asset = 0, task = 0, session = 0 },
+                        rounds = {} }, M)
+end
+
+local function jitter(self, d)
+  local j = self.client.poll.jitter
+  return d * (1 - j + 2 * j * math.random())
+end
+
+-- listeners see (obj, err, ended): err when polling hit a hard error, ended when tracking stops
+local function notify(st, err, ended)
+  for fn in pairs(st.listeners) do fn(st.obj, err, ended) end
+end
+
+function M:_finish(st, err)
+  if st.over then return end
+  st.over = true
+  self.states[st.obj] = nil
+  self.pending[st.obj._kind] = self.pending[st.obj._kind] - 1
+  local eng = self.client.engine
+  if st.timer then eng:cancel_timer(st.timer) end
+  if st.req then eng:cancel(st.req) end
+  st.timer, st.req = nil, nil
+  if err then st.obj._poll_error = err end
+  notify(st, err, true)
+end
+
+-- After a refresh answer: notify on change, finish when terminal, else plan the next poll.
+function M:_settle(st, changed)
+  if changed then notify(st) end
+  if st.over then return end
+  if st.obj:_terminal() then return self:_finish(st) end
+  if core.now() - st.since > st.max_age and next(st.listeners) == nil then return self:_finish(st) end
+  if changed then st.interval = st.first
+  else st.interval = math.min(st.interval * st.factor, st.max) end
+end
+
+function M:_changed(st)
+  local o = st.obj
+  local changed = o.raw_status ~= st.last or o.progress ~= st.progress
+  st.last, st.progress = o.raw_status, o.progress
+  return changed
+end
+
+-- One object's own poll: GET it, then plan the next.
+function M:_poll(st)
+  st.timer = nil
+  st.req = st.obj:_refresh_async(function(_, err)
+    st.req = nil
+    if st.over then return end
+    if err then
+      if HARD[err.kind] then return self:_finish(st, err) end
+      st.interval = math.min(st.interval * st.factor, st.max)
+      return self:_schedule(st, err.retry_after or st.interval)
+    end
+    self:_settle(st, self:_changed(st))
+    if not st.over then self:_schedule(st, st.interval) end
+  end)
+end
+
+function M:_uses_list(kind)
+  local d = self.client.dialect
+  return d.list_pending and d.list_pending[kind] and self.pending[kind] >= M.LIST_THRESHOLD
+end
+
+function M:_schedule(st, delay)
+  if st.over then return end
+  local kind = st.obj._kind
+  if self:_uses_list(kind) then
+    st.in_round = true
+    return self:_round_due(kind, delay)
+  end
+  st.in_round = false
+  st.timer = self.client.engine:after(jitter(self, delay), function() self:_poll(st) end)
+end
+
+-- A list round for `kind` is due within `delay` (the earliest asked wins).
+function M:_round_due(kind, delay)
+  local r = self.rounds[kind]
+  if not r then
+    r = { interval = self.client.poll[kind].interval }
+    self.rounds[kind] = r
+  end
+  local due = core.now() + jitter(self, delay)
+  if r.timer and r.due <= due then return end
+  if r.timer then self.client.engine:cancel_timer(r.timer) end
+  r.due = due
+  r.timer = self.client.engine:after(due - core.now(), function()
+    r.timer = nil
+    self:_round(kind, r)
+  end)
+end
+
+-- One list round: page through what is still pending at the provider; objects missing
+-- from it changed, so fetch those one by one.
+function M:_round(kind, r)
+  if r.busy then return end
+  local d, client = self.client.dialect, self.client
+  local spec = d.list_pending[kind]
+  local members = {}
+  for obj, st in pairs(self.states) do
+    if obj._kind == kind and st.in_round and not st.req then members[#members + 1] = st end
+  end
+  if #members == 0 then return end
+  r.busy = true
+  local still = {}
+  local function done(err)
+    r.busy = false
+    if err then
+      r.interval = math.min(r.interval * client.poll.factor, client.poll[kind].max)
+      return self:_round_due(kind, err.retry_after or r.interval)
+    end
+    local any = false
+    for _, st in ipairs(members) do
+      if not st.over then
+        local fresh = still[st.obj.id]
+        if fresh then
+          st.obj:_apply(fresh)
+          local changed = self:_changed(st)
+          any = any or changed
+          self:_settle(st, changed)
+        else
+          any = true
+          st.in_round = false
+          self:_poll(st)
+        end
+      end
+    end
+    if any then r.interval = client.poll[kind].interval
+    else r.interval = math.min(r.interval * client.poll.factor, client.poll[kind].max) end
+    if self.pending[kind] > 0 then self:_round_due(kind, r.interval) end
+  end
+  local function page(n)
+    client:_op_async(d[spec.list](spec.args, n), function(body, err)
+      if not body then return done(err) end
+      local items, more = d[spec.parse](body, n)
+      for _, f in ipairs(items) do
+        if f.id then still[f.id] = f end
+      end
+      if more and n < 50 then return page(n + 1) end
+      return done()
+    end)
+  end
+  page(1)
+end
+
+--- Track `obj` until it is terminal; `fresh` objects (just created) are checked sooner.
+function M:add(obj, fresh)
+  if self.states[obj] or obj:_terminal() then return self.states[obj] end
+  local client = self.client
+  local p = client.poll[obj._kind]
+  local st = { obj = obj, interval = p.interval, first = p.interval, max = p.max, factor = client.poll.factor,
+               last = obj.raw_status, progress = obj.progress, listeners = {}, since = core.now(),
+               max_age = MAX_AGE[obj._kind] or 1800 }
+  self.states[obj] = st
+  self.pending[obj._kind] = self.pending[obj._kind] + 1
+  self:_schedule(st, fresh and p.interval / 2 or p.interval)
+  return st
+end
+
+--- Call fn(obj, err) on every change of `obj` and when its tracking ends; returns a handle.
+function M:listen(obj, fn)
+  local st = self.states[obj] or self:add(obj)
+  if not st then return nil end
+  st.listeners[fn] = true
+  return fn
+end
+
+function M:unlisten(obj, fn)
+  local st = self.states[obj]
+  if st then st.listeners[fn] = nil end
+end
+
+--- Stop tracking `obj` (its in-flight refresh is cancelled).
+function M:remove(obj)
+  local st = self.states[obj]
+  if st then
+    st.listeners = {}
+    self:_finish(st)
+  end
+end
+
+--- Objects tracked now.
+function M:count()
+  return self.pending.asset + self.pending.task + self.pending.session
+end
+
+return M
