@@ -3,6 +3,9 @@
 #   make demo       the examples, on the embedded emulator unless SEEDANCE_API_KEY is set
 #   make test       the busted suite, ending with "N passed, N failed"
 #   make LUA=luajit test   the same against LuaJIT (also lua5.1, lua5.3)
+#   make matrix     make test under every Lua installed here, one summary line each
+#   make lint       luacheck (portable globals only, see .luacheckrc)
+#   make docs       LDoc HTML in build/docs/, failing on an undocumented public function
 
 LUA       ?= lua5.4
 CC        ?= cc
@@ -35,14 +38,14 @@ export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 BUSTED  ?= /usr/bin/busted
 SPECS   ?= spec
 
-.PHONY: all deps demo test check-memory lint clean
+.PHONY: all deps demo test check-memory lint docs matrix clean bench
 
 all: $(CORE_SO) $(EMU_SO)
 
-# a fresh Debian machine gets its packages on the first `make demo` or `make test`
-DEPS_STAMP = build/.deps
+# a fresh Debian machine gets its packages (and $(LUA)'s) on the first `make demo` or `make test`
+DEPS_STAMP = build/.deps-$(LUA)
 $(DEPS_STAMP): scripts/deps.sh
-	@sh scripts/deps.sh
+	@LUA=$(LUA) sh scripts/deps.sh
 	@mkdir -p build && touch $@
 deps: $(DEPS_STAMP)
 
@@ -70,8 +73,31 @@ check-memory: all
 	  --suppressions=spec/support/valgrind.supp \
 	  $(LUA) $(BUSTED) --output=spec/support/summary.lua $(SPECS)
 
+# bin/ scripts have no .lua suffix, so luacheck is handed them by name
+BIN_LUA = $(shell grep -l '^\#!.*lua' bin/* 2>/dev/null)
 lint:
-	@luacheck lua spec examples bin
+	@luacheck lua spec examples $(BIN_LUA)
+
+# ldoc's warnings go to stderr (its stdout is chatter); the second run is the coverage check,
+# an ldoc filter (scripts/ldoc_check.lua). ldoc runs on its own Lua, whatever $(LUA) is.
+docs:
+	@ldoc --fatalwarnings . >/dev/null
+	@LUA_PATH="$(CURDIR)/scripts/?.lua;;" ldoc --filter ldoc_check.run . >/dev/null
+	@echo "docs: build/docs/index.html"
+
+# One line per interpreter; logs in build/matrix/. Fails when any run fails.
+MATRIX ?= lua5.4 lua5.3 lua5.1 luajit
+matrix:
+	@mkdir -p build/matrix; rc=0; \
+	for l in $(MATRIX); do \
+	  if ! command -v $$l >/dev/null 2>&1 || ! pkg-config --exists $$l; then \
+	    printf '%-7s not installed (scripts/deps.sh --all)\n' $$l; continue; fi; \
+	  $(MAKE) --no-print-directory LUA=$$l test > build/matrix/$$l.log 2>&1 || rc=1; \
+	  line=$$(grep -E '^[0-9]+ passed, [0-9]+ failed' build/matrix/$$l.log | tail -n 1); \
+	  if [ -z "$$line" ]; then line="did not finish"; rc=1; fi; \
+	  case "$$line" in *" 0 failed"*) ;; *) line="$$line (build/matrix/$$l.log)";; esac; \
+	  printf '%-7s %s\n' $$l "$$line"; \
+	done; exit $$rc
 
 clean:
 	rm -rf build
@@ -121,3 +147,8 @@ check-asan:
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  LUA_CPATH="$(CURDIR)/$(ASAN_BUILD)/?.so;;" \
 	  $(LUA) $(BUSTED) --output=spec/support/summary.lua $(SPECS)
+
+# Benchmarks (bench/run.lua): peers, fleet, raw, memory, latency; writes bench/RESULTS.md
+bench: $(DEPS_STAMP) all
+	@sh scripts/deps.sh --bench
+	@$(LUA) bench/run.lua

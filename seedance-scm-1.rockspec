@@ -102,6 +102,7 @@ build = {
     ["seedance.providers.piapi"] = "lua/seedance/providers/piapi.lua",
     ["seedance.providers.sunra"] = "lua/seedance/providers/sunra.lua",
     ["seedance.render"] = "lua/seedance/render.lua",
+    ["seedance.run"] = "lua/seedance/run.lua",
     ["seedance.session"] = "lua/seedance/session.lua",
     ["seedance.status"] = "lua/seedance/status.lua",
     ["seedance.task"] = "lua/seedance/task.lua",

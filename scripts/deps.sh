@@ -4,7 +4,16 @@
 set -eu
 PKGS="build-essential pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted
 libmicrohttpd-dev libssl-dev lua-socket"
-[ "${1:-}" = "--all" ] && PKGS="$PKGS luajit libluajit-5.1-dev lua-check valgrind"
+# LuaJIT is OpenResty's branch (luajit2): nginx's Lua module needs it and conflicts with Debian's luajit
+[ "${1:-}" = "--all" ] && PKGS="$PKGS luajit2 libluajit2-5.1-dev lua-check valgrind nginx libnginx-mod-http-lua
+lua5.3 liblua5.3-dev lua5.1 liblua5.1-0-dev lua-ldoc lua-markdown"
+# the interpreter and headers of `make LUA=...` (the Makefile passes LUA)
+case "${LUA:-}" in
+  lua5.1) PKGS="$PKGS lua5.1 liblua5.1-0-dev" ;;
+  lua5.3) PKGS="$PKGS lua5.3 liblua5.3-dev" ;;
+  luajit) PKGS="$PKGS luajit2 libluajit2-5.1-dev" ;;
+esac
+[ "${1:-}" = "--bench" ] && PKGS="$PKGS python3 python3-requests wrk"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -8,7 +8,9 @@ end
 
 describe("engine (external driver)", function()
   local e
-  before_each(function() e = core.engine({ driver = "external", backoff_base = 0.01, backoff_max = 0.02, seed = 42 }) end)
+  before_each(function()
+    e = core.engine({ driver = "external", backoff_base = 0.01, backoff_max = 0.02, seed = 42 })
+  end)
   after_each(function() e:close() end)
 
   it("hands an attempt to the driver and returns the answer", function()
@@ -143,8 +145,7 @@ describe("engine (external driver)", function()
 
   it("caps transfers per host and keeps the rest in order", function()
     local c = core.engine({ driver = "external", max_per_host = 2 })
-    local ids = {}
-    for i = 1, 5 do ids[i] = c:submit({ url = "http://h/" .. i }) end
+    for i = 1, 5 do c:submit({ url = "http://h/" .. i }) end
     c:submit({ url = "http://other/x" })
     c:step()
     local out = c:outbox()

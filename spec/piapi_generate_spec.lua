@@ -148,7 +148,7 @@ describe("piapi generation", function()
   it("retries whole generations: moderation with a varied prompt, never a maybe-created task", function()
     local prompts = {}
     local t, err, tried = client:generate_with_retry({ prompt = "[[moderation]] hero" }, {
-      vary = function(args, e, n)
+      vary = function(_, e, n)
         prompts[#prompts + 1] = e.kind
         return { prompt = "hero, take " .. (n + 1) }
       end })

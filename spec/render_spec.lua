@@ -75,7 +75,9 @@ end)
 
 describe("client:generate validation", function()
   local client
-  setup(function() client = seedance.new({ provider = "piapi", api_key = "k", base_url = "http://127.0.0.1:1", retries = 0 }) end)
+  setup(function()
+    client = seedance.new({ provider = "piapi", api_key = "k", base_url = "http://127.0.0.1:1", retries = 0 })
+  end)
   teardown(function() client:close() end)
 
   local function refused(args)
@@ -102,7 +104,8 @@ describe("client:generate validation", function()
 
   it("raises on misuse", function()
     assert.has_error(function() client:generate({}) end, "client:generate: 'prompt' must be a non-empty string")
-    assert.has_error(function() client:generate({ prompt = "x", colour = 1 }) end, "client:generate: unknown field 'colour'")
+    assert.has_error(function() client:generate({ prompt = "x", colour = 1 }) end,
+                     "client:generate: unknown field 'colour'")
     assert.has_error(function() client:generate({ prompt = "x", duration = "5" }) end)
     assert.has_error(function() client:generate({ prompt = "x", model = "ultra-hd-9000x" .. "" , audio = 1 }) end)
   end)

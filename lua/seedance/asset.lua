@@ -10,6 +10,7 @@ local Asset = object.class({}, "asset")
 local M = { class = Asset }
 
 --- New asset object owned by `client` from normalized fields.
+-- @static
 function M.new(client, fields, raw)
   local a = setmetatable({ _client = client }, Asset)
   return a:_apply(fields, raw)

@@ -39,6 +39,8 @@ local OPTIONS = {
 local POLL_DEFAULTS = {
   asset = { interval = 2, max = 15 }, task = { interval = 5, max = 30 },
   session = { interval = 2, max = 10 }, factor = 1.5, jitter = 0.2,
+  -- one list request refreshes a whole page of pending objects, so rounds can come often
+  list = { interval = 1, max = 4 },
 }
 
 local function check_options(opts)
@@ -69,25 +71,25 @@ end
 
 local function poll_config(p)
   local out = { factor = POLL_DEFAULTS.factor, jitter = POLL_DEFAULTS.jitter }
-  for _, kind in ipairs({ "asset", "task", "session" }) do
+  for _, kind in ipairs({ "asset", "task", "session", "list" }) do
     out[kind] = { interval = POLL_DEFAULTS[kind].interval, max = POLL_DEFAULTS[kind].max }
   end
   if p then
     for k, v in pairs(p) do
       if k == "interval" or k == "max" then
         if type(v) ~= "number" or v <= 0 then error("seedance.new: poll." .. k .. " must be a positive number", 4) end
-        for _, kind in ipairs({ "asset", "task", "session" }) do out[kind][k] = v end
+        for _, kind in ipairs({ "asset", "task", "session", "list" }) do out[kind][k] = v end
       elseif k == "factor" or k == "jitter" then
         if type(v) ~= "number" or v < 0 then error("seedance.new: poll." .. k .. " must be a number", 4) end
         out[k] = v
-      elseif k == "asset" or k == "task" or k == "session" then
+      elseif k == "asset" or k == "task" or k == "session" or k == "list" then
         if type(v) ~= "table" then error("seedance.new: poll." .. k .. " must be a table", 4) end
         for kk, vv in pairs(v) do out[k][kk] = vv end
       else
         error("seedance.new: unknown poll option '" .. tostring(k) .. "'", 4)
       end
     end
-    for _, kind in ipairs({ "asset", "task", "session" }) do
+    for _, kind in ipairs({ "asset", "task", "session", "list" }) do
       if out[kind].max < out[kind].interval then out[kind].max = out[kind].interval end
     end
   end
@@ -95,6 +97,7 @@ local function poll_config(p)
 end
 
 --- Create a client (see seedance.new).
+-- @static
 function M.new(opts)
   check_options(opts)
   local dialect = require("seedance.providers." .. opts.provider)
@@ -132,7 +135,7 @@ function M.new(opts)
     provider = opts.provider, dialect = dialect, endpoints = endpoints, base_url = base,
     control_url = control and control:gsub("/+$", "") or nil, region = opts.region or dialect.region,
     timeout = opts.timeout or 30, engine = eng, poll = poll_config(opts.poll),
-    validate = opts.validate ~= false, track = opts.track == true,
+    validate = opts.validate ~= false, auto_track = opts.track == true,
   }, Client)
   secrets[c] = { api_key = key, secret_key = opts.secret_key, access_key = opts.access_key,
                  auth_scheme = opts.auth_scheme }
@@ -201,7 +204,7 @@ end
 --- With seedance.new{track = true} (game loops), every object this client creates is
 -- refreshed by step() until it is terminal; otherwise only waits and client:track() poll.
 function Client:_track(obj)
-  if self.track then self:_tracker():add(obj, true) end
+  if self.auto_track then self:_tracker():add(obj, true) end
   return obj
 end
 
@@ -236,7 +239,7 @@ function Client:close()
   self.engine:close()
 end
 
---- The provider's answer to one URL: "image", "video" or "audio", from its extension.
+-- what a URL's extension says about its media
 local EXT_TYPE = {
   jpeg = "image", jpg = "image", png = "image", webp = "image", bmp = "image", tiff = "image",
   tif = "image", gif = "image", heic = "image", heif = "image",
@@ -244,6 +247,9 @@ local EXT_TYPE = {
 }
 M.ext_type = EXT_TYPE
 
+--- The media type of a URL, as the providers read it: "image", "video" or "audio" from its
+-- extension, nil when the extension says nothing.
+-- @static
 function M.media_type(u)
   return EXT_TYPE[url.extension(u) or ""]
 end

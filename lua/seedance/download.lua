@@ -84,7 +84,9 @@ function M.file(client, u, path, opts)
       end
       if opts.on_progress and have ~= nil then opts.on_progress(have, want or have) end
       local ok, err = os.rename(part, path)
-      if not ok then return fail(client, { kind = "network", message = "cannot move the video into place: " .. tostring(err) }) end
+      if not ok then
+        return fail(client, { kind = "network", message = "cannot move the video into place: " .. tostring(err) })
+      end
       return path
     end
   end

@@ -42,6 +42,7 @@ function M:after(delay, fn)
   return self.timers:add(core.now() + (delay > 0 and delay or 0), fn)
 end
 
+--- Cancel a timer set with `after` before it fires.
 function M:cancel_timer(t)
   self.timers:cancel(t)
 end

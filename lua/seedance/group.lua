@@ -6,6 +6,7 @@ Group.__index = Group
 local M = { class = Group }
 
 --- New group object owned by `client` from normalized fields.
+-- @static
 function M.new(client, fields, raw)
   local g = setmetatable({ _client = client }, Group)
   for k, v in pairs(fields) do g[k] = v end

@@ -80,6 +80,8 @@ local function new_error(client, f)
   if type(f.raw) == "table" then redact_deep(f.raw, secrets, 0) end
   return errors.new(f)
 end
+--- A seedance.Error from fields `f`, stamped with the client's provider and with its
+-- secrets redacted from the message and the raw body.
 M.new_error = function(client, f) return new_error(client, f) end
 
 --- Turn an engine result into (decoded body) or (nil, seedance.Error).

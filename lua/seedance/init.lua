@@ -49,6 +49,12 @@ function M.render(prompt, refs, provider)
   return require("seedance.render").render(prompt, refs, provider)
 end
 
+--- Run functions as workflow coroutines: their waits yield to one scheduler, so many
+-- workflows interleave on one thread (see seedance.run module).
+function M.run(...)
+  return require("seedance.run").run(...)
+end
+
 M.Error = errors.Error
 M.is_error = errors.is
 

@@ -21,6 +21,9 @@ end
 function M.encode(v)
   local s = cjson.encode(v)
   if s:find(EMPTY_KEY, 1, true) then s = s:gsub('{"' .. EMPTY_KEY .. '":true}', "[]") end
+  -- cjson writes "/" as "\/": valid, but no service does, and URLs fill these bodies.
+  -- A literal backslash is written "\\", so every "\/" left is that escape.
+  if s:find("\\/", 1, true) then s = s:gsub("\\/", "/") end
   return s
 end
 

@@ -30,7 +30,8 @@ local function classify(name, v)
   local tv = type(v)
   if tv == "table" and v._kind == "asset" then
     if v.status ~= "active" then
-      return nil, ("reference '%s' is asset %s, which is %s, not active"):format(name, tostring(v.id), tostring(v.status))
+      return nil, ("reference '%s' is asset %s, which is %s, not active")
+        :format(name, tostring(v.id), tostring(v.status))
     end
     if not TYPES[v.type or ""] then
       return nil, ("reference '%s' is asset %s of unknown type"):format(name, tostring(v.id))

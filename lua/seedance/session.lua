@@ -13,6 +13,7 @@ local Session = object.class({}, "session")
 local M = { class = Session }
 
 --- New session object owned by `client` from normalized fields.
+-- @static
 function M.new(client, fields, raw)
   local s = setmetatable({ _client = client, status = "pending" }, Session)
   return s:_apply(fields, raw)

@@ -11,6 +11,7 @@ local Task = object.class({}, "task")
 local M = { class = Task }
 
 --- New task object owned by `client` from normalized fields.
+-- @static
 function M.new(client, fields, raw)
   local t = setmetatable({ _client = client, status = "queued" }, Task)
   return t:_apply(fields, raw)
@@ -44,7 +45,8 @@ function Task:_failure()
   local why = e.message or e.code
   if self.status == "cancelled" then why = why or "the task was cancelled" end
   if self.status == "expired" then why = why or "the task expired before it ran" end
-  return errors.new({ kind = kind, provider = c.provider, code = e.code or (self.status ~= "failed" and self.status or nil),
+  return errors.new({ kind = kind, provider = c.provider,
+    code = e.code or (self.status ~= "failed" and self.status or nil),
     message = ("task %s %s: %s"):format(tostring(self.id), self.status, why or "no reason given"),
     object = self, retryable = kind == "task_failed" and self.status ~= "cancelled" })
 end

@@ -22,7 +22,9 @@ local function check_types(a)
   for k in pairs(a) do
     if not GEN_KEYS[k] then error("client:generate: unknown field '" .. tostring(k) .. "'", 4) end
   end
-  if type(a.prompt) ~= "string" or a.prompt == "" then error("client:generate: 'prompt' must be a non-empty string", 4) end
+  if type(a.prompt) ~= "string" or a.prompt == "" then
+    error("client:generate: 'prompt' must be a non-empty string", 4)
+  end
   if a.refs ~= nil and type(a.refs) ~= "table" then error("client:generate: 'refs' must be a table", 4) end
   for _, k in ipairs({ "model", "resolution", "ratio", "key" }) do
     if a[k] ~= nil and type(a[k]) ~= "string" then error("client:generate: '" .. k .. "' must be a string", 4) end
@@ -36,11 +38,13 @@ local function check_types(a)
 end
 
 -- a first/last frame: an active image asset, an image URL, or {url=}
-local function frame(self, v, name)
+local function frame(v, name)
   if v == nil then return nil end
   local u
   if type(v) == "table" and v._kind == "asset" then
-    if v.status ~= "active" then return nil, ("%s is asset %s, which is %s, not active"):format(name, tostring(v.id), tostring(v.status)) end
+    if v.status ~= "active" then
+      return nil, ("%s is asset %s, which is %s, not active"):format(name, tostring(v.id), tostring(v.status))
+    end
     if v.type ~= "image" then return nil, name .. " must be an image" end
     return { url = v.ref, asset = v, type = "image" }
   elseif type(v) == "table" and type(v.url) == "string" then
@@ -60,9 +64,9 @@ function Client:_generation(a)
   local d = self.dialect
   local r, err = render.render(a.prompt, a.refs, d)
   if not r then return nil, err end
-  local ff, ferr = frame(self, a.first_frame, "first_frame")
+  local ff, ferr = frame(a.first_frame, "first_frame")
   if ferr then return self:_invalid(ferr) end
-  local lf, lerr = frame(self, a.last_frame, "last_frame")
+  local lf, lerr = frame(a.last_frame, "last_frame")
   if lerr then return self:_invalid(lerr) end
   if (ff or lf) and (#r.images + #r.videos + #r.audios) > 0 then
     return self:_invalid("first/last frames cannot be mixed with reference media")
@@ -74,7 +78,8 @@ function Client:_generation(a)
   if a.resolution and not RESOLUTIONS[a.resolution] then
     return self:_invalid("resolution " .. a.resolution .. " is not one of 480p 720p 1080p")
   end
-  if a.duration and not (a.duration == -1 or (a.duration >= 4 and a.duration <= 15 and a.duration == math.floor(a.duration))) then
+  local dur = a.duration
+  if dur and not (dur == -1 or (dur >= 4 and dur <= 15 and dur == math.floor(dur))) then
     return self:_invalid("duration " .. tostring(a.duration) .. " s is outside 4-15 s (or -1 for auto)")
   end
   if a.seed and a.seed ~= math.floor(a.seed) then return self:_invalid("seed must be an integer") end
@@ -160,7 +165,9 @@ function Client:generate_with_retry(args, opts)
   for k in pairs(opts) do
     if not RETRY_KEYS[k] then error("client:generate_with_retry: unknown option '" .. tostring(k) .. "'", 2) end
   end
-  if opts.vary ~= nil and type(opts.vary) ~= "function" then error("client:generate_with_retry: 'vary' must be a function", 2) end
+  if opts.vary ~= nil and type(opts.vary) ~= "function" then
+    error("client:generate_with_retry: 'vary' must be a function", 2)
+  end
   local attempts, backoff = opts.attempts or 3, opts.backoff or 5
   local deadline = core.now() + (opts.timeout or 1800)
   local tried, err = {}, nil
@@ -183,9 +190,11 @@ function Client:generate_with_retry(args, opts)
       args = nargs
     elseif err.kind == "task_failed" and t.status == "failed" and n < attempts then
       local pause = math.min(backoff * 2 ^ (n - 1), math.max(0, deadline - core.now()))
-      local until_t = core.now() + pause
-      require("seedance.block").until_done({ self.engine }, function() return core.now() >= until_t end, until_t)
-      if core.now() < until_t then core.sleep(until_t - core.now()) end
+      -- a timer on the engine makes this pause a wait like any other: it yields inside
+      -- seedance.run and under nginx, and other polls go on meanwhile
+      local woke = false
+      self.engine:after(pause, function() woke = true end)
+      require("seedance.block").until_done({ self.engine }, function() return woke end, core.now() + pause + 1)
     else
       break
     end

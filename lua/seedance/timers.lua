@@ -4,6 +4,7 @@
 local M = {}
 M.__index = M
 
+--- An empty heap.
 function M.new()
   return setmetatable({ n = 0, live = 0 }, M)
 end

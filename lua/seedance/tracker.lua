@@ -17,6 +17,7 @@ M.LIST_THRESHOLD = 3
 -- a tracked object nobody waits for is let go after this long (reliability.md deadlines)
 local MAX_AGE = { asset = 1800, session = 1800, task = 3600 }
 
+--- The tracker of one client (the client makes it on first use).
 function M.new(client)
   return setmetatable({ client = client, states = {}, pending = { asset = 0, task = 0, session = 0 },
                         rounds = {} }, M)
@@ -53,9 +54,19 @@ function M:_settle(st, changed)
   if core.now() - st.since > st.max_age and next(st.listeners) == nil then return self:_finish(st) end
   if changed then st.interval = st.first
   else st.interval = math.min(st.interval * st.factor, st.max) end
+  st.next_delay = st.interval
+  -- a task reporting progress tells when it will finish: poll then, not a full interval later
+  local p, now = st.obj.progress, core.now()
+  if type(p) == "number" then
+    if st.p_v and p > st.p_v and p < 100 then
+      local eta = (100 - p) * (now - st.p_t) / (p - st.p_v)
+      st.next_delay = math.max(math.min(st.interval, eta), 0.05)
+    end
+    if st.p_v ~= p then st.p_v, st.p_t = p, now end
+  end
 end
 
-function M:_changed(st)
+function M._changed(_, st)
   local o = st.obj
   local changed = o.raw_status ~= st.last or o.progress ~= st.progress
   st.last, st.progress = o.raw_status, o.progress
@@ -74,7 +85,7 @@ function M:_poll(st)
       return self:_schedule(st, err.retry_after or st.interval)
     end
     self:_settle(st, self:_changed(st))
-    if not st.over then self:_schedule(st, st.interval) end
+    if not st.over then self:_schedule(st, st.next_delay or st.interval) end
   end)
 end
 
@@ -98,7 +109,7 @@ end
 function M:_round_due(kind, delay)
   local r = self.rounds[kind]
   if not r then
-    r = { interval = self.client.poll[kind].interval }
+    r = { interval = self.client.poll.list.interval }
     self.rounds[kind] = r
   end
   local due = core.now() + jitter(self, delay)
@@ -127,7 +138,7 @@ function M:_round(kind, r)
   local function done(err)
     r.busy = false
     if err then
-      r.interval = math.min(r.interval * client.poll.factor, client.poll[kind].max)
+      r.interval = math.min(r.interval * client.poll.factor, client.poll.list.max)
       return self:_round_due(kind, err.retry_after or r.interval)
     end
     local any = false
@@ -146,21 +157,35 @@ function M:_round(kind, r)
         end
       end
     end
-    if any then r.interval = client.poll[kind].interval
-    else r.interval = math.min(r.interval * client.poll.factor, client.poll[kind].max) end
+    if any then r.interval = client.poll.list.interval
+    else r.interval = math.min(r.interval * client.poll.factor, client.poll.list.max) end
     if self.pending[kind] > 0 then self:_round_due(kind, r.interval) end
   end
+  -- the first page says whether more follow; the rest are fetched side by side, as many as
+  -- the pending count needs, so a round costs about one round trip however long the list
+  local size = (spec.args and spec.args.page_size) or 100
+  local outstanding, failure, next_page = 0, nil, 1
   local function page(n)
+    outstanding = outstanding + 1
     client:_op_async(d[spec.list](spec.args, n), function(body, err)
-      if not body then return done(err) end
-      local items, more = d[spec.parse](body, n)
-      for _, f in ipairs(items) do
-        if f.id then still[f.id] = f end
+      outstanding = outstanding - 1
+      if not body then
+        failure = failure or err
+      else
+        local items, more = d[spec.parse](body, n)
+        for _, f in ipairs(items) do
+          if f.id then still[f.id] = f end
+        end
+        if more and n == next_page - 1 and next_page <= 50 then
+          local last = math.max(next_page, math.ceil(#members / size) + 1)
+          for k = next_page, math.min(last, 50) do page(k) end
+          next_page = math.min(last, 50) + 1
+        end
       end
-      if more and n < 50 then return page(n + 1) end
-      return done()
+      if outstanding == 0 then return done(failure) end
     end)
   end
+  next_page = 2
   page(1)
 end
 
@@ -186,6 +211,7 @@ function M:listen(obj, fn)
   return fn
 end
 
+--- Drop a listener added with `listen`; tracking goes on for any others.
 function M:unlisten(obj, fn)
   local st = self.states[obj]
   if st then st.listeners[fn] = nil end

@@ -30,6 +30,7 @@ M.be16, M.be32, M.be64, M.le16, M.le32, M.le64 = be16, be32, be64, le16, le32, l
 
 -- xor of two bytes-or-words, without bitwise operators (5.1) or with them where they exist
 local bxor
+-- luacheck: read globals bit32 loadstring
 if bit32 then
   bxor = bit32.bxor
 elseif jit and pcall(require, "bit") then

@@ -301,7 +301,9 @@ local function connect(u, ctx)
       sock:close()
       err = tostring(err)
       -- nginx verifies against lua_ssl_trusted_certificate only, not the system store
-      if err:find("certificate", 1, true) then err = err .. " (is lua_ssl_trusted_certificate set?)" end
+      if err:find("certificate", 1, true) and not err:find("mismatch", 1, true) then
+        err = err .. " (is lua_ssl_trusted_certificate set?)"
+      end
       return nil, fail("tls", false, ("TLS handshake with %s failed: %s"):format(u.authority, err))
     end
   end

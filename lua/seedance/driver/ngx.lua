@@ -11,6 +11,9 @@
 --   TLS is verified unless `verify_tls = false`, and nginx ignores `ca_file`/`ca_path`;
 -- * a phase where cosockets work: rewrite, access, content, or a timer (ngx.timer.at).
 --
+-- Make a client per request (or per timer): light threads belong to the request that
+-- started them, so a client shared by several requests ties each one to the others' work.
+--
 -- The object returned by `engine()` has the methods of a core engine (submit, step, wait,
 -- next_due, collect, cancel, progress, stats, close), so seedance.engine wraps either.
 -- @module seedance.driver.ngx
@@ -134,7 +137,7 @@ function Engine:_pump()
     local msg = "seedance: nginx cannot open sockets in the '" .. tostring(phase) ..
       "' phase; use a rewrite/access/content handler or ngx.timer.at"
     for _, a in ipairs(out) do self.c:feed(a.id, { error = "internal", sent = false, message = msg }) end
-    error(msg, 3)
+    error(msg, 0)
   end
   for _, a in ipairs(out) do
     self.live[a.id] = true
@@ -143,7 +146,8 @@ function Engine:_pump()
     if not ok then
       self.threads = self.threads - 1
       self.live[a.id] = nil
-      self.c:feed(a.id, { error = "internal", sent = false, message = "cannot start a light thread: " .. tostring(err) })
+      self.c:feed(a.id, { error = "internal", sent = false,
+                          message = "cannot start a light thread: " .. tostring(err) })
     end
   end
 end

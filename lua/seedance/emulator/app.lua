@@ -350,6 +350,7 @@ local FAULT_FIELDS = {
 
 local CONFIG_FIELDS = {
   processing = "number", latency = "number", plan = "string", api_key = "string", generation = "number",
+  processing_max = "number",
   faults = "table", quota = "number", log = "boolean",
   access_key = "string", secret_key = "string", region = "string",
 }

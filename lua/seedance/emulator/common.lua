@@ -7,7 +7,7 @@ local cjson = require "cjson"
 
 local floor, format, find, gsub, lower = math.floor, string.format, string.find, string.gsub, string.lower
 local date = os.date
-local unpack = table.unpack or unpack  -- luacheck: ignore 143
+local unpack = table.unpack or unpack  -- luacheck: ignore 113 143
 
 local common = {}
 
@@ -161,6 +161,15 @@ function common.new_id(rng, issued, prefix, t)
       return id
     end
   end
+end
+
+--- Seconds an asset stays Processing: config `processing`, or a uniform draw between it
+-- and `processing_max` when that is larger (benchmarks spread completions over 2-6 s).
+function common.processing_time(env)
+  local lo = tonumber(env.config.processing) or 0
+  local hi = tonumber(env.config.processing_max)
+  if hi and hi > lo and env.rng then return lo + (hi - lo) * env.rng:next() end
+  return lo
 end
 
 --- Routes

@@ -4,6 +4,8 @@
 -- CreateAsset takes a URL, a data URI or raw base64 in JSON, or a local file as
 -- multipart/form-data. Every call is a POST; the read-only ones are marked idempotent so
 -- the engine may repeat them. There is no delete.
+-- Generation is `/v1/video/generations` with a `content[]` list; its poll answers
+-- `{code:"success", data}` and repeats `result_url` in `fail_reason` on success (no error).
 -- @module seedance.providers.anyfast
 local json = require "seedance.json"
 local time = require "seedance.time"

@@ -299,7 +299,7 @@ local TASK_FILTER = { queued = true, running = true, succeeded = true, failed = 
 function D.list_tasks(args, page)
   args = args or {}
   if args.status ~= nil and not TASK_FILTER[args.status] then
-    error("seedance: ark cannot list tasks by status '" .. tostring(args.status) .. "'", 3)
+    error("seedance: ark cannot list tasks by status '" .. tostring(args.status) .. "'", 2)
   end
   return { endpoint = "list_tasks", method = "GET", idempotent = true,
            query = { page_num = page or 1, page_size = args.page_size or D.page_size,

@@ -3,6 +3,8 @@
 -- crun has no list and no delete endpoint, and says so: "Crun does not store asset IDs on
 -- your behalf". So each client keeps the ids it created (D.created_ids is the hook the
 -- journal will persist) and client:assets() fetches those one by one.
+-- Generation is CreateTask/TaskInfo (reference-to-video, or image-to-video for frames);
+-- TaskInfo's 501 "Generation Failed" is the task's end, not a failed poll.
 -- @module seedance.providers.crun
 local json = require "seedance.json"
 local time = require "seedance.time"

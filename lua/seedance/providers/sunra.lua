@@ -244,4 +244,10 @@ function D.token(kind, n)
   return "@" .. kind:sub(1, 1):upper() .. kind:sub(2) .. n
 end
 
+--- List-based refresh: one page of still-processing assets refreshes many at once
+-- (seedance.tracker); anything missing from it changed and is fetched on its own.
+D.list_pending = {
+  asset = { list = "list_assets", parse = "parse_list", args = { status = "processing", page_size = 100 } },
+}
+
 return D

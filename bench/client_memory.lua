@@ -1,0 +1,33 @@
+-- RSS growth for N pending objects: register N assets (they stay Processing), track all of
+-- them, run a few polling rounds, and report VmRSS growth in KiB.
+local seedance = require "seedance"
+local core = require "seedance.core"
+local function rss()
+  for line in io.lines("/proc/self/status") do
+    local kb = line:match("^VmRSS:%s+(%d+)")
+    if kb then return tonumber(kb) end
+  end
+end
+local N = tonumber(os.getenv("BENCH_N") or "10000")
+local c = seedance.new({ provider = "piapi", api_key = "bench-key", base_url = assert(os.getenv("BENCH_URL")),
+                         poll = { list = { interval = 0.2, max = 0.2 } } })
+collectgarbage()
+local before = rss()
+local all = {}
+for first = 1, N, 50 do
+  local chunk = {}
+  for i = first, math.min(first + 49, N) do chunk[#chunk + 1] = { url = ("https://cdn.example.com/m%d.png"):format(i) } end
+  for _, a in ipairs(assert(c:upload_many(chunk))) do
+    all[#all + 1] = a
+    c:track(a)
+  end
+end
+local t0 = core.now()
+while core.now() - t0 < 2 do
+  c:step()
+  c.engine:wait(0.05)
+end
+local pending = 0
+for _, a in ipairs(all) do if a.status == "processing" then pending = pending + 1 end end
+collectgarbage()
+print(string.format("%d %d", rss() - before, pending))

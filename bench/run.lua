@@ -1,0 +1,129 @@
+-- make bench: seedance against its peers and its own floors, side by side in one run, on
+-- the emulator (in this process, on its own threads); every client runs as a child
+-- process measured by bench/measure.py. Prints one table and writes bench/RESULTS.md.
+local emulator = require "seedance.emulator"
+local cjson = require "cjson"
+
+local LAT = 0.08
+local function sh(cmd)
+  local p = io.popen(cmd)
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+
+local function measure(env, cmd)
+  local parts = {}
+  for k, v in pairs(env) do parts[#parts + 1] = k .. "=" .. string.format("%q", tostring(v)) end
+  local out = sh("env " .. table.concat(parts, " ") .. " /usr/bin/python3 bench/measure.py " .. cmd)
+  local m = cjson.decode(out)
+  if m.rc ~= 0 then error(cmd .. " failed: " .. m.err .. m.out) end
+  return m
+end
+
+local function pct(list, p)
+  table.sort(list)
+  if #list == 0 then return 0 end
+  return list[math.max(1, math.ceil(#list * p))]
+end
+
+local lua = os.getenv("LUA") or "lua5.4"
+local emu = assert(emulator.start({ provider = "piapi", latency = LAT, processing = 2, plan = "enterprise",
+                                    quota = 1000000, api_key = "bench-key" }))
+emu:configure({ processing_max = 6, generation = 5 })
+local url = emu.url
+io.stderr:write("bench: emulator at ", url, " (", LAT * 1000, " ms per answer)\n")
+
+local rows = {}
+local function row(...) rows[#rows + 1] = { ... } end
+
+-- peers: 200 assets, processing spread over 2-6 s
+local N = 200
+local peers = {
+  { "seedance", lua .. " bench/client_assets.lua" },
+  { "python requests (peer)", "/usr/bin/python3 bench/peers/python_requests.py" },
+  { "lua + luasocket (peer)", lua .. " bench/peers/lua_socket.lua" },
+}
+local peer = {}
+for _, p in ipairs(peers) do
+  emu:reset()
+  io.stderr:write("bench: peers run, ", p[1], "\n")
+  local m = measure({ BENCH_URL = url, BENCH_N = N }, p[2])
+  m.requests = emu:stats().requests
+  peer[p[1]] = m
+end
+local s = peer.seedance
+for _, p in ipairs(peers) do
+  local m = peer[p[1]]
+  row("peers " .. N .. " assets", p[1], ("%.1f s"):format(m.wall), ("%d"):format(m.requests),
+      ("%.2f s"):format(m.cpu), ("%.0f MiB"):format(m.rss_kb / 1024),
+      p[1] == "seedance" and "" or ("seedance %.1fx faster, %.1fx less CPU/request"):format(
+        m.wall / s.wall, (m.cpu / m.requests) / (s.cpu / s.requests)))
+end
+local creates = 4 -- 200 assets in batches of 50
+row("", "requests per asset beyond its create", ("%.2f"):format((s.requests - creates) / N), "", "", "", "target <= 1.5")
+
+-- fleet: 1000 assets + 100 tasks, with the floor
+emu:reset()
+io.stderr:write("bench: fleet run\n")
+local out = os.tmpname()
+local fm = measure({ BENCH_URL = url, BENCH_N = 1000, BENCH_TASKS = 100, BENCH_OUT = out }, lua .. " bench/client_fleet.lua")
+local ff = assert(io.open(out))
+local fleet = cjson.decode(ff:read("*a"))
+ff:close()
+os.remove(out)
+local dump = emu:control({ op = "dump" }).piapi
+local last, lat = 0, {}
+for _, a in ipairs(dump.assets) do
+  last = math.max(last, a.ready_at)
+  if fleet.seen[a.asset_id] then lat[#lat + 1] = fleet.seen[a.asset_id] - a.ready_at end
+end
+for _, t in ipairs(dump.tasks) do
+  last = math.max(last, t.changed_at)
+  if fleet.seen[t.task_id] then lat[#lat + 1] = fleet.seen[t.task_id] - t.changed_at end
+end
+local fwall, ffloor = fleet.finish - fleet.start, last - fleet.start
+local fstats = emu:stats()
+row("fleet 1000 assets + 100 tasks", "seedance", ("%.2f s"):format(fwall), tostring(fstats.requests),
+    ("%.2f s"):format(fm.cpu), ("%.0f MiB"):format(fm.rss_kb / 1024),
+    ("floor %.2f s: %.3fx (target <= 1.10)"):format(ffloor, fwall / ffloor))
+row("latency", "change seen after", ("p50 %.0f ms"):format(pct(lat, 0.5) * 1000),
+    ("p95 %.0f ms"):format(pct(lat, 0.95) * 1000), "", "", ("%d changes (target p95 <= 1 s)"):format(#lat))
+
+-- raw: small keep-alive GETs, seedance's engine vs wrk, same server, no latency
+emu:configure({ latency = 0 })
+emu:reset()
+io.stderr:write("bench: raw run\n")
+local raw = measure({ BENCH_URL = url, BENCH_CONC = 32, BENCH_SECS = 5 }, lua .. " bench/client_raw.lua")
+local seed_rps = tonumber(raw.out:match("(%d+)"))
+local wrk_out = sh("wrk -t1 -c32 -d5s -H 'X-API-Key: bench-key' " .. url .. "/api/v1/asset/asset-none 2>&1")
+local wrk_rps = tonumber(wrk_out:match("Requests/sec:%s+([%d%.]+)")) or 0
+row("raw GETs/s (32 conns)", "seedance engine", ("%.0f/s"):format(seed_rps), "", ("%.2f s"):format(raw.cpu), "",
+    ("wrk %.0f/s: %.0f%% of wrk (target >= 60%%)"):format(wrk_rps, 100 * seed_rps / math.max(wrk_rps, 1)))
+
+-- memory: 10,000 pending objects
+emu:configure({ processing = 100000, processing_max = 0 })
+emu:reset()
+io.stderr:write("bench: memory run\n")
+local mem = measure({ BENCH_URL = url, BENCH_N = 10000 }, lua .. " bench/client_memory.lua")
+local grew, pending = mem.out:match("(%-?%d+) (%d+)")
+row("memory", "10,000 pending objects", ("%.1f MiB"):format(tonumber(grew) / 1024), pending .. " pending", "", "",
+    "target <= 10 MiB")
+emu:stop()
+
+-- the table
+local cpu = sh("grep -m1 'model name' /proc/cpuinfo"):gsub("^.-:%s*", ""):gsub("%s+$", "")
+local header = { "run", "client", "wall", "requests", "CPU", "peak RSS", "notes" }
+local lines = { "| " .. table.concat(header, " | ") .. " |", "|" .. ("---|"):rep(#header) }
+for _, r in ipairs(rows) do
+  local cells = {}
+  for i = 1, #header do cells[i] = r[i] or "" end
+  lines[#lines + 1] = "| " .. table.concat(cells, " | ") .. " |"
+end
+local machine = ("%s, %s cores, %s, %s"):format(cpu, sh("nproc"):gsub("%s+$", ""), _VERSION, os.date("!%Y-%m-%d"))
+local text = table.concat(lines, "\n") .. "\n\nMachine: " .. machine ..
+  "\nEmulator latency " .. (LAT * 1000) .. " ms per answer; peers poll every 2 s, one asset after another.\n"
+io.write(text)
+local f = io.open("bench/RESULTS.md", "w")
+f:write("# make bench, latest run\n\n", text)
+f:close()
