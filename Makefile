@@ -74,13 +74,15 @@ check-memory: all
 	  $(LUA) $(BUSTED) --output=spec/support/summary.lua $(SPECS)
 
 # bin/ scripts have no .lua suffix, so luacheck is handed them by name
-BIN_LUA = $(shell grep -l '^\#!.*lua' bin/* 2>/dev/null)
+BIN_LUA = $(shell grep -l '^.!.*lua' bin/* 2>/dev/null)
 lint:
+	@command -v luacheck >/dev/null || { echo "make lint: needs lua-check (sh scripts/deps.sh --all)"; exit 1; }
 	@luacheck lua spec examples $(BIN_LUA)
 
 # ldoc's warnings go to stderr (its stdout is chatter); the second run is the coverage check,
 # an ldoc filter (scripts/ldoc_check.lua). ldoc runs on its own Lua, whatever $(LUA) is.
 docs:
+	@command -v ldoc >/dev/null || { echo "make docs: needs lua-ldoc and lua-markdown (sh scripts/deps.sh --all)"; exit 1; }
 	@ldoc --fatalwarnings . >/dev/null
 	@LUA_PATH="$(CURDIR)/scripts/?.lua;;" ldoc --filter ldoc_check.run . >/dev/null
 	@echo "docs: build/docs/index.html"

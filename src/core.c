@@ -7,6 +7,7 @@
 #include "lua_engine.h"
 #include "probe/probe.h"
 #include "sign.h"
+#include "durable.h"
 
 static int l_now(lua_State *L)
 {
@@ -50,7 +51,8 @@ int luaopen_seedance_core(lua_State *L)
     static const luaL_Reg fns[] = {{"now", l_now},     {"time", l_time},   {"sleep", l_sleep},
                                    {"probe", sd_l_probe}, {"_retry_after", l_retry_after},
                                    {"sha256_hex", sd_l_sha256_hex}, {"hmac_sha256", sd_l_hmac_sha256},
-                                   {"sign_v4", sd_l_sign_v4}, {NULL, NULL}};
+                                   {"sign_v4", sd_l_sign_v4}, {"write_durable", sd_l_write_durable},
+                                   {NULL, NULL}};
 #ifdef sd_setfuncs_needed
     /* compat.h's 5.1 helpers are static, not inline: mark them used for -Wunused-function. */
     (void)sd_setfuncs;

@@ -2,6 +2,8 @@
 -- @classmod seedance.Client
 local client_mod = require "seedance.client"
 local asset = require "seedance.asset"
+local journal = require "seedance.journal"
+local core = require "seedance.core"
 
 local Client = client_mod.class
 
@@ -35,7 +37,102 @@ local function normalize_upload(a)
            type = a.type or (a.url and client_mod.media_type(a.url)) }
 end
 
---- Register one asset.
+-- The asset this client already registered for `args`, from the journal: the asset, or
+-- false when there is nothing to reuse, or nil and an error when it cannot tell (then
+-- creating again could register the same reference twice).
+local function reuse(self, args)
+  local j = self.journal
+  local key = journal.asset_key(self.provider, args)
+  local e = j:get(key)
+  if not e then return false, key end
+  if e.id then
+    local a, err = self:asset(e.id)
+    if a and a.status ~= "failed" then return a, key end
+    if a or err.kind == "not_found" then
+      j:put(key, false)
+      return false, key
+    end
+    return nil, err
+  end
+  -- an intent with no id: the create may have happened before the crash; look for it
+  local a, err = self:_find_asset(args)
+  if a then
+    j:put(key, { kind = "asset", provider = self.provider, id = a.id, url = args.url, name = args.name,
+                 group = args.group, at = core.time() })
+    return a, key
+  end
+  if err then return nil, err end
+  return false, key
+end
+
+--- An asset registered from the same URL (and name, when given) by anyone with this key,
+-- found through the listing; nil when none (or when the provider cannot list).
+function Client:_find_asset(args)
+  if not ((self.dialect.capabilities or {}).list and args.url) then return nil end
+  for a in self:assets({ group = args.group }) do
+    if a.url == args.url and (args.name == nil or a.name == args.name) and a.status ~= "failed" then
+      return a
+    end
+  end
+  return nil, self:last_error()
+end
+
+local function intent(self, args)
+  return { kind = "asset", provider = self.provider, url = args.url or args.file, name = args.name,
+           group = args.group, at = core.time() }
+end
+
+local function fields_of(self, body, args, f)
+  local d = self.dialect
+  f = f or (d.parse_upload and d.parse_upload(body, args, self) or d.parse_asset(body))
+  f.url = f.url or args.url
+  f.type = f.type or args.type
+  f.name = f.name or args.name
+  f.group_id = f.group_id or args.group
+  return f
+end
+
+-- one create, journaled around it when the client keeps a journal
+local function create_one(self, args)
+  local op, oerr = self.dialect.upload_asset(args, self)
+  if not op then return nil, oerr end
+  local j, key = self.journal, nil
+  if j then
+    key = journal.asset_key(self.provider, args)
+    local ok, jerr = j:put(key, intent(self, args))
+    if not ok then return self:_journal_error(jerr) end
+  end
+  local body, err = self:_call(op)
+  if not body then
+    if journal.definite(err) then
+      if j then j:put(key, false) end
+      return nil, err
+    end
+    -- the server may have registered it before the answer was lost: look before anyone
+    -- creates it again
+    local found = self:_find_asset(args)
+    if not found then
+      err.maybe_submitted = true
+      return nil, err
+    end
+    body = found.raw
+    local e = intent(self, args)
+    e.id = found.id
+    if j then j:put(key, e) end
+    return self:_track(found)
+  end
+  local a = asset.new(self, fields_of(self, body, args), body)
+  if j then
+    local e = intent(self, args)
+    e.id = a.id
+    local ok, jerr = j:put(key, e)
+    if not ok then return self:_journal_error(jerr) end
+  end
+  return self:_track(a)
+end
+
+--- Register one asset. With a journal, an asset this client registered before (same
+-- provider, URL, name and group) is reused instead of registered again.
 -- @tparam table a {url=, type=, name=, group=, file=}
 -- @return Asset (status "processing" at first), or nil and a seedance.Error
 function Client:upload(a)
@@ -44,18 +141,12 @@ function Client:upload(a)
     error("client:upload: " .. self.provider .. " takes URLs, not local files", 2)
   end
   local args = normalize_upload(a)
-  -- a dialect may refuse before any request (an unreadable file, a name too long)
-  local op, oerr = self.dialect.upload_asset(args, self)
-  if not op then return nil, oerr end
-  local body, err = self:_call(op)
-  if not body then return nil, err end
-  local d = self.dialect
-  local fields = d.parse_upload and d.parse_upload(body, args, self) or d.parse_asset(body)
-  fields.url = fields.url or args.url
-  fields.type = fields.type or args.type
-  fields.name = fields.name or args.name
-  fields.group_id = fields.group_id or args.group
-  return self:_track(asset.new(self, fields, body))
+  if self.journal then
+    local found, err = reuse(self, args)
+    if found then return self:_track(found) end
+    if found == nil then return nil, err end
+  end
+  return create_one(self, args)
 end
 
 --- Register many assets, through the provider's batch endpoint where it has one.
@@ -67,39 +158,67 @@ function Client:upload_many(list)
   for i, a in ipairs(list) do check_upload(a, "client:upload_many: item " .. i, 3) end
   local d = self.dialect
   local out, nfail = {}, 0
-  local args = {}
-  for i, a in ipairs(list) do args[i] = normalize_upload(a) end
+  local args, todo = {}, {}
+  for i, a in ipairs(list) do
+    args[i] = normalize_upload(a)
+    local found, err = false, nil
+    if self.journal then found, err = reuse(self, args[i]) end
+    if found then out[i] = self:_track(found)
+    elseif found == nil then out[i] = err; nfail = nfail + 1
+    else todo[#todo + 1] = i end
+  end
   if not (d.capabilities or {}).batch_upload then
-    for i, a in ipairs(args) do
-      local x, err = self:upload(list[i])
+    for _, i in ipairs(todo) do
+      local x, err = create_one(self, args[i])
       out[i] = x or err
       if not x then nfail = nfail + 1 end
-      args[i] = a
     end
   else
     local size = d.batch_size or 50
-    for first = 1, #args, size do
-      local chunk = {}
-      for i = first, math.min(first + size - 1, #args) do chunk[#chunk + 1] = args[i] end
+    for first = 1, #todo, size do
+      local chunk, idx, intents = {}, {}, {}
+      for t = first, math.min(first + size - 1, #todo) do
+        local i = todo[t]
+        chunk[#chunk + 1] = args[i]
+        idx[#idx + 1] = i
+        if self.journal then intents[journal.asset_key(self.provider, args[i])] = intent(self, args[i]) end
+      end
+      if self.journal then
+        local ok, jerr = self.journal:put_many(intents)
+        if not ok then return self:_journal_error(jerr) end
+      end
       local body, err = self:_call(d.upload_assets(chunk))
       if not body then
-        if first == 1 then return nil, err end
-        for i = first, #args do out[i] = err; nfail = nfail + 1 end
+        if self.journal and journal.definite(err) then
+          for k in pairs(intents) do intents[k] = false end
+          self.journal:put_many(intents)
+        end
+        if first == 1 and next(out) == nil then return nil, err end
+        for t = first, #todo do out[todo[t]] = err; nfail = nfail + 1 end
         break
       end
+      local done = {}
       for j, f in ipairs(d.parse_upload_batch(body, chunk)) do
-        local i = first + j - 1
+        local i = idx[j]
+        local key = self.journal and journal.asset_key(self.provider, args[i])
         if f.error then
           out[i] = require("seedance.http").new_error(self, { kind = "validation",
             message = ("item %d (%s): %s"):format(i, tostring(args[i].url), tostring(f.error.message)),
             code = f.error.code })
           nfail = nfail + 1
+          if key then done[key] = false end
         else
-          f.url = f.url or args[i].url
-          f.type = f.type or args[i].type
-          f.name = f.name or args[i].name
-          out[i] = self:_track(asset.new(self, f, body))
+          out[i] = self:_track(asset.new(self, fields_of(self, body, args[i], f), body))
+          if key then
+            local e = intent(self, args[i])
+            e.id = out[i].id
+            done[key] = e
+          end
         end
+      end
+      if self.journal then
+        local ok, jerr = self.journal:put_many(done)
+        if not ok then return self:_journal_error(jerr) end
       end
     end
   end

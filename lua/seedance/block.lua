@@ -8,11 +8,28 @@ local M = {}
 -- coroutine -> true for coroutines owned by seedance.run
 M.workflows = setmetatable({}, { __mode = "k" })
 
+-- Whether a wait here can yield to seedance.run. 5.3+ and LuaJIT can say; PUC 5.1 cannot
+-- yield across a C function (pcall included) nor out of a for iterator (`for a in
+-- client:assets()` inside a workflow) and cannot be asked, so read the stack. Where it
+-- cannot yield the wait blocks instead: still correct, only the other workflows pause.
+local can_yield = coroutine.isyieldable -- luacheck: ignore 143
+if not can_yield then
+  can_yield = function()
+    local level = 2
+    while true do
+      local info = debug.getinfo(level, "Sn")
+      if not info then return true end
+      if info.what == "C" or info.name == "(for generator)" then return false end
+      level = level + 1
+    end
+  end
+end
+
 --- Drive `engines` until `done()` is true or `deadline` (core.now() seconds) passes.
 -- Returns true when done, false on deadline or when nothing can make progress.
 function M.until_done(engines, done, deadline)
   local co = coroutine.running()
-  if co and M.workflows[co] then
+  if co and M.workflows[co] and can_yield() then
     while not done() do
       if deadline and core.now() >= deadline then return false end
       local ok = coroutine.yield({ engines = engines, done = done, deadline = deadline })

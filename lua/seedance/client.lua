@@ -139,6 +139,15 @@ function M.new(opts)
   }, Client)
   secrets[c] = { api_key = key, secret_key = opts.secret_key, access_key = opts.access_key,
                  auth_scheme = opts.auth_scheme }
+  if opts.journal then
+    c.journal = require("seedance.journal").open(opts.journal)
+    -- a provider with no list endpoint (crun) lists what this client's journal recorded
+    if dialect.remember then
+      for _, it in ipairs(c.journal:list("asset", c.provider)) do
+        if it.entry.id then dialect.remember(c, it.entry.id, it.entry.group) end
+      end
+    end
+  end
   return c
 end
 
@@ -193,6 +202,12 @@ function Client:_call(op)
     return nil, http.new_error(self, { kind = "timeout", message = "request did not finish in time" })
   end
   return result, failure
+end
+
+--- A journal write failed: nothing was created, and the caller learns why.
+function Client:_journal_error(msg)
+  return nil, errors.new({ kind = "network", provider = self.provider, retryable = false,
+                           message = "cannot write the journal: " .. tostring(msg) })
 end
 
 --- The client's poller (created on first use).

@@ -95,4 +95,36 @@ function Task:download(path, opts)
   return download.file(self._client, self.video_url, path, opts)
 end
 
+local ASYNC_OPTS = { on_progress = true, on_done = true, timeout = true }
+
+--- Start downloading the video to `path` and return at once: for game loops and other
+-- frame-driven programs. The transfer advances inside `client:step()` (or any wait on this
+-- client); the same file rules as task:download apply (`.part`, resume, rename when whole,
+-- no credential to the result host, code "url_expired" when it refuses).
+-- @tparam string path
+-- @tparam[opt] table opts {on_progress=function(done, total), on_done=function(path) |
+-- function(nil, err), timeout=}; both callbacks run from inside `client:step()`
+-- @return a seedance.download Download (fields `bytes`, `total`, `done`, `error`, `path`;
+-- methods `progress()`, `cancel()`, `wait{timeout=}`), or nil and a seedance.Error when
+-- the task has no video
+function Task:download_async(path, opts)
+  if type(path) ~= "string" or path == "" then error("task:download_async: 'path' must be a file path", 2) end
+  if opts ~= nil and type(opts) ~= "table" then error("task:download_async: options must be a table", 2) end
+  opts = opts or {}
+  for k, v in pairs(opts) do
+    if not ASYNC_OPTS[k] then error("task:download_async: unknown option '" .. tostring(k) .. "'", 2) end
+    if k ~= "timeout" and type(v) ~= "function" then
+      error("task:download_async: '" .. k .. "' must be a function", 2)
+    end
+  end
+  if opts.timeout ~= nil and (type(opts.timeout) ~= "number" or opts.timeout <= 0) then
+    error("task:download_async: 'timeout' must be a positive number of seconds", 2)
+  end
+  if not self.video_url then
+    return nil, errors.new({ kind = "task_failed", provider = self._client.provider, code = self.status,
+      message = ("task %s is %s: no video to download"):format(tostring(self.id), tostring(self.status)) })
+  end
+  return download.file_async(self._client, self.video_url, path, opts)
+end
+
 return M

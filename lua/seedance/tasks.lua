@@ -4,6 +4,7 @@
 local client_mod = require "seedance.client"
 local render = require "seedance.render"
 local task = require "seedance.task"
+local journal = require "seedance.journal"
 local errors = require "seedance.error"
 local core = require "seedance.core"
 
@@ -118,28 +119,72 @@ function Client:_generation(a)
   }
 end
 
---- Start a generation.
+--- Start a generation. With a journal, the same `key` (derived from the inputs when
+-- absent) never submits a second paid task: a rerun gets the task the first run created.
 -- @tparam table a {prompt=, refs=, model=, resolution=, ratio=, duration=, audio=, seed=,
 -- watermark=, first_frame=, last_frame=, key=} (api.md)
--- @return Task, or nil and a seedance.Error (`validation` before any request)
+-- @return Task, or nil and a seedance.Error (`validation` before any request; a create
+-- whose outcome is unknown has `err.maybe_submitted` and is never repeated)
 function Client:generate(a)
   check_types(a)
+  return self:_generate(a, nil)
+end
+
+-- A journaled task for `key`: the task when an earlier run created it, false when there is
+-- none, or nil and an error when an earlier create's outcome is unknown (paying twice is
+-- worse than asking the caller to look).
+local function journaled(self, key, g)
+  local e = self.journal:get(key)
+  if not e then return false end
+  if e.id then
+    local t = task.new(self, { id = e.id, prompt = g.prompt, model = g.model, key = g.key }, nil)
+    local ok, err = t:refresh()
+    if not ok then return nil, err end
+    t.resumed = true
+    return t
+  end
+  return nil, errors.new({ kind = "conflict", code = "maybe_submitted", provider = self.provider,
+    message = ("a task for this key may already exist: an earlier run was cut off while creating it at %s; "
+               .. "seedance will not pay for it twice (check the provider's task list, then client:forget(key))")
+               :format(os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(e.at or 0))) })
+end
+
+function Client:_generate(a, suffix)
   self:_require("generate", "generate videos")
   local g, err = self:_generation(a)
   if not g then return nil, err end
   local d = self.dialect
   local op, why = d.create_task(g)
   if not op then return self:_invalid(why) end
+  local j, key = self.journal, nil
+  if j then
+    key = journal.task_key(self.provider, g) .. (suffix or "")
+    local t, jerr = journaled(self, key, g)
+    if t then return self:_track(t) end
+    if t == nil then return nil, jerr end
+    local ok, werr = j:put(key, { kind = "task", provider = self.provider, key = g.key, at = core.time() })
+    if not ok then return self:_journal_error(werr) end
+  end
   local body, cerr = self:_call(op)
-  if not body then return nil, cerr end
+  if not body then
+    if j and journal.definite(cerr) then j:put(key, false) end
+    if not journal.definite(cerr) then cerr.maybe_submitted = true end
+    return nil, cerr
+  end
   local fields = d.parse_created_task(body, g)
   fields.prompt = g.prompt
   fields.model = fields.model or g.model
   fields.key = g.key
-  return self:_track(task.new(self, fields, body))
+  local t = task.new(self, fields, body)
+  if j then
+    local ok, werr = j:put(key, { kind = "task", provider = self.provider, key = g.key, at = core.time(), id = t.id })
+    if not ok then return self:_journal_error(werr) end
+  end
+  return self:_track(t)
 end
 
 --- Fetch a task by id (e.g. one started by an earlier run).
+-- @return Task, or nil and a seedance.Error
 function Client:task(id)
   if type(id) ~= "string" or id == "" then error("client:task: 'id' must be a non-empty string", 2) end
   self:_require("generate", "fetch tasks")
@@ -147,6 +192,15 @@ function Client:task(id)
   local ok, err = t:refresh()
   if not ok then return nil, err end
   return t
+end
+
+--- Forget a journaled generation key (after checking the provider for a task an
+-- interrupted run may have created), so the next generate with it submits anew.
+-- @tparam string key the generation's `key`
+function Client:forget(key)
+  if type(key) ~= "string" then error("client:forget: 'key' must be a string", 2) end
+  if self.journal then return self.journal:put(self.provider .. "\ntask\n" .. key, false) end
+  return true
 end
 
 local RETRY_KEYS = { attempts = true, vary = true, backoff = true, timeout = true, on_update = true }
@@ -173,7 +227,9 @@ function Client:generate_with_retry(args, opts)
   local tried, err = {}, nil
   for n = 1, attempts do
     local t
-    t, err = self:generate(args)
+    if n == 1 then check_types(args) end
+    -- each attempt is its own paid task: its own journal entry
+    t, err = self:_generate(args, n > 1 and ("#" .. n) or nil)
     if not t then return nil, err, tried end
     tried[#tried + 1] = t
     local left = deadline - core.now()
