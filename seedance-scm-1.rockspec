@@ -71,6 +71,7 @@ build = {
     ["seedance.cli.output"] = "lua/seedance/cli/output.lua",
     ["seedance.cli.view"] = "lua/seedance/cli/view.lua",
     ["seedance.client"] = "lua/seedance/client.lua",
+    ["seedance.debug"] = "lua/seedance/debug.lua",
     ["seedance.download"] = "lua/seedance/download.lua",
     ["seedance.driver.http1"] = "lua/seedance/driver/http1.lua",
     ["seedance.driver.ngx"] = "lua/seedance/driver/ngx.lua",

@@ -213,6 +213,9 @@ static int curl_start(sd_engine *e, sd_request *r)
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, r->follow ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
+    /* libcurl silently resends a request that died on a reused connection; for a create
+     * that could pay twice, so creates always get a connection of their own */
+    if (!r->idempotent) curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     if (strcmp(r->method, "GET") == 0) {

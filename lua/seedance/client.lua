@@ -7,6 +7,7 @@ local block = require "seedance.block"
 local core = require "seedance.core"
 local url = require "seedance.url"
 local errors = require "seedance.error"
+local debug_log = require "seedance.debug"
 
 local Client = {}
 Client.__index = Client
@@ -135,7 +136,7 @@ function M.new(opts)
     provider = opts.provider, dialect = dialect, endpoints = endpoints, base_url = base,
     control_url = control and control:gsub("/+$", "") or nil, region = opts.region or dialect.region,
     timeout = opts.timeout or 30, engine = eng, poll = poll_config(opts.poll),
-    validate = opts.validate ~= false, auto_track = opts.track == true,
+    validate = opts.validate ~= false, auto_track = opts.track == true, debug = debug_log.enabled(),
   }, Client)
   secrets[c] = { api_key = key, secret_key = opts.secret_key, access_key = opts.access_key,
                  auth_scheme = opts.auth_scheme }
@@ -181,7 +182,9 @@ end
 --- Send operation `op` and call cb(body) or cb(nil, err) from a later step. Returns the id.
 function Client:_op_async(op, cb)
   local req = http.request(self, op)
+  local t0 = self.debug and debug_log.request(self, req)
   return self.engine:submit(req, function(r)
+    if t0 then debug_log.result(self, req, r, t0) end
     local body, err = http.response(self, op, r)
     self._last_error = err
     return cb(body, err)

@@ -100,13 +100,15 @@ function M.response(client, op, r)
   local meta = type(body) == "table" and json.val(body.ResponseMetadata)
   if not rid and type(meta) == "table" then rid = json.str(json.val(meta.RequestId)) end
   local status = r.status
-  local failed = status >= 400
+  -- API calls never follow redirects (a custom auth header would follow them to any host),
+  -- so a 3xx here is a failure to report, not an answer
+  local failed = status >= 300
   local kind, code, message, retryable
   local classify = op.classify or client.dialect.classify
   if classify then
     -- the dialect may see an error inside a 200 (crun's envelope) or the opposite
     kind, code, message, retryable = classify(status, body, op, r)
-    failed = kind ~= nil
+    failed = kind ~= nil or (status >= 300 and status < 400)
   elseif failed then
     local m, c = M.describe_body(body)
     kind, code, message = STATUS_KIND[status], c, m
@@ -116,6 +118,11 @@ function M.response(client, op, r)
   end
   if failed then
     kind = kind or (status == 429 and "rate_limited") or "provider"
+    if status >= 300 and status < 400 then
+      kind = "provider"
+      message = "the API answered a redirect (HTTP " .. status .. ") to " .. tostring(r.headers and r.headers.location)
+                .. "; seedance does not follow redirects with credentials: set base_url to the new host"
+    end
     if not message then
       local snippet = (r.body or ""):sub(1, 200)
       message = "HTTP " .. status .. (snippet ~= "" and (": " .. snippet) or "")

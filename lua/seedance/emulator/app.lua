@@ -209,6 +209,7 @@ local function fault_answer(fault, mount)
   local status = math.floor(fault.status or 500)
   local headers = {["Content-Type"] = "application/json"}
   if fault.retry_after ~= nil then headers["Retry-After"] = common.tostring(fault.retry_after) end
+  if fault.location ~= nil then headers["Location"] = fault.location end
   local body = fault.body
   if type(body) == "table" then
     body = common.encode(body)
@@ -228,12 +229,19 @@ local function fault_alters_only(fault)
   return fault.status == nil and not fault.close
 end
 
+-- half of a JSON body: well-formed HTTP carrying JSON no parser accepts
+local function malform(body)
+  body = body or "{}"
+  return body:sub(1, math.max(1, math.floor(#body / 2))) .. "\0}"
+end
+
 -- Applies a fault to an answer the twin already produced (process = true:
 -- the request took effect, then the answer was lost or spoiled).
 local function spoil(answer, fault, mount)
   if fault_alters_only(fault) then
     if fault.delay then answer.delay = (answer.delay or 0) + fault.delay end
     if fault.truncate then answer.truncate = fault.truncate end
+    if fault.malformed then answer.body = malform(answer.body) end
     return answer
   end
   return fault_answer(fault, mount)
@@ -278,6 +286,10 @@ function Server:draw_fault(mount)
   r = f.slow
   if r and r > 0 and rng:next() < r then
     return {delay = tonumber(f.slow_delay) or 5}
+  end
+  r = f.malformed
+  if r and r > 0 and rng:next() < r then
+    return {malformed = true, process = true}
   end
   return nil
 end
@@ -345,7 +357,7 @@ end
 
 local FAULT_FIELDS = {
   op = true, match = true, status = true, retry_after = true, count = true, delay = true,
-  close = true, body = true, process = true, truncate = true,
+  close = true, body = true, process = true, truncate = true, malformed = true, location = true,
 }
 
 local CONFIG_FIELDS = {
@@ -377,11 +389,11 @@ function ops.fault(self, t)
   local f = {
     match = t.match, status = t.status, retry_after = t.retry_after, count = t.count or 1,
     delay = t.delay, close = t.close == true, body = t.body, process = t.process == true,
-    truncate = t.truncate,
+    truncate = t.truncate, malformed = t.malformed == true, location = t.location,
   }
   if f.body == common.null then f.body = nil end
-  if f.status == nil and not f.close and f.delay == nil and f.truncate == nil then
-    error("a fault needs one of status, close, delay, truncate", 0)
+  if f.status == nil and not f.close and f.delay == nil and f.truncate == nil and not f.malformed then
+    error("a fault needs one of status, close, delay, truncate, malformed", 0)
   end
   self.queue[#self.queue + 1] = f
   return {ok = true, queued = #self.queue}

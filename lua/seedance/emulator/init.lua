@@ -28,14 +28,15 @@ local OPTIONS = {
 
 local FAULT_RATES = {
   rate_limit = true, server_error = true, reset = true, slow = true,
-  slow_delay = true, retry_after = true,
+  slow_delay = true, retry_after = true, malformed = true,
 }
 
 local PLANS = {free = true, hobbyist = true, developer = true, premium = true, enterprise = true}
 
 local FAULT_FIELDS = {
   match = "string", status = "number", retry_after = true, count = "number", delay = "number",
-  close = "boolean", body = true, process = "boolean", truncate = "number",
+  close = "boolean", body = true, process = "boolean", truncate = "number", malformed = "boolean",
+  location = "string",
 }
 
 local Emulator = {}
