@@ -154,3 +154,8 @@ check-asan:
 bench: $(DEPS_STAMP) all
 	@sh scripts/deps.sh --bench
 	@$(LUA) bench/run.lua
+
+# Soak: 1,000 assets and 200 tasks under injected faults (bench/soak.lua), a few minutes
+soak: $(DEPS_STAMP) all
+	@$(LUA) bench/soak.lua
+	@LUA=$(LUA) $(LUA) bench/crash_resume.lua

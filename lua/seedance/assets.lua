@@ -115,7 +115,6 @@ local function create_one(self, args)
       err.maybe_submitted = true
       return nil, err
     end
-    body = found.raw
     local e = intent(self, args)
     e.id = found.id
     if j then j:put(key, e) end

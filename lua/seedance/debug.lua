@@ -36,8 +36,9 @@ end
 --- Log the outcome of a request started at `t0`.
 function M.result(client, req, r, t0)
   local what = r.error and ("error " .. r.error .. ": " .. tostring(r.message)) or ("HTTP " .. tostring(r.status))
+  local body = r.body and (" body " .. #r.body .. " B: " .. r.body:sub(1, 300)) or ""
   emit(client, ("seedance[%s] < %s %s: %s in %.3f s, %d attempt(s)%s"):format(client.provider, req.method or "GET",
-    req.url, what, core.now() - t0, r.attempts or 0, r.body and (" body " .. #r.body .. " B: " .. r.body:sub(1, 300)) or ""))
+    req.url, what, core.now() - t0, r.attempts or 0, body))
 end
 
 return M

@@ -95,7 +95,8 @@ end
 function M.definite(err)
   if err.request_sent == false then return true end
   local s = err.status
-  if not s then return false end
+  -- no status, or a success status whose body we could not read: the server may have acted
+  if not s or s < 400 then return false end
   if s == 503 or s == 455 or s == 429 then return true end
   return s < 500 and s ~= 408
 end

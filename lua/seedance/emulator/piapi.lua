@@ -354,7 +354,7 @@ function piapi.dump(state, env)
   local tasks, T = {}, require "seedance.emulator.tasks"
   for _, rec in pairs(state.tasks or {}) do
     local st, _, since = T.state(rec, env)
-    tasks[#tasks + 1] = {task_id = rec.id, status = st, changed_at = since}
+    tasks[#tasks + 1] = {task_id = rec.id, status = st, changed_at = since, prompt = rec.prompt}
   end
   return {assets = common.array(list), tasks = common.array(tasks)}
 end
