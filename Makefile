@@ -6,6 +6,7 @@
 #   make matrix     make test under every Lua installed here, one summary line each
 #   make lint       luacheck (portable globals only, see .luacheckrc)
 #   make docs       LDoc HTML in build/docs/, failing on an undocumented public function
+#   make rock       luarocks make into a temporary tree and use it (needs luarocks)
 
 LUA       ?= lua5.4
 CC        ?= cc
@@ -100,6 +101,12 @@ matrix:
 	  case "$$line" in *" 0 failed"*) ;; *) line="$$line (build/matrix/$$l.log)";; esac; \
 	  printf '%-7s %s\n' $$l "$$line"; \
 	done; exit $$rc
+
+# LuaRocks offline, as a new Debian user runs it: `luarocks make` from a clean copy into a
+# temporary tree, then scripts/rock_smoke.lua on that tree alone (ROCK_TREE=dir keeps one).
+.PHONY: rock
+rock: $(DEPS_STAMP)
+	@sh scripts/rock.sh $(ROCK_TREE)
 
 clean:
 	rm -rf build

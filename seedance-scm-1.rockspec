@@ -8,14 +8,20 @@ description = {
   detailed = "A C core (libcurl) and a Lua face for Sunra, OrcaRouter, crun.ai, AnyFast, PiAPI and Ark, with an offline emulator.",
   license = "MIT",
 }
+-- On Debian, apt's lua-cjson and lua-busted stand in for these rocks offline:
+-- LUAROCKS_CONFIG=scripts/luarocks_debian.lua (README, "Installing with LuaRocks").
 dependencies = { "lua >= 5.1", "lua-cjson" }
+-- CURL names no header: Debian keeps curl/curl.h under /usr/include/<multiarch>/, where
+-- LuaRocks does not look but the compiler does.
 external_dependencies = {
-  CURL = { header = "curl/curl.h", library = "curl" },
+  CURL = { library = "curl" },
   CRYPTO = { header = "openssl/evp.h", library = "crypto" },
   MICROHTTPD = { header = "microhttpd.h", library = "microhttpd" },
 }
 test_dependencies = { "busted" }
-test = { type = "busted" }
+-- `make test`: the Makefile's build and busted over spec/ (the busted test type would
+-- install busted as a rock first, even when apt's is there)
+test = { type = "command", command = "make test" }
 build = {
   type = "builtin",
   modules = {

@@ -8,7 +8,7 @@ local cjson = require "cjson"
 local N = tonumber(os.getenv("BENCH_N") or "1000")
 local T = tonumber(os.getenv("BENCH_TASKS") or "100")
 local c = seedance.new({ provider = "piapi", api_key = "bench-key", base_url = assert(os.getenv("BENCH_URL")),
-                         poll = { list = { interval = 0.25, max = 0.5 }, task = { interval = 1, max = 2 } } })
+                         poll = { list = { interval = 0.2, max = 0.4 }, task = { interval = 1, max = 2 } } })
 local t_start = core.time()
 local objs = {}
 local flows = {}
@@ -20,7 +20,11 @@ for first = 1, N, 50 do
   end
 end
 for i = 1, T do
-  flows[#flows + 1] = function() objs[#objs + 1] = assert(c:generate({ prompt = "fleet shot " .. i })) end
+  flows[#flows + 1] = function()
+    -- take the task first: #objs must be read after generate yields, not before
+    local t = assert(c:generate({ prompt = "fleet shot " .. i }))
+    objs[#objs + 1] = t
+  end
 end
 seedance.run(table.unpack(flows))
 local seen = {}

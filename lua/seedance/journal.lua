@@ -26,7 +26,8 @@ function M.open(path)
     if text ~= "" then
       local doc = json.decode(text)
       if type(doc) ~= "table" or doc.seedance_journal ~= FORMAT or type(doc.entries) ~= "table" then
-        error("seedance.new: journal '" .. path .. "' is not a seedance journal (left as it is; move it away to start afresh)", 3)
+        error("seedance.new: journal '" .. path
+              .. "' is not a seedance journal (left as it is; move it away to start afresh)", 3)
       end
       for k, v in pairs(doc.entries) do
         if type(v) == "table" then entries[k] = v end

@@ -14,6 +14,7 @@ M.__index = M
 local HARD = { not_found = true, auth = true, validation = true, quota = true }
 -- list-based refresh pays off from this many pending objects of one kind
 M.LIST_THRESHOLD = 3
+M.PAGE_FANOUT = 8
 -- a tracked object nobody waits for is let go after this long (reliability.md deadlines)
 local MAX_AGE = { asset = 1800, session = 1800, task = 3600 }
 
@@ -30,7 +31,9 @@ end
 
 -- listeners see (obj, err, ended): err when polling hit a hard error, ended when tracking stops
 local function notify(st, err, ended)
-  for fn in pairs(st.listeners) do fn(st.obj, err, ended) end
+  if st.listeners then
+    for fn in pairs(st.listeners) do fn(st.obj, err, ended) end
+  end
 end
 
 function M:_finish(st, err)
@@ -51,9 +54,12 @@ function M:_settle(st, changed)
   if changed then notify(st) end
   if st.over then return end
   if st.obj:_terminal() then return self:_finish(st) end
-  if core.now() - st.since > st.max_age and next(st.listeners) == nil then return self:_finish(st) end
-  if changed then st.interval = st.first
-  else st.interval = math.min(st.interval * st.factor, st.max) end
+  local cfg = st.cfg
+  if core.now() - st.since > cfg.max_age and (st.listeners == nil or next(st.listeners) == nil) then
+    return self:_finish(st)
+  end
+  if changed then st.interval = cfg.first
+  else st.interval = math.min(st.interval * cfg.factor, cfg.max) end
   st.next_delay = st.interval
   -- a task reporting progress tells when it will finish: poll then, not a full interval later
   local p, now = st.obj.progress, core.now()
@@ -81,7 +87,7 @@ function M:_poll(st)
     if st.over then return end
     if err then
       if HARD[err.kind] then return self:_finish(st, err) end
-      st.interval = math.min(st.interval * st.factor, st.max)
+      st.interval = math.min(st.interval * st.cfg.factor, st.cfg.max)
       return self:_schedule(st, err.retry_after or st.interval)
     end
     self:_settle(st, self:_changed(st))
@@ -161,11 +167,21 @@ function M:_round(kind, r)
     else r.interval = math.min(r.interval * client.poll.factor, client.poll.list.max) end
     if self.pending[kind] > 0 then self:_round_due(kind, r.interval) end
   end
-  -- the first page says whether more follow; the rest are fetched side by side, as many as
-  -- the pending count needs, so a round costs about one round trip however long the list
+  -- pages are fetched side by side (at most PAGE_FANOUT at a time, so ten thousand pending
+  -- objects do not decode a hundred pages at once), as many as the pending count needs and
+  -- more only if the last says so: a round costs about one round trip
   local size = (spec.args and spec.args.page_size) or 100
+  local want = math.min(math.max(1, math.ceil(#members / size)), 50)
   local outstanding, failure, next_page = 0, nil, 1
-  local function page(n)
+  local page
+  local function launch()
+    while outstanding < M.PAGE_FANOUT and next_page <= want and not failure do
+      page(next_page)
+      next_page = next_page + 1
+    end
+    if outstanding == 0 then return done(failure) end
+  end
+  page = function(n)
     outstanding = outstanding + 1
     client:_op_async(d[spec.list](spec.args, n), function(body, err)
       outstanding = outstanding - 1
@@ -176,30 +192,36 @@ function M:_round(kind, r)
         for _, f in ipairs(items) do
           if f.id then still[f.id] = f end
         end
-        if more and n == next_page - 1 and next_page <= 50 then
-          local last = math.max(next_page, math.ceil(#members / size) + 1)
-          for k = next_page, math.min(last, 50) do page(k) end
-          next_page = math.min(last, 50) + 1
-        end
+        if more and n == want and want < 50 then want = want + 1 end
       end
-      if outstanding == 0 then return done(failure) end
+      return launch()
     end)
   end
-  next_page = 2
-  page(1)
+  launch()
+end
+
+-- what every tracked object of a kind shares (one table per kind, not per object: ten
+-- thousand pending objects must stay small)
+function M:_cfg(kind)
+  self.cfgs = self.cfgs or {}
+  local c = self.cfgs[kind]
+  if not c then
+    local p = self.client.poll[kind]
+    c = { first = p.interval, max = p.max, factor = self.client.poll.factor, max_age = MAX_AGE[kind] or 1800 }
+    self.cfgs[kind] = c
+  end
+  return c
 end
 
 --- Track `obj` until it is terminal; `fresh` objects (just created) are checked sooner.
 function M:add(obj, fresh)
   if self.states[obj] or obj:_terminal() then return self.states[obj] end
-  local client = self.client
-  local p = client.poll[obj._kind]
-  local st = { obj = obj, interval = p.interval, first = p.interval, max = p.max, factor = client.poll.factor,
-               last = obj.raw_status, progress = obj.progress, listeners = {}, since = core.now(),
-               max_age = MAX_AGE[obj._kind] or 1800 }
+  local cfg = self:_cfg(obj._kind)
+  local st = { obj = obj, cfg = cfg, interval = cfg.first, last = obj.raw_status, progress = obj.progress,
+               since = core.now() }
   self.states[obj] = st
   self.pending[obj._kind] = self.pending[obj._kind] + 1
-  self:_schedule(st, fresh and p.interval / 2 or p.interval)
+  self:_schedule(st, fresh and cfg.first / 2 or cfg.first)
   return st
 end
 
@@ -207,6 +229,7 @@ end
 function M:listen(obj, fn)
   local st = self.states[obj] or self:add(obj)
   if not st then return nil end
+  st.listeners = st.listeners or {}
   st.listeners[fn] = true
   return fn
 end
@@ -214,14 +237,14 @@ end
 --- Drop a listener added with `listen`; tracking goes on for any others.
 function M:unlisten(obj, fn)
   local st = self.states[obj]
-  if st then st.listeners[fn] = nil end
+  if st and st.listeners then st.listeners[fn] = nil end
 end
 
 --- Stop tracking `obj` (its in-flight refresh is cancelled).
 function M:remove(obj)
   local st = self.states[obj]
   if st then
-    st.listeners = {}
+    st.listeners = nil
     self:_finish(st)
   end
 end
