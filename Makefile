@@ -128,6 +128,11 @@ FUZZ_BIN      = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 ASAN_FLAGS    = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 ASAN_BUILD    = build/asan-$(LUA)
 ASAN_LIB      = $(shell $(CC) -print-file-name=libasan.so)
+# Left out of check-asan: the LÖVE example runs Debian's love, a separate LuaJIT process on the
+# uninstrumented luajit build; with libasan preloaded (inherited) it hangs in Mesa's swrast
+# threads, deaf to timeout's TERM, and there is nothing of ours in it for ASan to see.
+ASAN_SKIP    ?= spec/love_spec.lua
+ASAN_SPECS    = $(if $(filter spec spec/,$(SPECS)),$(filter-out $(ASAN_SKIP),$(sort $(wildcard spec/*_spec.lua))),$(SPECS))
 
 .PHONY: fuzz fuzz-build check-asan
 
@@ -155,7 +160,7 @@ check-asan:
 	@LD_PRELOAD=$(ASAN_LIB) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  LUA_CPATH="$(CURDIR)/$(ASAN_BUILD)/?.so;;" \
-	  $(LUA) $(BUSTED) --output=spec/support/summary.lua $(SPECS)
+	  $(LUA) $(BUSTED) --output=spec/support/summary.lua $(ASAN_SPECS)
 
 # Benchmarks (bench/run.lua): peers, fleet, raw, memory, latency; writes bench/RESULTS.md
 bench: $(DEPS_STAMP) all

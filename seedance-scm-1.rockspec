@@ -104,6 +104,7 @@ build = {
     ["seedance.limits"] = "lua/seedance/limits.lua",
     ["seedance.multipart"] = "lua/seedance/multipart.lua",
     ["seedance.object"] = "lua/seedance/object.lua",
+    ["seedance.preflight"] = "lua/seedance/preflight.lua",
     ["seedance.providers.anyfast"] = "lua/seedance/providers/anyfast.lua",
     ["seedance.providers.ark"] = "lua/seedance/providers/ark.lua",
     ["seedance.providers.crun"] = "lua/seedance/providers/crun.lua",

@@ -51,10 +51,27 @@ for _ = 1, CYCLES do
   end
   n_tasks, n_assets = n_tasks + #dump.tasks, n_assets + #dump.assets
 end
-print(("crash-resume: %d runs killed with SIGKILL mid-work (%d more finished before their kill), "
+local lines = {}
+local function say(line)
+  io.write(line, "\n")
+  lines[#lines + 1] = line
+end
+say(("crash-resume: %d runs killed with SIGKILL mid-work (%d more finished before their kill), "
        .. "%d of %d workflows then completed"):format(kills, finished_early, completed, CYCLES))
-print(("  tasks on the emulator %d for %d shots: duplicate tasks %d; assets %d for %d: duplicate creates %d"):format(
+say(("  tasks on the emulator %d for %d shots: duplicate tasks %d; assets %d for %d: duplicate creates %d"):format(
   n_tasks, 4 * CYCLES, dup_tasks, n_assets, 4 * CYCLES, dup_assets))
 emu:stop()
 os.remove(journal)
+-- the soak wrote its half of the block; this closes it and puts both in the README
+local f = io.open("bench/SOAK.md", "a")
+if f then
+  f:write(table.concat(lines, "\n"), "\n```\n")
+  f:close()
+  f = io.open("bench/SOAK.md")
+  local text = f:read("*a")
+  f:close()
+  local machine = io.popen("grep -m1 'model name' /proc/cpuinfo"):read("*l"):gsub("^.-:%s*", "")
+  package.path = "bench/?.lua;" .. package.path
+  require("readme").update("soak", text .. "\nMachine: " .. machine .. ", " .. os.date("!%Y-%m-%d") .. "\n")
+end
 os.execute("rm -rf " .. out)

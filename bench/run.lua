@@ -148,4 +148,6 @@ if not only then
   local f = io.open("bench/RESULTS.md", "w")
   f:write("# make bench, latest run\n\n", text)
   f:close()
+  package.path = "bench/?.lua;" .. package.path
+  require("readme").update("bench", text)
 end

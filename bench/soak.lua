@@ -98,6 +98,11 @@ for _, a in ipairs(assets) do if a.status == "active" or a.status == "failed" th
 for _, t in ipairs(tasks) do if t:_terminal() then terminal = terminal + 1 end end
 local est = c.engine.core:stats()
 
+local lines = {}
+local print = function(line) -- luacheck: ignore (shadows print to keep the lines for the README)
+  io.write(line, "\n")
+  lines[#lines + 1] = line
+end
 print(("soak: %d assets + %d tasks, seed %s"):format(N_ASSETS, N_TASKS, os.getenv("SOAK_SEED") or "7"))
 print(("  requests %d, faults injected %d, engine retries %d"):format(stats.requests, stats.faults, est.retries))
 print(("  terminal %d of %d, time to all-terminal %.1f s"):format(terminal, #assets + #tasks, elapsed))
@@ -109,3 +114,6 @@ print(("  duplicate tasks: %d"):format(dup_tasks))
 c:close()
 emu:stop()
 os.remove(journal)
+local f = assert(io.open("bench/SOAK.md", "w"))
+f:write("```\n", table.concat(lines, "\n"), "\n")
+f:close()

@@ -104,10 +104,41 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
     return len;
 }
 
-static CURL *pool_get(curl_state *cs)
+static long ms(double s) { return s > 0 ? (long)(s * 1000.0 + 0.5) : 0; }
+
+/* Options every transfer of this engine shares, set once per handle: pooled handles keep
+ * them (no curl_easy_reset), and each attempt sets only what is its own. */
+static void configure_static(sd_engine *e, CURL *c)
 {
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms(e->cfg.connect_timeout));
+    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 30L);
+    curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 15L);
+    curl_easy_setopt(c, CURLOPT_MAXAGE_CONN, 55L);
+    curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, e->cfg.verify_tls ? 1L : 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, e->cfg.verify_tls ? 2L : 0L);
+    if (e->cfg.ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, e->cfg.ca_file);
+    if (e->cfg.ca_path) curl_easy_setopt(c, CURLOPT_CAPATH, e->cfg.ca_path);
+    if (e->cfg.user_agent) curl_easy_setopt(c, CURLOPT_USERAGENT, e->cfg.user_agent);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+}
+
+static CURL *pool_get(sd_engine *e, curl_state *cs)
+{
+    CURL *c;
     if (cs->npool > 0) return cs->pool[--cs->npool];
-    return curl_easy_init();
+    c = curl_easy_init();
+    if (c) configure_static(e, c);
+    return c;
 }
 
 static void pool_put(curl_state *cs, CURL *c)
@@ -122,7 +153,11 @@ static void pool_put(curl_state *cs, CURL *c)
         cs->pool = p;
         cs->cappool = cap;
     }
-    curl_easy_reset(c);
+    /* the attempt's own buffers are about to be freed: the handle must not point at them */
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(c, CURLOPT_PRIVATE, NULL);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
     cs->pool[cs->npool++] = c;
 }
 
@@ -143,7 +178,6 @@ static void xfer_free(curl_state *cs, sd_request *r, int remove)
     r->driver_data = NULL;
 }
 
-static long ms(double s) { return s > 0 ? (long)(s * 1000.0 + 0.5) : 0; }
 
 static int curl_start(sd_engine *e, sd_request *r)
 {
@@ -152,7 +186,7 @@ static int curl_start(sd_engine *e, sd_request *r)
     CURL *c;
     int i;
     double now, left;
-    if (x == NULL || (c = x->easy = pool_get(cs)) == NULL) {
+    if (x == NULL || (c = x->easy = pool_get(e, cs)) == NULL) {
         free(x);
         r->err = SD_ERR_INTERNAL;
         snprintf(r->errmsg, sizeof r->errmsg, "out of memory");
@@ -172,11 +206,15 @@ static int curl_start(sd_engine *e, sd_request *r)
             snprintf(r->errmsg, sizeof r->errmsg, "cannot open the download file for writing");
             return -1;
         }
-        if (r->resume_from > 0) curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)r->resume_from);
+        curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)r->resume_from);
         /* a download may take long: bound it by stalls, not by total time */
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 0L);
     } else {
+        curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)0);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 0L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 0L);
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms(r->timeout));
     }
     r->file_bytes = 0;
@@ -188,41 +226,22 @@ static int curl_start(sd_engine *e, sd_request *r)
     }
     curl_easy_setopt(c, CURLOPT_URL, r->url);
     curl_easy_setopt(c, CURLOPT_PRIVATE, (void *)r);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->headers);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, (void *)r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, (void *)r);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms(e->cfg.connect_timeout));
-    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 30L);
-    curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 15L);
-    curl_easy_setopt(c, CURLOPT_MAXAGE_CONN, 55L);
-    curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, e->cfg.verify_tls ? 1L : 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, e->cfg.verify_tls ? 2L : 0L);
-    if (e->cfg.ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, e->cfg.ca_file);
-    if (e->cfg.ca_path) curl_easy_setopt(c, CURLOPT_CAPATH, e->cfg.ca_path);
-    if (e->cfg.user_agent) curl_easy_setopt(c, CURLOPT_USERAGENT, e->cfg.user_agent);
     /* API calls never follow redirects: curl would forward custom auth headers such as
      * X-API-Key to the new host. Downloads carry no credentials, so they may. */
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, r->follow ? 1L : 0L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
     /* libcurl silently resends a request that died on a reused connection; for a create
      * that could pay twice, so creates always get a connection of their own */
-    if (!r->idempotent) curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    if (strcmp(r->method, "GET") == 0) {
-        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    } else if (strcmp(r->method, "HEAD") == 0) {
+    curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, r->idempotent ? 0L : 1L);
+    /* back to a plain GET first: a pooled handle may remember the last attempt's method */
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    if (strcmp(r->method, "HEAD") == 0) {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    } else {
+    } else if (strcmp(r->method, "GET") != 0) {
         if (strcmp(r->method, "POST") != 0) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
         if (r->body || strcmp(r->method, "POST") == 0) {
             curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);

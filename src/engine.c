@@ -291,7 +291,7 @@ sd_request *sd_engine_submit(sd_engine *e, const sd_submit *s, char *err, size_t
     r->resume = s->resume;
     r->expected = -1;
     r->retry_after = -1;
-    r->max_body = e->cfg.max_body;
+    r->max_body = s->max_body > 0 ? s->max_body : e->cfg.max_body;
     for (i = 0; i < s->n_retry_on && i < 8; i++) r->retry_on[r->n_retry_on++] = s->retry_on[i];
     if (slot_alloc(e, r) != 0) goto oom;
     if (heap_push(e, r) != 0) {

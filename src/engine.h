@@ -120,6 +120,7 @@ typedef struct sd_submit {
     const int *retry_on;
     int n_retry_on;
     int resume;
+    size_t max_body; /* 0: the engine's */
 } sd_submit;
 
 extern const sd_driver sd_driver_curl;

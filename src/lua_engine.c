@@ -125,7 +125,7 @@ static int l_engine(lua_State *L)
 
 static const char *const submit_opts[] = {"method", "url", "headers", "body", "timeout", "deadline",
                                           "delay", "retries", "idempotent", "retry_on", "file",
-                                          "resume", "follow", NULL};
+                                          "resume", "follow", "max_body", NULL};
 
 static int l_submit(lua_State *L)
 {
@@ -152,6 +152,7 @@ static int l_submit(lua_State *L)
     s.delay = opt_num(L, 2, "delay", 0);
     s.retries = (int)opt_num(L, 2, "retries", -1);
     s.resume = opt_bool(L, 2, "resume", 0);
+    s.max_body = (size_t)opt_num(L, 2, "max_body", 0);
     s.idempotent = opt_bool(L, 2, "idempotent", s.method == NULL || strcmp(s.method, "GET") == 0 ||
                                                     strcmp(s.method, "HEAD") == 0 ||
                                                     strcmp(s.method, "DELETE") == 0);

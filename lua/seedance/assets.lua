@@ -3,11 +3,12 @@
 local client_mod = require "seedance.client"
 local asset = require "seedance.asset"
 local journal = require "seedance.journal"
+local preflight = require "seedance.preflight"
 local core = require "seedance.core"
 
 local Client = client_mod.class
 
-local UPLOAD_KEYS = { url = true, type = true, name = true, group = true, file = true }
+local UPLOAD_KEYS = { url = true, type = true, name = true, group = true, file = true, validate = true }
 local TYPES = { image = true, video = true, audio = true }
 
 local function check_upload(a, who, level)
@@ -24,6 +25,7 @@ local function check_upload(a, who, level)
     error(who .. ": 'type' must be \"image\", \"video\" or \"audio\"", level)
   end
   if a.name ~= nil and type(a.name) ~= "string" then error(who .. ": 'name' must be a string", level) end
+  if a.validate ~= nil and type(a.validate) ~= "boolean" then error(who .. ": 'validate' must be a boolean", level) end
   local g = a.group
   if g ~= nil and type(g) ~= "string" and not (type(g) == "table" and g.id) then
     error(who .. ": 'group' must be a Group or a group id", level)
@@ -34,7 +36,7 @@ end
 local function normalize_upload(a)
   local g = a.group
   return { url = a.url, file = a.file, name = a.name, group = type(g) == "table" and g.id or g,
-           type = a.type or (a.url and client_mod.media_type(a.url)) }
+           type = a.type or (a.url and client_mod.media_type(a.url)), validate = a.validate }
 end
 
 -- The asset this client already registered for `args`, from the journal: the asset, or
@@ -63,6 +65,21 @@ local function reuse(self, args)
   end
   if err then return nil, err end
   return false, key
+end
+
+local function loopback(u)
+  local host = type(u) == "string" and u:match("^%a+://%[?([^/%]:]+)")
+  return host == "127.0.0.1" or host == "localhost" or host == "::1" or (host and host:match("^127%.")) ~= nil
+end
+
+--- Whether an upload is probed and checked against the provider's limits first: unless
+-- validate = false (client or call). Against an emulator on loopback, only references on
+-- loopback too are fetched: a test's example URLs are not there to be downloaded.
+function Client:_validates(args)
+  if args.validate == false or not self.validate then return false end
+  if args.file then return true end
+  if loopback(self.base_url) then return loopback(args.url) end
+  return true
 end
 
 --- An asset registered from the same URL (and name, when given) by anyone with this key,
@@ -145,6 +162,10 @@ function Client:upload(a)
     if found then return self:_track(found) end
     if found == nil then return nil, err end
   end
+  if self:_validates(args) then
+    local ok, verr = preflight.check(self, args)
+    if not ok then return nil, verr end
+  end
   return create_one(self, args)
 end
 
@@ -165,6 +186,28 @@ function Client:upload_many(list)
     if found then out[i] = self:_track(found)
     elseif found == nil then out[i] = err; nfail = nfail + 1
     else todo[#todo + 1] = i end
+  end
+  local checks = {}
+  for _, i in ipairs(todo) do
+    if self:_validates(args[i]) then checks[#checks + 1] = i end
+  end
+  if #checks > 0 then
+    local probes = {}
+    for k, i in ipairs(checks) do probes[k] = args[i] end
+    local keep = {}
+    local verdicts = preflight.check_many(self, probes)
+    local refused = {}
+    for k, i in ipairs(checks) do
+      if verdicts[k] ~= true then
+        out[i] = verdicts[k]
+        nfail = nfail + 1
+        refused[i] = true
+      end
+    end
+    for _, i in ipairs(todo) do
+      if not refused[i] then keep[#keep + 1] = i end
+    end
+    todo = keep
   end
   if not (d.capabilities or {}).batch_upload then
     for _, i in ipairs(todo) do

@@ -35,6 +35,7 @@ local app = {}
 app.PROVIDERS = {"sunra", "orcarouter", "crun", "anyfast", "piapi", "ark"}
 
 local CONTROL_PATH = "/__emulator/control"
+local FILES_PREFIX = "/__emulator/files/"
 
 --- Loads a twin, or returns nil when its module does not exist (yet).
 -- A twin that exists but fails to load raises: that is a bug to see.
@@ -127,6 +128,7 @@ function Server:reset()
   self.created_keys = {}
   self.media = {}
   self.media_expired = false
+  self.files = {}
   for _, m in ipairs(self.mounts) do
     local env = {
       provider = m.name,
@@ -318,6 +320,16 @@ function Server:handle(req)
   stats.requests = stats.requests + 1
   -- result videos live on the emulator's own "CDN", beside every twin
   local is_media = path:sub(1, #tasks.MEDIA_PREFIX) == tasks.MEDIA_PREFIX
+  -- reference files put there by {op="put_file"}: what preflight probing fetches in tests
+  if path:sub(1, #FILES_PREFIX) == FILES_PREFIX then
+    local f = self.files[path:sub(#FILES_PREFIX + 1)]
+    stats.requests = stats.requests + 1
+    bump(stats.by_route, "GET " .. FILES_PREFIX)
+    if not f then return common.json(404, {error = "no such file"}) end
+    if req.headers.range then stats.file_ranges = (stats.file_ranges or 0) + 1 end
+    if f.no_ranges then req.headers.range = nil end
+    return tasks.serve_bytes(req, f.data, f.type or "application/octet-stream", stats)
+  end
   local mount, route, params, wrong_method
   if not is_media then mount, route, params, wrong_method = self:resolve(method, path) end
   bump(stats.by_route, route and route.key or (is_media and "GET " .. tasks.MEDIA_PREFIX) or (method .. " " .. path))
@@ -421,6 +433,13 @@ function ops.expire_task(self, t)
     end
   end
   error("no task '" .. tostring(t.id) .. "'", 0)
+end
+
+--- Serve `data` at /__emulator/files/<name> (Range honoured unless no_ranges).
+function ops.put_file(self, t)
+  if type(t.name) ~= "string" or type(t.data) ~= "string" then error("put_file needs 'name' and 'data'", 0) end
+  self.files[t.name] = {data = t.data, type = t.type, no_ranges = t.no_ranges == true}
+  return {ok = true, path = FILES_PREFIX .. t.name}
 end
 
 --- Every result URL answers 403 from now on, as lapsed signed URLs do.

@@ -177,6 +177,20 @@ function Emulator:stats()
   return self:control{op = "stats"}
 end
 
+--- Serves `data` at `emu.url .. "/__emulator/files/" .. name`, with Range support
+-- (`opts.no_ranges = true`: answer every request with the whole file), so reference URLs in
+-- tests can point at real bytes on loopback.
+-- @treturn string the file's URL
+function Emulator:put_file(name, data, opts)
+  if type(name) ~= "string" or type(data) ~= "string" then
+    error("bad arguments to 'put_file' (name and data strings expected)", 2)
+  end
+  opts = opts or {}
+  self:control{op = "put_file", name = name, data = data, type = opts.type, no_ranges = opts.no_ranges}
+  return "http://" .. (self.host:find(":", 1, true) and ("[" .. self.host .. "]") or self.host) .. ":" .. self.port
+    .. "/__emulator/files/" .. name
+end
+
 --- Clears every asset, queued fault, counter and clock offset; settings
 -- (start options, configure) stay.
 function Emulator:reset()

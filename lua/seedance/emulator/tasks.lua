@@ -88,10 +88,14 @@ function T.serve(req, media, stats, expired)
   if not media[token] then return media_error(404, "no such video") end
   if expired then return media_error(403, "Request has expired") end
   stats.media_downloads = (stats.media_downloads or 0) + 1
-  local body = require "seedance.emulator.sample_mp4"
+  return T.serve_bytes(req, require "seedance.emulator.sample_mp4", "video/mp4", stats)
+end
+
+--- Answer a GET for `body`, honouring a single "bytes=a-b" / "bytes=a-" Range.
+function T.serve_bytes(req, body, content_type, stats)
   local size = #body
   local range = req.headers.range
-  local headers = { ["Content-Type"] = "video/mp4", ["Accept-Ranges"] = "bytes" }
+  local headers = { ["Content-Type"] = content_type, ["Accept-Ranges"] = "bytes" }
   if range then
     local a, b = range:match("^bytes=(%d+)%-(%d*)$")
     a = tonumber(a)
