@@ -17,11 +17,12 @@ local all = {}
 for first = 1, N, 50 do
   local chunk = {}
   for i = first, math.min(first + 49, N) do chunk[#chunk + 1] = { url = ("https://cdn.example.com/m%d.png"):format(i) } end
-  for _, a in ipairs(assert(c:upload_many(chunk))) do
-    all[#all + 1] = a
-    c:track(a)
-  end
+  for _, a in ipairs(assert(c:upload_many(chunk))) do all[#all + 1] = a end
 end
+-- tracking starts once all exist, so the figure below is the objects plus their tracking
+for _, a in ipairs(all) do c:track(a) end
+collectgarbage()
+local tracked = rss() - before
 local t0 = core.now()
 while core.now() - t0 < 3 do
   c:step()
@@ -30,4 +31,4 @@ end
 local pending = 0
 for _, a in ipairs(all) do if a.status == "processing" then pending = pending + 1 end end
 collectgarbage()
-print(string.format("%d %d", rss() - before, pending))
+print(string.format("%d %d %d", tracked, rss() - before, pending))

@@ -20,9 +20,17 @@ local secrets = setmetatable({}, { __mode = "k" })
 local ALL = { "sunra", "orcarouter", "crun", "anyfast", "piapi", "ark" }
 M.providers = {}
 local KNOWN = {}
+-- a dialect is loaded when a client first uses it; only its presence is checked here
+-- (package.searchpath where the Lua has it, else by loading it)
+local function present(p)
+  local name = "seedance.providers." .. p
+  if package.loaded[name] then return true end
+  local searchpath = rawget(package, "searchpath") -- 5.2+ and LuaJIT; not 5.1
+  if searchpath then return searchpath(name, package.path) ~= nil end
+  return (pcall(require, name))
+end
 for _, p in ipairs(ALL) do
-  local ok = pcall(require, "seedance.providers." .. p)
-  if ok then
+  if present(p) then
     M.providers[#M.providers + 1] = p
     KNOWN[p] = true
   end

@@ -152,7 +152,7 @@ function M:_round(kind, r)
       if not st.over then
         local fresh = still[st.obj.id]
         if fresh then
-          st.obj:_apply(fresh)
+          st.obj:_apply(type(fresh) == "table" and fresh or { raw_status = fresh })
           local changed = self:_changed(st)
           any = any or changed
           self:_settle(st, changed)
@@ -188,9 +188,17 @@ function M:_round(kind, r)
       if not body then
         failure = failure or err
       else
-        local items, more = d[spec.parse](body, n)
-        for _, f in ipairs(items) do
-          if f.id then still[f.id] = f end
+        local more
+        if spec.brief then
+          -- ids and status words only: a round over ten thousand pending objects must not
+          -- build ten thousand full records to throw away
+          more = spec.brief(body, n, still)
+        else
+          local items
+          items, more = d[spec.parse](body, n)
+          for _, f in ipairs(items) do
+            if f.id then still[f.id] = { raw_status = f.raw_status } end
+          end
         end
         if more and n == want and want < 50 then want = want + 1 end
       end

@@ -211,7 +211,17 @@ end
 --- List-based refresh: one page of still-processing assets refreshes many at once
 -- (seedance.tracker); anything missing from it changed and is fetched on its own.
 D.list_pending = {
-  asset = { list = "list_assets", parse = "parse_list", args = { status = "processing", page_size = 100 } },
+  asset = { list = "list_assets", parse = "parse_list", args = { status = "processing", page_size = 100 },
+            -- id -> status word of each item into `out`; whether another page follows
+            brief = function(b, page, out)
+              local items = json.val(b.items) or {}
+              for _, raw in ipairs(items) do
+                local id = json.str(raw.asset_id)
+                if id then out[id] = json.val(raw.status) end
+              end
+              local size = json.num(b.size) or D.page_size
+              return #items > 0 and page * size < (json.num(b.total) or 0)
+            end },
 }
 
 return D
