@@ -54,22 +54,23 @@ function M:_settle(st, changed)
   if changed then notify(st) end
   if st.over then return end
   if st.obj:_terminal() then return self:_finish(st) end
-  local cfg = st.cfg
+  local cfg = self:_cfg(st.obj._kind)
   if core.now() - st.since > cfg.max_age and (st.listeners == nil or next(st.listeners) == nil) then
     return self:_finish(st)
   end
   if changed then st.interval = cfg.first
   else st.interval = math.min(st.interval * cfg.factor, cfg.max) end
-  st.next_delay = st.interval
+  local delay = st.interval
   -- a task reporting progress tells when it will finish: poll then, not a full interval later
   local p, now = st.obj.progress, core.now()
   if type(p) == "number" then
     if st.p_v and p > st.p_v and p < 100 then
       local eta = (100 - p) * (now - st.p_t) / (p - st.p_v)
-      st.next_delay = math.max(math.min(st.interval, eta), 0.05)
+      delay = math.max(math.min(st.interval, eta), 0.05)
     end
     if st.p_v ~= p then st.p_v, st.p_t = p, now end
   end
+  return delay
 end
 
 function M._changed(_, st)
@@ -87,11 +88,12 @@ function M:_poll(st)
     if st.over then return end
     if err then
       if HARD[err.kind] then return self:_finish(st, err) end
-      st.interval = math.min(st.interval * st.cfg.factor, st.cfg.max)
+      local cfg = self:_cfg(st.obj._kind)
+      st.interval = math.min(st.interval * cfg.factor, cfg.max)
       return self:_schedule(st, err.retry_after or st.interval)
     end
-    self:_settle(st, self:_changed(st))
-    if not st.over then self:_schedule(st, st.next_delay or st.interval) end
+    local delay = self:_settle(st, self:_changed(st))
+    if not st.over then self:_schedule(st, delay or st.interval) end
   end)
 end
 
@@ -103,11 +105,8 @@ end
 function M:_schedule(st, delay)
   if st.over then return end
   local kind = st.obj._kind
-  if self:_uses_list(kind) then
-    st.in_round = true
-    return self:_round_due(kind, delay)
-  end
-  st.in_round = false
+  -- an object with neither a timer nor a request in flight is waiting for its kind's list round
+  if self:_uses_list(kind) then return self:_round_due(kind, delay) end
   st.timer = self.client.engine:after(jitter(self, delay), function() self:_poll(st) end)
 end
 
@@ -136,7 +135,7 @@ function M:_round(kind, r)
   local spec = d.list_pending[kind]
   local members = {}
   for obj, st in pairs(self.states) do
-    if obj._kind == kind and st.in_round and not st.req then members[#members + 1] = st end
+    if obj._kind == kind and not st.timer and not st.req then members[#members + 1] = st end
   end
   if #members == 0 then return end
   r.busy = true
@@ -158,7 +157,6 @@ function M:_round(kind, r)
           self:_settle(st, changed)
         else
           any = true
-          st.in_round = false
           self:_poll(st)
         end
       end
@@ -225,7 +223,8 @@ end
 function M:add(obj, fresh)
   if self.states[obj] or obj:_terminal() then return self.states[obj] end
   local cfg = self:_cfg(obj._kind)
-  local st = { obj = obj, cfg = cfg, interval = cfg.first, last = obj.raw_status, progress = obj.progress,
+  -- four fields for an asset: ten thousand pending must stay small
+  local st = { obj = obj, interval = cfg.first, last = obj.raw_status, progress = obj.progress,
                since = core.now() }
   self.states[obj] = st
   self.pending[obj._kind] = self.pending[obj._kind] + 1
