@@ -10,43 +10,21 @@ local emulator = require "seedance.emulator"
 local cjson = require "cjson"
 local sample = require "seedance.emulator.sample_mp4"
 local dialect = require "seedance.providers.anyfast"
+local helpers = require "helpers"
 
 local KEY = "af-gen-secret-0123456789"
 local PATH = "/v1/video/generations"
-local TMP = os.tmpname()
-
-local function fixture(name)
-  local f = assert(io.open("spec/fixtures/anyfast/" .. name .. ".json", "rb"))
-  local t = cjson.decode(f:read("*a"))
-  f:close()
-  return t
-end
-
-local function read(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function keys(t)
-  local out = {}
-  for k in pairs(t) do out[#out + 1] = k end
-  table.sort(out)
-  return out
-end
+local TMP = helpers.scratch()
+local fixture = helpers.fixtures("anyfast", ".json")
+local read, keys = helpers.read, helpers.keys
 
 describe("anyfast generation", function()
+  local emulated = helpers.twin("anyfast", KEY, { processing = 0.1, api_key = KEY },
+                                { generation = 0.4, processing = 0.1, api_key = KEY })
   local emu, client, hero, clip, voice
 
-  local function new_client(extra)
-    local o = { provider = "anyfast", api_key = KEY, base_url = emu.url, backoff_base = 0.01,
-                backoff_max = 0.05, poll = { interval = 0.05, max = 0.1 } }
-    for k, v in pairs(extra or {}) do o[k] = v end
-    return seedance.new(o)
-  end
-  local function dump() return emu:control({ op = "dump" }).anyfast end
+  local function new_client(extra) return emulated:client(extra) end
+  local function dump() return emulated:dump() end
   -- the last create: polls of earlier tasks may come after it
   local function last() return dump().last_create end
   local function sent() return cjson.decode(last().body) end
@@ -56,28 +34,15 @@ describe("anyfast generation", function()
     return type(t) == "table" and t or {}
   end
 
-  setup(function()
-    emu = assert(emulator.start({ provider = "anyfast", processing = 0.1, api_key = KEY }))
-  end)
-  teardown(function()
-    emu:stop()
-    os.remove(TMP)
-  end)
   before_each(function()
-    emu:reset()
-    emu:configure({ generation = 0.4, processing = 0.1, api_key = KEY })
-    client = new_client()
+    emu, client = emulated.emu, new_client()
     local g = assert(client:create_group({ name = "cast" }))
     hero = assert(client:upload({ url = "https://x/hero.png", name = "hero", group = g.id }))
     clip = assert(client:upload({ url = "https://x/walk.mp4", name = "walk", group = g.id }))
     voice = assert(client:upload({ url = "https://x/voice.mp3", name = "voice", group = g.id }))
     assert(seedance.wait_all({ hero, clip, voice }, { timeout = 5 }))
   end)
-  after_each(function()
-    client:close()
-    os.remove(TMP)
-    os.remove(TMP .. ".part")
-  end)
+  after_each(function() client:close() end)
 
   describe("documented examples", function()
     it("parse: the create answer (empty status), and the query answer", function()
@@ -255,13 +220,7 @@ describe("anyfast generation", function()
     assert.is_nil(t.error)
     assert.matches("^http://.*/__emulator/media/.*%.mp4$", t.video_url)
     assert.is_nil(t.video_url:find(KEY, 1, true))
-    assert.equal(TMP, t:download(TMP))
-    local data = read(TMP)
-    assert.equal(#sample, #data)
-    assert.equal(sample, data)
-    local st = emu:stats()
-    assert.is_nil(st.media_credential_violations)
-    assert.equal(1, st.media_downloads)
+    helpers.assert_downloads(emu, t, TMP, sample)
   end)
 
   it("fails: task_failed, moderation with the upstream code at 100%, expired on demand", function()
@@ -314,17 +273,8 @@ describe("anyfast generation", function()
   it("resumes an interrupted download with a range request", function()
     local t = assert(client:generate({ prompt = "a shot" }))
     assert(t:wait({ timeout = 10 }))
-    emu:fault({ match = "GET /__emulator/media", truncate = 3000, count = 1 })
     local c = new_client({ retries = 0 })
-    local tc = assert(c:task(t.id))
-    local ok, err = tc:download(TMP)
-    assert.is_nil(ok)
-    assert.same({ "network", 3000 }, { err.kind, err.partial })
-    assert.equal(TMP, tc:download(TMP))
-    assert.equal(sample, read(TMP))
-    local st = emu:stats()
-    assert.is_true(st.media_ranges > 0)
-    assert.is_nil(st.media_credential_violations)
+    helpers.assert_download_resumes(emu, assert(c:task(t.id)), TMP, sample, 3000)
     c:close()
   end)
 
@@ -356,10 +306,7 @@ describe("anyfast generation", function()
     local c = new_client({ retries = 0 })
     local _, e2 = c:task(t.id)
     assert.equal("bad key [REDACTED]", e2.message)
-    for _, e in ipairs({ e1, e2 }) do
-      assert.is_nil(tostring(e):find(KEY, 1, true))
-      for _, v in pairs(e) do assert.is_nil(tostring(v):find(KEY, 1, true)) end
-    end
+    helpers.assert_errors_hide(KEY, { e1, e2 })
     assert.is_nil(tostring(t):find(KEY, 1, true))
     c:close()
   end)
@@ -367,8 +314,7 @@ describe("anyfast generation", function()
   it("generates under /anyfast on an emulator of every provider", function()
     local all = assert(emulator.start({ provider = "all", processing = 0.1 }))
     all:configure({ generation = 0.3 })
-    local c = seedance.new({ provider = "anyfast", api_key = KEY, base_url = all.urls.anyfast,
-                             poll = { interval = 0.05, max = 0.1 } })
+    local c = helpers.new_client("anyfast", KEY, all.urls.anyfast)
     local t = assert(c:generate({ prompt = "{{a}}", refs = { a = "https://x/a.png" } }))
     assert(t:wait({ timeout = 10 }))
     assert.equal(TMP, t:download(TMP))

@@ -10,55 +10,28 @@ local emulator = require "seedance.emulator"
 local sample = require "seedance.emulator.sample_mp4"
 local dialect = require "seedance.providers.ark"
 local cjson = require "cjson"
+local helpers = require "helpers"
 
 local KEY = "ark-gen-api-key-5550123"
 local AK = "AKLTgenAccessKey77"
 local SK = "Z2VuLXNlY3JldC1rZXktbmV2ZXItc2hvd24"
-local TMP = os.tmpname()
-local ROOT = (debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$")) or "."
+local TMP = helpers.scratch()
 local PATH = "/api/v3/contents/generations/tasks"
 
-local function read(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read, keys = helpers.read, helpers.keys
+local fixture = helpers.fixtures("ark")
 
+-- a fixture as it is on disk, for a body that must go on the wire byte for byte
 local function fixture_text(name)
-  local s = read(ROOT .. "/spec/fixtures/ark/" .. name)
+  local s = read(helpers.ROOT .. "/spec/fixtures/ark/" .. name)
   assert.is_string(s, name)
   return s
 end
 
-local function fixture(name)
-  local v = cjson.decode(fixture_text(name))
-  return v
-end
-
-local function keys(t)
-  local out = {}
-  for k in pairs(t) do out[#out + 1] = k end
-  table.sort(out)
-  return out
-end
-
--- The same keys with the same JSON types, recursively (lists by their first item).
-local function same_shape(want, got, path)
-  path = path or "$"
-  assert.equal(type(want), type(got), path .. ": type")
-  if type(want) ~= "table" then return end
-  if #want > 0 then
-    assert.is_true(#got > 0, path .. ": empty list")
-    return same_shape(want[1], got[1], path .. "[1]")
-  end
-  for k, v in pairs(want) do
-    if v ~= cjson.null then
-      assert.is_not_nil(got[k], path .. "." .. k .. " missing")
-      same_shape(v, got[k], path .. "." .. k)
-    end
-  end
+-- The same keys with the same JSON types, recursively (lists by their first item); a
+-- documented null is an optional field, and fields beyond the example are allowed.
+local function same_shape(want, got)
+  return helpers.same_shape(want, got, { extra_ok = true, null_optional = true })
 end
 
 describe("ark generation, dialect", function()
@@ -157,17 +130,14 @@ describe("ark generation, dialect", function()
 end)
 
 describe("ark generation over HTTP", function()
+  local emulated = helpers.twin("ark", KEY, { processing = 0.1, api_key = KEY, access_key = AK, secret_key = SK },
+                                { generation = 0.4, processing = 0.1, region = cjson.null },
+                                { access_key = AK, secret_key = SK })
   local emu, client, group, hero
 
-  local function new_client(extra)
-    local o = { provider = "ark", api_key = KEY, access_key = AK, secret_key = SK,
-                base_url = emu.url, control_url = emu.control_url, backoff_base = 0.01,
-                backoff_max = 0.05, poll = { interval = 0.05, max = 0.1 } }
-    for k, x in pairs(extra or {}) do o[k] = x end
-    return seedance.new(o)
-  end
+  local function new_client(extra) return emulated:client(extra) end
 
-  local function last() return emu:control({ op = "dump" }).ark.last_request end
+  local function last() return emulated:last_request() end
   local function last_body() return cjson.decode(last().body) end
   local function creates() return emu:stats().by_route["POST " .. PATH] or 0 end
 
@@ -183,27 +153,13 @@ describe("ark generation over HTTP", function()
     return b
   end
 
-  setup(function()
-    emu = assert(emulator.start({ provider = "ark", processing = 0.1, api_key = KEY,
-                                  access_key = AK, secret_key = SK }))
-  end)
-  teardown(function()
-    emu:stop()
-    os.remove(TMP)
-  end)
   before_each(function()
-    emu:reset()
-    emu:configure({ generation = 0.4, processing = 0.1, region = cjson.null })
-    client = new_client()
+    emu, client = emulated.emu, new_client()
     group = assert(client:create_group({ name = "cast" }))
     hero = assert(group:upload({ url = "https://cdn.example.com/hero.png", name = "hero" }))
     assert(hero:wait({ timeout = 5 }))
   end)
-  after_each(function()
-    client:close()
-    os.remove(TMP)
-    os.remove(TMP .. ".part")
-  end)
+  after_each(function() client:close() end)
 
   describe("on the wire", function()
     it("posts the documented body with Bearer auth and renders [Image 1]", function()
@@ -436,35 +392,15 @@ describe("ark generation over HTTP", function()
       assert.equal(100, t.progress)
       assert.matches("^http://.*/__emulator/media/.*%.mp4$", t.video_url)
       assert.is_table(t.raw.usage)
-      local calls = 0
-      assert.equal(TMP, t:download(TMP, { on_progress = function() calls = calls + 1 end }))
-      local got = read(TMP)
-      assert.equal(#sample, #got)
-      assert.equal(sample, got)
-      assert.equal("ftyp", got:sub(5, 8))
-      assert.is_true(calls >= 1)
-      assert.is_nil(read(TMP .. ".part"))
-      local st = emu:stats()
-      assert.equal(0, st.media_credential_violations or 0)
-      assert.equal(1, st.media_downloads)
+      helpers.assert_downloads(emu, t, TMP, sample)
       assert.is_nil(tostring(t):find(KEY, 1, true))
     end)
 
     it("resumes an interrupted download with a range request", function()
       local t = assert(client:generate({ prompt = "a shot" }))
       assert(t:wait({ timeout = 10 }))
-      emu:fault({ match = "GET /__emulator/media", truncate = 3000, count = 1 })
       local c = new_client({ retries = 0 })
-      local tc = assert(c:task(t.id))
-      local ok, err = tc:download(TMP)
-      assert.is_nil(ok)
-      assert.equal("network", err.kind)
-      assert.equal(3000, err.partial)
-      assert.equal(TMP, tc:download(TMP))
-      assert.equal(sample, read(TMP))
-      local st = emu:stats()
-      assert.is_true((st.media_ranges or 0) > 0)
-      assert.equal(0, st.media_credential_violations or 0)
+      helpers.assert_download_resumes(emu, assert(c:task(t.id)), TMP, sample, 3000)
       c:close()
     end)
 
@@ -641,8 +577,7 @@ describe("ark generation over HTTP", function()
     local all = assert(emulator.start({ provider = "all", processing = 0.1, api_key = KEY }))
     local ok, err = pcall(function()
       all:configure({ generation = 0.3 })
-      local c = seedance.new({ provider = "ark", api_key = KEY, base_url = all.urls.ark,
-                               poll = { interval = 0.05, max = 0.1 } })
+      local c = helpers.new_client("ark", KEY, all.urls.ark)
       local t = assert(c:generate({ prompt = "a shot" }))
       assert(t:wait({ timeout = 10 }))
       assert.equal(TMP, t:download(TMP))

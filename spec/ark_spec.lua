@@ -10,51 +10,13 @@ local core = require "seedance.core"
 local time = require "seedance.time"
 local dialect = require "seedance.providers.ark"
 local cjson = require "cjson"
+local helpers = require "helpers"
 
 local API_KEY = "ark-api-key-0123456789"
 local AK = "AKLTspecAccessKey42"
 local SK = "c3BlYy1zZWNyZXQta2V5LW5ldmVyLXNob3du"
-local ROOT = (debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$")) or "."
-
-local function fixture(name)
-  local f = assert(io.open(ROOT .. "/spec/fixtures/ark/" .. name))
-  local s = f:read("*a")
-  f:close()
-  return assert(cjson.decode(s))
-end
-
--- The same keys with the same JSON types, recursively; a list is compared by its first item.
-local function same_shape(want, got, path)
-  path = path or "$"
-  assert.equal(type(want), type(got), path .. ": type")
-  if type(want) ~= "table" then return end
-  if #want > 0 then
-    assert.is_true(#got > 0, path .. ": empty list")
-    return same_shape(want[1], got[1], path .. "[1]")
-  end
-  for k, v in pairs(want) do
-    assert.is_not_nil(got[k], path .. "." .. k .. " missing")
-    same_shape(v, got[k], path .. "." .. k)
-  end
-  for k in pairs(got) do assert.is_not_nil(want[k], path .. "." .. k .. " is not documented") end
-end
-
--- Raise if `secret` occurs in any string reachable from `v` (keys, values, metatables).
-local function assert_nowhere(secret, v, seen, path)
-  seen, path = seen or {}, path or "$"
-  local t = type(v)
-  if t == "string" then
-    assert.is_nil(v:find(secret, 1, true), "secret found at " .. path)
-  elseif t == "table" and not seen[v] then
-    seen[v] = true
-    for k, x in pairs(v) do
-      assert_nowhere(secret, k, seen, path .. ".<key>")
-      assert_nowhere(secret, x, seen, path .. "." .. tostring(k))
-    end
-    local mt = getmetatable(v)
-    if type(mt) == "table" then assert_nowhere(secret, mt, seen, path .. ".<mt>") end
-  end
-end
+local fixture = helpers.fixtures("ark")
+local same_shape, assert_nowhere = helpers.same_shape, helpers.assert_nowhere
 
 describe("ark signature", function()
   local v = fixture("signature.json")
@@ -251,33 +213,20 @@ describe("ark dialect", function()
 end)
 
 describe("ark over HTTP", function()
+  local emulated = helpers.twin("ark", API_KEY, { processing = 0.2, access_key = AK, secret_key = SK },
+                                { processing = 0.2 },
+                                { access_key = AK, secret_key = SK })
   local emu, client
+  local keys = helpers.keys
 
-  local function new_client(extra)
-    local o = { provider = "ark", api_key = API_KEY, access_key = AK, secret_key = SK,
-                base_url = emu.url, control_url = emu.control_url, backoff_base = 0.01,
-                backoff_max = 0.05, poll = { interval = 0.05, max = 0.1 } }
-    for k, x in pairs(extra or {}) do o[k] = x end
-    return seedance.new(o)
-  end
+  local function new_client(extra) return emulated:client(extra) end
 
-  local function dump() return emu:control({ op = "dump" }).ark end
-  local function last() return dump().last_request end
+  local function dump() return emulated:dump() end
+  local function last() return emulated:last_request() end
   local function last_body() return cjson.decode(last().body) end
-  local function keys(t)
-    local out = {}
-    for k in pairs(t) do out[#out + 1] = k end
-    table.sort(out)
-    return out
-  end
 
-  setup(function()
-    emu = assert(emulator.start({ provider = "ark", processing = 0.2, access_key = AK, secret_key = SK }))
-  end)
-  teardown(function() emu:stop() end)
   before_each(function()
-    emu:reset()
-    emu:configure({ processing = 0.2 })
+    emu = emulated.emu
     client = new_client()
   end)
   after_each(function() client:close() end)

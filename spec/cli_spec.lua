@@ -6,20 +6,14 @@
 local emulator = require "seedance.emulator"
 local sample = require "seedance.emulator.sample_mp4"
 local cjson = require "cjson"
+local helpers = require "helpers"
+local read = helpers.read
 
 local KEY = "sk-cli-secret-4815162342"
 local ROOT = (debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$")) or "."
 -- the interpreter running this suite runs the CLI too (make LUA=luajit test)
 local LUA = type(jit) == "table" and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
 local OUT, ERR, VIDEO = os.tmpname(), os.tmpname(), os.tmpname()
-
-local function read(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
 
 local function quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"

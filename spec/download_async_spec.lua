@@ -5,18 +5,12 @@ local seedance = require "seedance"
 local emulator = require "seedance.emulator"
 local core = require "seedance.core"
 local sample = require "seedance.emulator.sample_mp4"
+local helpers = require "helpers"
+local read = helpers.read
 
 local KEY = "pk-async-secret-1122334455"
 local TMP = os.tmpname()
 local TMP2 = os.tmpname()
-
-local function read(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
 
 local function clean()
   for _, p in ipairs({ TMP, TMP2 }) do

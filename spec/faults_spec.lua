@@ -179,12 +179,15 @@ describe("TLS", function()
     local c = seedance.new({ provider = "piapi", api_key = KEY, base_url = url, retries = 0 })
     local _, err = c:asset("a")
     assert.equal("network", err.kind)
+    assert.matches("[Cc]ertificate", err.message)
     c:close()
-    local trusted = seedance.new({ provider = "piapi", api_key = KEY, base_url = url, retries = 0,
-                                   ca_file = dir .. "/cert.pem" })
+    -- a slow run (valgrind) may find s_server still busy with the refused handshake: a
+    -- retry of the connection is fine, the point is the certificate
+    local trusted = seedance.new({ provider = "piapi", api_key = KEY, base_url = url, retries = 3,
+                                   backoff_base = 0.2, ca_file = dir .. "/cert.pem" })
     local _, err2 = trusted:asset("a")
     -- the handshake passed; openssl's test page is simply not the API
-    assert.are_not.equal("network", err2.kind)
+    assert.are_not.equal("network", err2.kind, err2.message)
     trusted:close()
   end)
 end)

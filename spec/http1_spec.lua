@@ -2,6 +2,8 @@
 -- request framing, the three body framings, keep-alive, stale pooled connections,
 -- timeouts, redirects, TLS and resumable downloads. No nginx needed.
 local http1 = require "seedance.driver.http1"
+local helpers = require "helpers"
+local read, write = helpers.read, helpers.write
 
 -- A fake cosocket answering `s.data`, then ending with `s.eof` ("closed" or "timeout").
 local function fake(s)
@@ -74,18 +76,6 @@ local function attempt(t)
 end
 
 local TMP = os.tmpname()
-local function read(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-local function write(p, s)
-  local f = assert(io.open(p, "wb"))
-  f:write(s)
-  f:close()
-end
 
 describe("http1 (the nginx driver's wire)", function()
   after_each(function() os.remove(TMP) end)

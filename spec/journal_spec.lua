@@ -2,22 +2,10 @@
 -- second create, durable and secret-free on disk.
 local seedance = require "seedance"
 local emulator = require "seedance.emulator"
+local helpers = require "helpers"
+local read, write = helpers.read, helpers.write
 
 local KEY = "pk-journal-secret-4242"
-
-local function read(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write(p, s)
-  local f = assert(io.open(p, "wb"))
-  f:write(s)
-  f:close()
-end
 
 describe("journal", function()
   local emu, path

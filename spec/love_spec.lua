@@ -3,26 +3,8 @@
 -- three shots and downloads them with task:download_async, then writes a report and quits
 -- (SEEDANCE_LOVE_REPORT). The run must end with the emulator's MP4s on disk while frames
 -- kept coming: more than 30 of them, none longer than 100 ms.
-local function sh(cmd)
-  local ok = os.execute(cmd)
-  return ok == true or ok == 0
-end
-
-local function capture(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("*a")
-  p:close()
-  return out
-end
-
-local function read(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
+local helpers = require "helpers"
+local sh, capture, read = helpers.sh, helpers.capture, helpers.read
 local missing = (not sh("command -v love >/dev/null 2>&1") and "love")
   or (not sh("command -v xvfb-run >/dev/null 2>&1") and "xvfb")
   or (not sh("command -v xauth >/dev/null 2>&1") and "xauth")

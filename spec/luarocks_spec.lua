@@ -3,15 +3,12 @@
 -- (apt's lua-cjson stands in for the rock, scripts/luarocks_debian.lua), and that tree
 -- alone then serves require "seedance", the embedded PiAPI emulator and the installed
 -- bin/ wrappers (scripts/rock.sh build|check; `make rock` runs the same by hand).
+local helpers = require "helpers"
+local succeeds, exists = helpers.sh, helpers.exists
 local ROOT = (debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$")) or "."
 
 local function quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function succeeds(cmd)
-  local ok = os.execute(cmd)
-  return ok == true or ok == 0
 end
 
 -- exit status and everything printed
@@ -20,12 +17,6 @@ local function run(cmd)
   local out = p:read("*a")
   p:close()
   return tonumber(out:match("rc=(%d+)%s*$")), (out:gsub("rc=%d+%s*$", ""))
-end
-
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
 end
 
 local missing = (not succeeds("command -v luarocks >/dev/null 2>&1") and "luarocks")

@@ -7,23 +7,11 @@ local seedance = require "seedance"
 local emulator = require "seedance.emulator"
 local sample = require "seedance.emulator.sample_mp4"
 local fake = require "fake_ngx"
+local helpers = require "helpers"
+local read, write = helpers.read, helpers.write
 
 local KEY = "pk-ngx-driver-key"
 local TMP = os.tmpname()
-
-local function read(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write(p, s)
-  local f = assert(io.open(p, "wb"))
-  f:write(s)
-  f:close()
-end
 
 describe("core engine outbox for an external driver", function()
   after_each(function()

@@ -2,25 +2,9 @@
 -- against the emulator. /shot drives a whole generation through seedance's ngx driver
 -- (cosockets, light threads); /ping on the same worker must be answered at once while the
 -- shot waits, which a blocking libcurl call inside the worker would make impossible.
+local helpers = require "helpers"
+local exists, sh, capture, read = helpers.exists, helpers.sh, helpers.capture, helpers.read
 local MODULES = "/usr/lib/nginx/modules/"
-
-local function exists(p)
-  local f = io.open(p, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-
-local function sh(cmd)
-  local ok = os.execute(cmd)
-  return ok == true or ok == 0
-end
-
-local function capture(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("*a")
-  p:close()
-  return out
-end
 
 local has_socket, socket = pcall(require, "socket")
 local missing = (not sh("command -v nginx >/dev/null 2>&1") and "nginx")
@@ -37,14 +21,6 @@ end
 local emulator = require "seedance.emulator"
 local sample = require "seedance.emulator.sample_mp4"
 local json = require "cjson"
-
-local function read(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
 
 local function free_port()
   local s = assert(socket.bind("127.0.0.1", 0))

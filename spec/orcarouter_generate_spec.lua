@@ -4,53 +4,17 @@
 -- roles, and the settings beside it), model routing, the poll by task_id, every terminal
 -- state (succeeded with a real MP4, failed, moderation with the upstream's code, expired),
 -- and downloads that resume and carry no credential.
-local seedance = require "seedance"
 local emulator = require "seedance.emulator"
 local dialect = require "seedance.providers.orcarouter"
 local cjson = require "cjson"
 local SAMPLE = require "seedance.emulator.sample_mp4"
+local helpers = require "helpers"
 
 local KEY = "or-gen-secret-0123456789"
-local ROOT = (debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$")) or "."
+local fixture = helpers.fixtures("orcarouter")
+local same_shape, slurp = helpers.same_shape, helpers.read
 local STANDARD = "byteplus/dreamina-seedance-2-0-260128"
 local FAST = "byteplus/dreamina-seedance-2-0-fast-260128"
-
-local function fixture(name)
-  local f = assert(io.open(ROOT .. "/spec/fixtures/orcarouter/" .. name))
-  local s = f:read("*a")
-  f:close()
-  return assert(cjson.decode(s))
-end
-
--- The same keys with the same JSON types, recursively (values may differ).
-local function same_shape(want, got, path)
-  path = path or "$"
-  assert.equal(type(want), type(got), path .. ": type")
-  if type(want) ~= "table" then return end
-  if #want > 0 then
-    assert.is_true(#got > 0, path .. ": empty list")
-    return same_shape(want[1], got[1], path .. "[1]")
-  end
-  for k, v in pairs(want) do
-    assert.is_not_nil(got[k], path .. "." .. k .. " missing")
-    same_shape(v, got[k], path .. "." .. k)
-  end
-  for k in pairs(got) do assert.is_not_nil(want[k], path .. "." .. k .. " is not documented") end
-end
-
-local function slurp(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function tmp_path()
-  local p = os.tmpname()
-  os.remove(p)
-  return p .. ".mp4"
-end
 
 -- a generation as seedance.tasks hands it to the dialect
 local function gen(t)
@@ -60,18 +24,14 @@ local function gen(t)
 end
 
 describe("orcarouter generation", function()
+  local emulated = helpers.twin("orcarouter", KEY, { processing = 0.05, api_key = KEY },
+                                { processing = 0.05, generation = 0.4, plan = "premium", faults = {} })
   local emu, client
+  local TMP = helpers.scratch(".mp4")
 
-  local function new_client(extra)
-    local o = { provider = "orcarouter", api_key = KEY, base_url = emu.url, backoff_base = 0.01,
-                backoff_max = 0.05, poll = { interval = 0.05, max = 0.1 } }
-    for k, v in pairs(extra or {}) do o[k] = v end
-    return seedance.new(o)
-  end
+  local function new_client(extra) return emulated:client(extra) end
 
-  local function last()
-    return emu:control({ op = "dump" }).orcarouter.last_request
-  end
+  local function last() return emulated:last_request() end
 
   local function active_asset(u)
     local g = assert(client:create_group({ name = "cast" }))
@@ -79,14 +39,8 @@ describe("orcarouter generation", function()
     return assert(a:wait({ timeout = 5 }))
   end
 
-  setup(function()
-    emu = assert(emulator.start({ provider = "orcarouter", processing = 0.05, api_key = KEY }))
-  end)
-  teardown(function() emu:stop() end)
   before_each(function()
-    emu:reset()
-    emu:configure({ processing = 0.05, generation = 0.4, plan = "premium", faults = {} })
-    client = new_client()
+    emu, client = emulated.emu, new_client()
   end)
   after_each(function() client:close() end)
 
@@ -290,14 +244,7 @@ describe("orcarouter generation", function()
       assert.equal("succeeded", seen[#seen])
       same_shape(fixture("video_task_succeeded.json"), t.raw)
       assert.is_nil(t.video_url:find(KEY, 1, true))
-      local path = tmp_path()
-      local progress = 0
-      assert.equal(path, t:download(path, { on_progress = function(done) progress = done end }))
-      assert.equal(#SAMPLE, progress)
-      assert.equal(SAMPLE, slurp(path))
-      assert.is_nil(slurp(path .. ".part"))
-      assert.equal(0, emu:stats().media_credential_violations or 0)
-      os.remove(path)
+      helpers.assert_downloads(emu, t, TMP, SAMPLE)
     end)
 
     it("fails plainly: task_failed with the upstream's code", function()
@@ -341,33 +288,19 @@ describe("orcarouter generation", function()
     assert(t:wait({ timeout = 5 }))
     local once = new_client({ retries = 0 })
     local t2 = assert(once:task(t.id))
-    emu:fault({ match = "GET /__emulator/media", truncate = 3000, count = 1 })
-    local path = tmp_path()
-    local ok, err = t2:download(path)
-    assert.is_nil(ok)
-    assert.equal("network", err.kind)
-    assert.equal(3000, #(slurp(path .. ".part") or ""))
-    assert.equal(path, t2:download(path))
-    assert.equal(SAMPLE, slurp(path))
-    local stats = emu:stats()
-    assert.is_true((stats.media_ranges or 0) > 0)
-    assert.equal(0, stats.media_credential_violations or 0)
-    os.remove(path)
+    helpers.assert_download_resumes(emu, t2, TMP, SAMPLE, 3000)
     once:close()
   end)
 
   it("runs under /orcarouter/v1 in the emulator's 'all' mode", function()
     local all = assert(emulator.start({ provider = "all", processing = 0.05 }))
     all:configure({ generation = 0.2 })
-    local c = seedance.new({ provider = "orcarouter", api_key = KEY, base_url = all.urls.orcarouter,
-                             poll = { interval = 0.05, max = 0.1 } })
+    local c = helpers.new_client("orcarouter", KEY, all.urls.orcarouter)
     local t = assert(c:generate({ prompt = "a lighthouse at dawn" }))
     assert(t:wait({ timeout = 5 }))
     assert.equal(1, all:stats().by_route["POST /orcarouter/v1/video/generations"])
-    local path = tmp_path()
-    assert(t:download(path))
-    assert.equal(SAMPLE, slurp(path))
-    os.remove(path)
+    assert(t:download(TMP))
+    assert.equal(SAMPLE, slurp(TMP))
     c:close()
     all:stop()
   end)

@@ -1,49 +1,24 @@
 -- PiAPI generation: request shape, notation, routing to -less-restriction, every terminal
 -- state, downloads (resume, no credentials to the result host), the retry helper.
 local seedance = require "seedance"
-local emulator = require "seedance.emulator"
 local sample = require "seedance.emulator.sample_mp4"
+local helpers = require "helpers"
 
 local KEY = "pk-gen-secret-987654321"
-local TMP = os.tmpname()
-
-local function read(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local TMP = helpers.scratch()
 
 describe("piapi generation", function()
+  local emulated = helpers.twin("piapi", KEY, { processing = 0.1, api_key = KEY },
+                                { generation = 0.4, processing = 0.1 })
   local emu, client, hero, friend
 
-  setup(function()
-    emu = assert(emulator.start({ provider = "piapi", processing = 0.1, api_key = KEY }))
-  end)
-  teardown(function()
-    emu:stop()
-    os.remove(TMP)
-  end)
   before_each(function()
-    emu:reset()
-    emu:configure({ generation = 0.4, processing = 0.1 })
-    client = seedance.new({ provider = "piapi", api_key = KEY, base_url = emu.url, backoff_base = 0.01,
-                            poll = { interval = 0.05, max = 0.1 } })
+    emu, client = emulated.emu, emulated:client()
     hero = assert(client:upload({ url = "https://x/hero.png", name = "hero" }))
     friend = assert(client:upload({ url = "https://x/friend.png", name = "friend" }))
     assert(seedance.wait_all({ hero, friend }, { timeout = 5 }))
   end)
-  after_each(function()
-    client:close()
-    os.remove(TMP)
-    os.remove(TMP .. ".part")
-  end)
-
-  local function last_task()
-    local d = emu:control({ op = "dump" }).piapi
-    return d
-  end
+  after_each(function() client:close() end)
 
   it("sends the documented shape, routes assets to -less-restriction, renders Image N", function()
     local t = assert(client:generate({ prompt = "{{hero}} hands {{cup}} to {{friend}} at {{time}}, {{theme}}",
@@ -60,7 +35,7 @@ describe("piapi generation", function()
     assert.same({ "https://x/t.mp3" }, input.audio_urls)
     assert.equal("16:9", input.aspect_ratio)
     assert.equal(5, input.duration)
-    assert.is_table(last_task())
+    assert.is_table(emulated:dump())
   end)
 
   it("uses the plain task types without assets, fast on request, raw ids as given", function()
@@ -81,29 +56,14 @@ describe("piapi generation", function()
     assert.is_true(seen.running)
     assert.equal(100, t.progress)
     assert.matches("^http://.*%.mp4$", t.video_url)
-    local calls = 0
-    assert.equal(TMP, t:download(TMP, { on_progress = function() calls = calls + 1 end }))
-    assert.equal(sample, read(TMP))
-    assert.is_true(calls >= 1)
-    assert.is_nil(read(TMP .. ".part"))
-    local st = emu:stats()
-    assert.is_nil(st.media_credential_violations)
-    assert.equal(1, st.media_downloads)
+    helpers.assert_downloads(emu, t, TMP, sample)
   end)
 
   it("resumes an interrupted download with a range request", function()
     local t = assert(client:generate({ prompt = "a shot" }))
     assert(t:wait({ timeout = 10 }))
-    emu:fault({ match = "GET /__emulator/media", truncate = 3000, count = 1 })
-    local c = seedance.new({ provider = "piapi", api_key = KEY, base_url = emu.url, retries = 0 })
-    local tc = assert(c:task(t.id))
-    local ok, err = tc:download(TMP)
-    assert.is_nil(ok)
-    assert.equal("network", err.kind)
-    assert.equal(3000, err.partial)
-    assert.equal(TMP, tc:download(TMP))
-    assert.equal(sample, read(TMP))
-    assert.is_true(emu:stats().media_ranges >= 1)
+    local c = emulated:client({ retries = 0 })
+    helpers.assert_download_resumes(emu, assert(c:task(t.id)), TMP, sample, 3000)
     c:close()
   end)
 

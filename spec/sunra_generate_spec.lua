@@ -4,73 +4,26 @@
 -- without assets, relay models with them, raw ids as given), the status-then-result poll,
 -- every terminal state (succeeded with a real MP4, failed, unsafe_content as moderation,
 -- expired, cancelled), and downloads that resume and carry no credential.
-local seedance = require "seedance"
 local emulator = require "seedance.emulator"
 local dialect = require "seedance.providers.sunra"
 local url = require "seedance.url"
 local cjson = require "cjson"
 local SAMPLE = require "seedance.emulator.sample_mp4"
+local helpers = require "helpers"
 
 local KEY = "sk-sunra-gen-0123456789"
-local ROOT = (debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$")) or "."
-
-local function fixture(name)
-  local f = assert(io.open(ROOT .. "/spec/fixtures/sunra/" .. name))
-  local s = f:read("*a")
-  f:close()
-  return assert(cjson.decode(s))
-end
-
--- The same keys with the same JSON types, recursively (values may differ).
-local function same_shape(want, got, path)
-  path = path or "$"
-  assert.equal(type(want), type(got), path .. ": type")
-  if type(want) ~= "table" then return end
-  if #want > 0 then
-    assert.is_true(#got > 0, path .. ": empty list")
-    return same_shape(want[1], got[1], path .. "[1]")
-  end
-  for k, v in pairs(want) do
-    assert.is_not_nil(got[k], path .. "." .. k .. " missing")
-    same_shape(v, got[k], path .. "." .. k)
-  end
-  for k in pairs(got) do assert.is_not_nil(want[k], path .. "." .. k .. " is not documented") end
-end
-
-local function keys(t)
-  local out = {}
-  for k in pairs(t) do out[#out + 1] = k end
-  table.sort(out)
-  return out
-end
-
-local function slurp(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function tmp_path()
-  local p = os.tmpname()
-  os.remove(p)
-  return p .. ".mp4"
-end
+local fixture = helpers.fixtures("sunra")
+local same_shape, keys, slurp = helpers.same_shape, helpers.keys, helpers.read
 
 describe("sunra generation", function()
+  local emulated = helpers.twin("sunra", KEY, { processing = 0.05, api_key = KEY },
+                                { processing = 0.05, generation = 0.4, faults = {} })
   local emu, client
+  local TMP = helpers.scratch(".mp4")
 
-  local function new_client(extra)
-    local o = { provider = "sunra", api_key = KEY, base_url = emu.url, backoff_base = 0.01,
-                backoff_max = 0.05, poll = { interval = 0.05, max = 0.1 } }
-    for k, v in pairs(extra or {}) do o[k] = v end
-    return seedance.new(o)
-  end
+  local function new_client(extra) return emulated:client(extra) end
 
-  local function last()
-    return emu:control({ op = "dump" }).sunra.last_request
-  end
+  local function last() return emulated:last_request() end
 
   local function active_asset(u)
     local a = assert(client:upload({ url = u or "https://example.com/faces/hero.png" }))
@@ -81,14 +34,8 @@ describe("sunra generation", function()
     return emu:stats().by_route
   end
 
-  setup(function()
-    emu = assert(emulator.start({ provider = "sunra", processing = 0.05, api_key = KEY }))
-  end)
-  teardown(function() emu:stop() end)
   before_each(function()
-    emu:reset()
-    emu:configure({ processing = 0.05, generation = 0.4, faults = {} })
-    client = new_client()
+    emu, client = emulated.emu, new_client()
   end)
   after_each(function() client:close() end)
 
@@ -299,16 +246,7 @@ describe("sunra generation", function()
       assert.is_nil(t.video_url:find(KEY, 1, true))
       assert.is_true(routes()["GET /v1/queue/requests/{id}/status"] >= 2)
       assert.equal(1, routes()["GET /v1/queue/requests/{id}"])
-      local path = tmp_path()
-      local progress = 0
-      assert.equal(path, t:download(path, { on_progress = function(done) progress = done end }))
-      assert.equal(#SAMPLE, progress)
-      assert.equal(SAMPLE, slurp(path))
-      assert.is_nil(slurp(path .. ".part"))
-      local stats = emu:stats()
-      assert.equal(0, stats.media_credential_violations or 0)
-      assert.equal(1, stats.media_downloads)
-      os.remove(path)
+      helpers.assert_downloads(emu, t, TMP, SAMPLE)
     end)
 
     it("fetches a finished task by id: status first, then the result", function()
@@ -330,7 +268,7 @@ describe("sunra generation", function()
       assert.equal("generation_failed", err.code)
       assert.equal("failed", t.status)
       assert.is_true(err.retryable)
-      local _, derr = t:download(tmp_path())
+      local _, derr = t:download(TMP)
       assert.equal("task_failed", derr.kind)
     end)
 
@@ -386,7 +324,7 @@ describe("sunra generation", function()
       assert(t:wait({ timeout = 5 }))
       -- the engine retries the cut transfer itself, from where it stopped
       emu:fault({ match = "GET /__emulator/media", truncate = 3000, count = 1 })
-      local path = tmp_path()
+      local path = TMP
       assert.equal(path, t:download(path))
       assert.equal(SAMPLE, slurp(path))
       assert.equal(1, emu:stats().media_ranges)
@@ -415,7 +353,7 @@ describe("sunra generation", function()
       local t = assert(client:generate({ prompt = "a lighthouse at dawn" }))
       assert(t:wait({ timeout = 5 }))
       emu:control({ op = "expire_media" })
-      local path = tmp_path()
+      local path = TMP
       local ok, err = t:download(path)
       assert.is_nil(ok)
       assert.equal("url_expired", err.code)
@@ -430,15 +368,12 @@ describe("sunra generation", function()
   it("runs under /sunra in the emulator's 'all' mode, status URLs included", function()
     local all = assert(emulator.start({ provider = "all", processing = 0.05 }))
     all:configure({ generation = 0.2 })
-    local c = seedance.new({ provider = "sunra", api_key = KEY, base_url = all.urls.sunra,
-                             poll = { interval = 0.05, max = 0.1 } })
+    local c = helpers.new_client("sunra", KEY, all.urls.sunra)
     local t = assert(c:generate({ prompt = "a lighthouse at dawn" }))
     assert.equal(all.urls.sunra .. "/v1/queue/requests/" .. t.id .. "/status", t.raw.status_url)
     assert(t:wait({ timeout = 5 }))
-    local path = tmp_path()
-    assert(t:download(path))
-    assert.equal(SAMPLE, slurp(path))
-    os.remove(path)
+    assert(t:download(TMP))
+    assert.equal(SAMPLE, slurp(TMP))
     c:close()
     all:stop()
   end)

@@ -201,17 +201,14 @@ end
 
 --- Request guards
 
-local function is_object(v)
-  return type(v) == "table" and (next(v) == nil or not common.is_array(v))
-end
+local is_object = common.is_object
+
+local JSON_REFUSED = {content_type = "Content-Type must be application/json",
+                      object = "request body must be a JSON object"}
 
 local function json_body(req)
-  local ct = lower(req.headers["content-type"] or "")
-  if not ct:find("application/json", 1, true) then
-    return nil, fail(400, "Content-Type must be application/json")
-  end
-  local body = common.decode(req.body)
-  if not is_object(body) then return nil, fail(400, "request body must be a JSON object") end
+  local body, broken = common.json_object(req)
+  if not body then return nil, fail(400, JSON_REFUSED[broken]) end
   return body
 end
 

@@ -86,9 +86,7 @@ end
 
 --- Checking
 
-local function is_object(v)
-  return type(v) == "table" and (next(v) == nil or not common.is_array(v))
-end
+local is_object = common.is_object
 
 local function squash(k)
   return (lower(tostring(k)):gsub("_", ""))

@@ -68,6 +68,26 @@ function common.is_array(v)
   return true
 end
 
+--- True when `v` is a JSON object as decoded; `{}` counts, as cjson cannot tell an empty
+-- object from an empty array.
+function common.is_object(v)
+  return type(v) == "table" and (next(v) == nil or not common.is_array(v))
+end
+
+--- The request's body as a JSON object. Every service refuses another content type and a
+-- body that is no object, each in its own words: so on refusal this gives nil and which
+-- rule was broken, "content_type" or "object", and the twin words the answer.
+-- @tparam table req the request (headers with lower-case names, body)
+-- @treturn ?table the decoded body
+-- @treturn ?string the broken rule
+function common.json_object(req)
+  local ct = (req.headers["content-type"] or ""):lower()
+  if not ct:find("application/json", 1, true) then return nil, "content_type" end
+  local body = common.decode(req.body)
+  if not common.is_object(body) then return nil, "object" end
+  return body
+end
+
 local JSON_HEADERS = {["Content-Type"] = "application/json"}
 
 --- An answer for the C core: status, JSON content type, encoded body.

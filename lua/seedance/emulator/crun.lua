@@ -78,15 +78,13 @@ local function utf8_len(s)
   return #(s:gsub("[\128-\191]", ""))
 end
 
+local JSON_REFUSED = {content_type = "Content-Type must be application/json",
+                      object = "request body must be a JSON object"}
+
+-- crun refuses with 422 where the others say 400
 local function json_body(req)
-  local ct = lower(req.headers["content-type"] or "")
-  if not ct:find("application/json", 1, true) then
-    return nil, fail(422, "Content-Type must be application/json")
-  end
-  local body = common.decode(req.body)
-  if type(body) ~= "table" or (next(body) ~= nil and common.is_array(body)) then
-    return nil, fail(422, "request body must be a JSON object")
-  end
+  local body, broken = common.json_object(req)
+  if not body then return nil, fail(422, JSON_REFUSED[broken]) end
   return body
 end
 

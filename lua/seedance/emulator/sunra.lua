@@ -67,15 +67,11 @@ end
 
 --- Request guards
 
+local JSON_REFUSED = {content_type = "Content-Type must be application/json", object = "body must be a JSON object"}
+
 local function json_body(req)
-  local ct = lower(req.headers["content-type"] or "")
-  if not ct:find("application/json", 1, true) then
-    return nil, fail(400, "Content-Type must be application/json")
-  end
-  local body = common.decode(req.body)
-  if type(body) ~= "table" or (next(body) ~= nil and common.is_array(body)) then
-    return nil, fail(400, "body must be a JSON object")
-  end
+  local body, broken = common.json_object(req)
+  if not body then return nil, fail(400, JSON_REFUSED[broken]) end
   return body
 end
 
