@@ -106,9 +106,12 @@ end
 print(("soak: %d assets + %d tasks, seed %s"):format(N_ASSETS, N_TASKS, os.getenv("SOAK_SEED") or "7"))
 print(("  requests %d, faults injected %d, engine retries %d"):format(stats.requests, stats.faults, est.retries))
 print(("  terminal %d of %d, time to all-terminal %.1f s"):format(terminal, #assets + #tasks, elapsed))
-print(("  outcome unknown (reported, never resubmitted): %d assets, %d tasks"):format(unknown_assets, unknown_tasks))
-print(("  objects lost: %d (assets %d, tasks %d beyond the %d unknown)"):format(
-  lost_assets + math.max(0, lost_tasks - unknown_tasks), lost_assets, math.max(0, lost_tasks - unknown_tasks), unknown_tasks))
+print(("  outcome unknown (reported to the caller, never resubmitted): %d assets, %d tasks"):format(
+  unknown_assets, unknown_tasks))
+-- lost: an object the service holds that the client neither knows nor reported as unknown
+local lost = lost_assets + math.max(0, lost_tasks - unknown_tasks)
+print(("  objects lost: %d; of the %d unknown task creates, %d did reach the service (PiAPI has no"
+       .. " task list to find them by)"):format(lost, unknown_tasks, math.min(lost_tasks, unknown_tasks)))
 print(("  duplicate creates: %d"):format(dup_assets))
 print(("  duplicate tasks: %d"):format(dup_tasks))
 c:close()
