@@ -97,7 +97,7 @@ for _, t in ipairs(dump.tasks) do
 end
 local fwall, ffloor = fleet.finish - fleet.start, last - fleet.start
 local fstats = emu:stats()
-row("fleet 1000 assets + 100 tasks", "seedance", ("%.2f s"):format(fwall), tostring(fstats.requests),
+row("fleet 1000 assets + 100 tasks", "seedance", ("%.2f s"):format(fwall), ("%d"):format(fstats.requests),
     ("%.2f s"):format(fm.cpu), ("%.0f MiB"):format(fm.rss_kb / 1024),
     ("floor %.2f s: %.3fx (target <= 1.10)"):format(ffloor, fwall / ffloor))
 row("latency", "change seen after", ("p50 %.0f ms"):format(pct(lat, 0.5) * 1000),
