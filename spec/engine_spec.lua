@@ -216,3 +216,21 @@ describe("engine (curl driver)", function()
     e:close()
   end)
 end)
+
+describe("engine (Lua side)", function()
+  it("hands every completion over even when one callback raises", function()
+    local engine = require "seedance.engine"
+    local e = assert(engine.new({ driver = "external" }))
+    local got = {}
+    local a = e:submit({ url = "http://h/a" }, function() error("boom") end)
+    local b = e:submit({ url = "http://h/b" }, function(r) got[#got + 1] = r.status end)
+    e.core:step()
+    for _, x in ipairs(e.core:outbox()) do e.core:feed(x.id, { status = 200 }) end
+    assert.has_error(function() e:step() end, "boom")
+    assert.same({ 200 }, got)
+    assert.equal(0, e.inflight)
+    assert.is_number(a)
+    assert.is_number(b)
+    e:close()
+  end)
+end)

@@ -56,13 +56,20 @@ end
 function M:step()
   self.core:step()
   local done = self.core:collect()
+  local failure
   for i = 1, #done do
     local r = done[i]
     local cb = self.cbs[r.id]
     self.cbs[r.id] = nil
     self.inflight = self.inflight - 1
-    if cb then cb(r) end
+    -- the results are already out of the engine: one callback's error must not drop the
+    -- others', so it is raised once every completion has been handed over
+    if cb then
+      local ok, err = pcall(cb, r)
+      if not ok and failure == nil then failure = err end
+    end
   end
+  if failure ~= nil then error(failure, 0) end
   self.timers:fire(core.now())
   -- completions may have submitted new requests that are already due
   if #done > 0 then self.core:step() end
