@@ -46,9 +46,11 @@ end
 
 --- A JSON value as a number, or nil (null, absent, or not numeric).
 function M.num(v)
-  if type(v) == "number" then return v end
-  if type(v) == "string" then return tonumber(v) end
-  return nil
+  if type(v) == "string" then v = tonumber(v) end
+  if type(v) ~= "number" then return nil end
+  -- integral values as integers where the Lua has them (5.3+): quotas print as 2, not 2.0
+  if v == math.floor(v) and v > -2^53 and v < 2^53 then return math.floor(v) end
+  return v
 end
 
 --- A JSON value with null turned into nil.
