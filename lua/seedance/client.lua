@@ -230,6 +230,8 @@ end
 --- With seedance.new{track = true} (game loops), every object this client creates is
 -- refreshed by step() until it is terminal; otherwise only waits and client:track() poll.
 function Client:_track(obj)
+  -- when it was made here: a wait that starts soon after looks sooner (tracker.add)
+  obj._born = core.now()
   if self.auto_track then self:_tracker():add(obj, true) end
   return obj
 end

@@ -223,6 +223,7 @@ end
 function M:add(obj, fresh)
   if self.states[obj] or obj:_terminal() then return self.states[obj] end
   local cfg = self:_cfg(obj._kind)
+  if not fresh and obj._born and core.now() - obj._born < cfg.first then fresh = true end
   -- four fields for an asset: ten thousand pending must stay small
   local st = { obj = obj, interval = cfg.first, last = obj.raw_status, progress = obj.progress,
                since = core.now() }
