@@ -110,6 +110,7 @@ build = {
     ["seedance.providers.crun"] = "lua/seedance/providers/crun.lua",
     ["seedance.providers.orcarouter"] = "lua/seedance/providers/orcarouter.lua",
     ["seedance.providers.piapi"] = "lua/seedance/providers/piapi.lua",
+    ["seedance.providers.shared"] = "lua/seedance/providers/shared.lua",
     ["seedance.providers.sunra"] = "lua/seedance/providers/sunra.lua",
     ["seedance.render"] = "lua/seedance/render.lua",
     ["seedance.run"] = "lua/seedance/run.lua",

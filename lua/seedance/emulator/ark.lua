@@ -228,24 +228,14 @@ end
 
 --- Field checking
 
-local function squash(k)
-  return lower(tostring(k)):gsub("_", "")
-end
-
 -- nil when `t` has the fields `spec` allows ({Name = "string"|"number"|"table"|"list"}) and
 -- every one `required` names; else code, message. JSON nulls are dropped first.
 local function check_fields(t, spec, required, where)
-  for k, v in pairs(t) do
-    if v == common.null then t[k] = nil end
-  end
+  common.drop_nulls(t)
   for k, v in pairs(t) do
     local want = spec[k]
     if not want then
-      local hint = ""
-      for name in pairs(spec) do
-        if squash(name) == squash(k) then hint = " (did you mean '" .. name .. "'?)" end
-      end
-      return "InvalidParameter", "unknown field '" .. tostring(k) .. "'" .. (where or "") .. hint
+      return "InvalidParameter", "unknown field '" .. tostring(k) .. "'" .. (where or "") .. common.field_hint(spec, k)
     end
     local ok
     if want == "list" then ok = common.is_array(v)
@@ -264,6 +254,29 @@ local function strings(list, name)
     if type(v) ~= "string" then return "'" .. name .. "' must list strings" end
   end
   return nil
+end
+
+-- The Filter of a List* body ({Filter, PageNumber, PageSize}), checked against `fields`, each
+-- of `lists` holding strings only; or nil and the refusal's code and message
+local function list_filter(b, fields, lists)
+  local code, msg = check_fields(b, {Filter = "table", PageNumber = "number", PageSize = "number"})
+  if code then return nil, code, msg end
+  local f = b.Filter or {}
+  code, msg = check_fields(f, fields, nil, " in Filter")
+  if code then return nil, code, msg end
+  for _, k in ipairs(lists) do
+    local bad = f[k] and strings(f[k], k)
+    if bad then return nil, "InvalidParameter", bad end
+  end
+  return f
+end
+
+-- a Filter's list as a set; nil (no filtering) when it is absent or empty
+local function set_of(list)
+  if not list or #list == 0 then return nil end
+  local set = {}
+  for _, v in ipairs(list) do set[v] = true end
+  return set
 end
 
 local function paging(b)
@@ -374,14 +387,10 @@ function actions.DeleteAssetGroup(state, b)
 end
 
 function actions.ListAssetGroups(state, b)
-  local code, msg = check_fields(b, {Filter = "table", PageNumber = "number", PageSize = "number"})
-  if code then return 400, nil, code, msg end
-  local f = b.Filter or {}
-  code, msg = check_fields(f, {Name = "string", GroupTypes = "list", GroupIds = "list"}, nil, " in Filter")
-  if code then return 400, nil, code, msg end
-  local bad = (f.GroupTypes and strings(f.GroupTypes, "GroupTypes")) or (f.GroupIds and strings(f.GroupIds, "GroupIds"))
-  if bad then return 400, nil, "InvalidParameter", bad end
-  local types, ids
+  local f, code, msg = list_filter(b, {Name = "string", GroupTypes = "list", GroupIds = "list"},
+                                  {"GroupTypes", "GroupIds"})
+  if not f then return 400, nil, code, msg end
+  local types
   if f.GroupTypes and #f.GroupTypes > 0 then
     types = {}
     for _, t in ipairs(f.GroupTypes) do
@@ -389,10 +398,7 @@ function actions.ListAssetGroups(state, b)
       types[t] = true
     end
   end
-  if f.GroupIds and #f.GroupIds > 0 then
-    ids = {}
-    for _, id in ipairs(f.GroupIds) do ids[id] = true end
-  end
+  local ids = set_of(f.GroupIds)
   local page, size, perr = paging(b)
   if not page then return 400, nil, "InvalidParameter", perr end
   local list = {}
@@ -469,18 +475,10 @@ function actions.DeleteAsset(state, b)
 end
 
 function actions.ListAssets(state, b, _, now)
-  local code, msg = check_fields(b, {Filter = "table", PageNumber = "number", PageSize = "number"})
-  if code then return 400, nil, code, msg end
-  local f = b.Filter or {}
-  code, msg = check_fields(f, {GroupIds = "list", Statuses = "list", Name = "string"}, nil, " in Filter")
-  if code then return 400, nil, code, msg end
-  local bad = (f.GroupIds and strings(f.GroupIds, "GroupIds")) or (f.Statuses and strings(f.Statuses, "Statuses"))
-  if bad then return 400, nil, "InvalidParameter", bad end
-  local groups, statuses
-  if f.GroupIds and #f.GroupIds > 0 then
-    groups = {}
-    for _, id in ipairs(f.GroupIds) do groups[id] = true end
-  end
+  local f, code, msg = list_filter(b, {GroupIds = "list", Statuses = "list", Name = "string"},
+                                  {"GroupIds", "Statuses"})
+  if not f then return 400, nil, code, msg end
+  local groups, statuses = set_of(f.GroupIds), nil
   if f.Statuses and #f.Statuses > 0 then
     statuses = {}
     for _, w in ipairs(f.Statuses) do

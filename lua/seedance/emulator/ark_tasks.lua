@@ -88,10 +88,6 @@ end
 
 local is_object = common.is_object
 
-local function squash(k)
-  return (lower(tostring(k)):gsub("_", ""))
-end
-
 local function has_type(v, want)
   if want == "list" then return common.is_array(v) end
   if want == "object" then return is_object(v) end
@@ -102,17 +98,11 @@ end
 -- Drops nulls, then nil when `t` holds only `spec`'s fields with their types; else the
 -- message of an InvalidParameter and the field it is about.
 local function check_fields(t, spec, where)
-  for k, v in pairs(t) do
-    if v == null then t[k] = nil end
-  end
+  common.drop_nulls(t)
   for k, v in pairs(t) do
     local want = spec[k]
     if not want then
-      local hint = ""
-      for name in pairs(spec) do
-        if squash(name) == squash(k) then hint = " (did you mean '" .. name .. "'?)" end
-      end
-      return "unknown field '" .. tostring(k) .. "'" .. where .. hint, tostring(k)
+      return "unknown field '" .. tostring(k) .. "'" .. where .. common.field_hint(spec, k), tostring(k)
     end
     if not has_type(v, want) then
       return format("'%s'%s must be %s %s", k, where, want == "integer" and "an" or "a", want), k

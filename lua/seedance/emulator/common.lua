@@ -290,6 +290,68 @@ function common.url_failure(url)
   return nil
 end
 
+--- Field checks
+
+--- Drop the JSON nulls of a decoded object: the upstream takes a null for an absent field.
+function common.drop_nulls(t)
+  for k, v in pairs(t) do
+    if v == common.null then t[k] = nil end
+  end
+end
+
+local function squash(k)
+  return (lower(tostring(k)):gsub("_", ""))
+end
+
+--- The hint for an unknown field `k` that differs from one `spec` allows only in case or
+-- underscores, as the upstream gives it: " (did you mean 'GroupId'?)"; "" when none does.
+function common.field_hint(spec, k)
+  local hint = ""
+  for name in pairs(spec) do
+    if squash(name) == squash(k) then hint = " (did you mean '" .. name .. "'?)" end
+  end
+  return hint
+end
+
+--- A query parameter as a positive integer: `default` when absent or empty, nil when it
+-- is anything else.
+function common.positive_int(s, default)
+  if s == nil or s == "" then return default end
+  local n = tonumber(s)
+  if not n or n < 1 or n ~= floor(n) then return nil end
+  return n
+end
+
+--- Generation settings
+
+local RESOLUTIONS = {["480p"] = true, ["720p"] = true, ["1080p"] = true}
+local RATIOS = {["21:9"] = true, ["16:9"] = true, ["4:3"] = true, ["1:1"] = true, ["3:4"] = true,
+                ["9:16"] = true, adaptive = true}
+
+local function present(v)
+  return v ~= nil and v ~= common.null
+end
+
+--- What the upstream says of a generation's resolution, ratio and duration in `t` (null
+-- counts as absent), for the twins that pass them on unchanged.
+-- @tparam table t the settings
+-- @tparam boolean fast whether the model is a fast one (no 1080p there)
+-- @tparam string fast_name how the twin's 1080p refusal names the fast model(s)
+-- @treturn string|nil the message for the first wrong setting
+function common.settings_error(t, fast, fast_name)
+  local r = t.resolution
+  if present(r) and not RESOLUTIONS[r] then return "'resolution' must be 480p, 720p or 1080p" end
+  if r == "1080p" and fast then return "1080p is not available on " .. fast_name end
+  if present(t.ratio) and not RATIOS[t.ratio] then
+    return "'ratio' must be one of 21:9 16:9 4:3 1:1 3:4 9:16 adaptive"
+  end
+  local d = t.duration
+  if present(d) and not (type(d) == "number" and d == floor(d) and (d == -1 or (d >= 4 and d <= 15))) then
+    return "'duration' must be an integer from 4 to 15, or -1"
+  end
+  return nil
+end
+
 --- Sorting
 
 --- Sorts a list in place by key (a field name; "-" prefix for descending),

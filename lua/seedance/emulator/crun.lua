@@ -95,6 +95,15 @@ local function unknown_field(t, allowed, what)
   return nil
 end
 
+-- the one query parameter a GET takes, required: its value, or nil and the refusal
+local function only_param(req, name)
+  local bad = unknown_field(req.query, {[name] = true}, "parameter")
+  if bad then return nil, bad end
+  local v = req.query[name]
+  if v == nil or v == "" then return nil, fail(422, name .. " is required") end
+  return v
+end
+
 -- Auth first, as the service does; the request is kept for {op = "dump"}.
 local function guarded(fn)
   return function(state, req, params, env)
@@ -174,10 +183,8 @@ local function upload(state, req, _, env, now)
 end
 
 local function info(state, req, _, _, now)
-  local bad = unknown_field(req.query, {asset_id = true}, "parameter")
-  if bad then return bad end
-  local id = req.query.asset_id
-  if id == nil or id == "" then return fail(422, "asset_id is required") end
+  local id, bad = only_param(req, "asset_id")
+  if not id then return bad end
   local a = state.assets[id]
   if not a then return fail(404, "asset not found: " .. id) end
   return ok(render(a, now))
@@ -214,10 +221,8 @@ local function start_session(state, req, _, env, now)
 end
 
 local function session_result(state, req, _, env, now)
-  local bad = unknown_field(req.query, {byted_token = true}, "parameter")
-  if bad then return bad end
-  local token = req.query.byted_token
-  if token == nil or token == "" then return fail(422, "byted_token is required") end
+  local token, bad = only_param(req, "byted_token")
+  if not token then return bad end
   local s = state.sessions[token]
   if not s then return fail(404, "byted_token not found") end
   if s.group then return fail(422, "byted_token already used: start a new session") end
@@ -356,10 +361,8 @@ local FAILURES = {
 }
 
 local function task_info(state, req, _, env)
-  local bad = unknown_field(req.query, {task_id = true}, "parameter")
-  if bad then return bad end
-  local id = req.query.task_id
-  if id == nil or id == "" then return fail(422, "task_id is required") end
+  local id, bad = only_param(req, "task_id")
+  if not id then return bad end
   local rec = state.tasks[id]
   if not rec then return fail(404, "task not found: " .. id) end
   local st, _, since = tasks.state(rec, env)

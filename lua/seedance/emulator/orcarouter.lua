@@ -148,12 +148,7 @@ local function guarded(fn, open)
   end
 end
 
-local function positive_int(s, default)
-  if s == nil or s == "" then return default end
-  local n = tonumber(s)
-  if not n or n < 1 or n ~= floor(n) then return nil end
-  return n
-end
+local positive_int = common.positive_int
 
 -- Reads page_number/page_size and answers the shared list envelope.
 local function paged(q, list, render, now)
@@ -355,9 +350,6 @@ local ITEM_TYPES = {
   video_url = {roles = {reference_video = true}, rank = 2, max = 3},
   audio_url = {roles = {reference_audio = true}, rank = 3, max = 3},
 }
-local RESOLUTIONS = {["480p"] = true, ["720p"] = true, ["1080p"] = true}
-local RATIOS = {["21:9"] = true, ["16:9"] = true, ["4:3"] = true, ["1:1"] = true, ["3:4"] = true,
-                ["9:16"] = true, adaptive = true}
 
 local function present(v)
   return v ~= nil and v ~= common.null
@@ -431,16 +423,8 @@ local function check_content(state, content, now)
 end
 
 local function check_settings(m, model)
-  local r = m.resolution
-  if present(r) and not RESOLUTIONS[r] then return invalid("'resolution' must be 480p, 720p or 1080p") end
-  if r == "1080p" and model.fast then return invalid("1080p is not available on the fast model") end
-  if present(m.ratio) and not RATIOS[m.ratio] then
-    return invalid("'ratio' must be one of 21:9 16:9 4:3 1:1 3:4 9:16 adaptive")
-  end
-  local d = m.duration
-  if present(d) and not (type(d) == "number" and d == floor(d) and (d == -1 or (d >= 4 and d <= 15))) then
-    return invalid("'duration' must be an integer from 4 to 15, or -1")
-  end
+  local msg = common.settings_error(m, model.fast, "the fast model")
+  if msg then return invalid(msg) end
   local seed = m.seed
   if present(seed) and not (type(seed) == "number" and seed == floor(seed) and seed >= -1 and seed <= 4294967295) then
     return invalid("'seed' must be an integer from -1 to 4294967295")

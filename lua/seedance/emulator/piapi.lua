@@ -11,7 +11,7 @@
 
 local common = require "seedance.emulator.common"
 
-local iso, lower, floor = common.iso8601, string.lower, math.floor
+local iso, lower = common.iso8601, string.lower
 
 local piapi = {name = "piapi"}
 
@@ -237,11 +237,7 @@ local function get_asset(state, _, params, _, plan, now)
   return common.json(200, render(a, plan, now))
 end
 
-local function positive_int(s)
-  local n = tonumber(s)
-  if not n or n < 1 or n ~= floor(n) then return nil end
-  return n
-end
+local positive_int = common.positive_int
 
 local function list_assets(state, req, _, _, plan, now)
   local q = req.query

@@ -21,7 +21,7 @@
 local common = require "seedance.emulator.common"
 local tasks = require "seedance.emulator.tasks"
 
-local iso, lower, floor = common.iso8601, string.lower, math.floor
+local iso, lower = common.iso8601, string.lower
 
 local sunra = {name = "sunra", rate_limit_status = 403}
 
@@ -138,12 +138,7 @@ local function get(state, _, params, _, now)
   return common.json(200, render(r, now))
 end
 
-local function positive_int(s, default)
-  if s == nil or s == "" then return default end
-  local n = tonumber(s)
-  if not n or n < 1 or n ~= floor(n) then return nil end
-  return n
-end
+local positive_int = common.positive_int
 
 local function list(state, req, _, _, now)
   local q = req.query
@@ -191,9 +186,6 @@ local TASK_FIELDS = {prompt = true, reference_images = true, reference_videos = 
                      reference_audios = true, resolution = true, ratio = true, duration = true,
                      generate_audio = true}
 local LISTS = {{"reference_images", 9}, {"reference_videos", 3}, {"reference_audios", 3}}
-local RESOLUTIONS = {["480p"] = true, ["720p"] = true, ["1080p"] = true}
-local RATIOS = {["21:9"] = true, ["16:9"] = true, ["4:3"] = true, ["1:1"] = true, ["3:4"] = true,
-                ["9:16"] = true, adaptive = true}
 local QUEUE_WORDS = {queued = "IN_QUEUE", running = "IN_PROGRESS", succeeded = "COMPLETED",
                      failed = "COMPLETED", cancelled = "CANCELLED", expired = "EXPIRED"}
 
@@ -251,16 +243,8 @@ end
 
 -- The scalar settings as documented; nil when they are fine.
 local function check_settings(body, model)
-  local r = body.resolution
-  if present(r) and not RESOLUTIONS[r] then return invalid("'resolution' must be 480p, 720p or 1080p") end
-  if r == "1080p" and model.fast then return invalid("1080p is not available on the fast models") end
-  if present(body.ratio) and not RATIOS[body.ratio] then
-    return invalid("'ratio' must be one of 21:9 16:9 4:3 1:1 3:4 9:16 adaptive")
-  end
-  local d = body.duration
-  if present(d) and not (type(d) == "number" and d == floor(d) and (d == -1 or (d >= 4 and d <= 15))) then
-    return invalid("'duration' must be an integer from 4 to 15, or -1")
-  end
+  local msg = common.settings_error(body, model.fast, "the fast models")
+  if msg then return invalid(msg) end
   if present(body.generate_audio) and type(body.generate_audio) ~= "boolean" then
     return invalid("'generate_audio' must be a boolean")
   end

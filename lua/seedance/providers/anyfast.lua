@@ -13,6 +13,7 @@ local http = require "seedance.http"
 local errors = require "seedance.error"
 local multipart = require "seedance.multipart"
 local task_status = require "seedance.status"
+local shared = require "seedance.providers.shared"
 
 local D = {
   name = "anyfast",
@@ -37,9 +38,7 @@ local D = {
                    file_upload = true, generate = true },
 }
 
-local TYPE_OUT = { image = "Image", video = "Video", audio = "Audio" }
 local TYPE_IN = { Image = "image", Video = "video", Audio = "audio" }
-local STATUS_OUT = { processing = "Processing", active = "Active", failed = "Failed" }
 local GROUP_TYPE_OUT = { aigc = "AIGC", real_human = "LivenessFace" }
 local GROUP_TYPE_IN = { aigc = "aigc", livenessface = "real_human" }
 
@@ -127,29 +126,14 @@ function D.upload_asset(a)
     })
   else
     op.body = { model = D.MODELS[t], GroupId = a.group, Name = upload_name(a),
-                AssetType = TYPE_OUT[t], URL = a.url }
+                AssetType = shared.TYPE_OUT[t], URL = a.url }
   end
   return op
 end
 
 --- Normalized asset fields from GetAsset or a ListAssets item.
 function D.parse_asset(b)
-  local r = result(b)
-  local id = json.str(json.val(r.Id))
-  local e = json.val(r.Error)
-  local t = json.val(r.AssetType)
-  return {
-    id = id,
-    ref = id and ("asset://" .. id) or nil,
-    raw_status = json.val(r.Status),
-    type = type(t) == "string" and t:lower() or nil,
-    name = json.val(r.Name),
-    url = json.val(r.URL),
-    group_id = json.str(json.val(r.GroupId)),
-    error = type(e) == "table" and { code = json.str(json.val(e.Code)), message = json.val(e.Message) } or nil,
-    created_at = time.parse(json.val(r.CreateTime)),
-    updated_at = time.parse(json.val(r.UpdateTime)),
-  }
+  return shared.upstream_asset(result(b))
 end
 
 --- CreateAsset answers only `{Id}`: the rest is what we sent.
@@ -173,7 +157,7 @@ local function statuses(st)
   if type(st) == "string" then
     for w in st:gmatch("[^,%s]+") do words[#words + 1] = w end
   end
-  for _, w in ipairs(words) do list[#list + 1] = STATUS_OUT[w] or w end
+  for _, w in ipairs(words) do list[#list + 1] = shared.STATUS_OUT[w] or w end
   return json.array(list)
 end
 
@@ -187,15 +171,7 @@ function D.list_assets(args, page)
 end
 
 local function page_of(b, page, parse)
-  local r = result(b)
-  local items = {}
-  for i, raw in ipairs(json.val(r.Items) or {}) do
-    items[i] = parse(raw)
-    items[i].raw = raw
-  end
-  local total = json.num(r.TotalCount) or 0
-  local size = json.num(r.PageSize) or D.page_size
-  return items, (#items > 0 and page * size < total)
+  return shared.upstream_page(result(b), parse, page, D.page_size)
 end
 
 --- Items of one page, and whether another page follows.
@@ -255,20 +231,10 @@ end
 function D.parse_session(b, session)
   -- once a group came, the spent token's later answers change nothing
   if session and session.group_id then return {} end
+  local e = type(b) == "table" and shared.failure(b.error)
+  if e then return { raw_status = "expired", error = e } end
   local r = result(b)
-  local e = type(b) == "table" and json.val(b.error)
-  if type(e) == "table" then
-    return { raw_status = "expired", error = { code = json.str(json.val(e.code)), message = json.val(e.message) } }
-  end
-  local group = json.str(json.val(r.GroupId))
-  if group == "" then group = nil end
-  local f = { group_id = group, raw_status = group and "success" or "pending" }
-  local token = json.str(json.val(r.BytedToken))
-  if token then
-    f.id = token
-    f.link = json.val(r.H5Link)
-  end
-  return f
+  return shared.session_fields(r.GroupId, r.BytedToken, r.H5Link)
 end
 
 --- Errors
@@ -295,14 +261,10 @@ end
 
 --- Generation
 
-local function item(kind, u, role)
-  return { type = kind .. "_url", [kind .. "_url"] = { url = u }, role = role }
-end
-
 --- The create op: `content[]` is the text item, then first/last frames or the reference
 -- images, videos and audios, in that order (the `@image1`... tokens count in it).
 function D.create_task(g)
-  local content = { { type = "text", text = g.prompt } }
+  local item, content = shared.media_item, { { type = "text", text = g.prompt } }
   if g.first_frame then content[#content + 1] = item("image", g.first_frame.url, "first_frame") end
   if g.last_frame then content[#content + 1] = item("image", g.last_frame.url, "last_frame") end
   for _, kind in ipairs({ "image", "video", "audio" }) do

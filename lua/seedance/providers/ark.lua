@@ -24,6 +24,7 @@
 local json = require "seedance.json"
 local time = require "seedance.time"
 local core = require "seedance.core"
+local shared = require "seedance.providers.shared"
 
 local VERSION = "2024-01-01"
 local function action(name) return "/?Action=" .. name .. "&Version=" .. VERSION end
@@ -179,8 +180,6 @@ local function control(endpoint, body, idempotent)
            idempotent = idempotent }
 end
 
-local TYPE_OUT = { image = "Image", video = "Video", audio = "Audio" }
-local STATUS_OUT = { processing = "Processing", active = "Active", failed = "Failed" }
 -- upstream group types: "AIGC" is documented; the real-person word is [assumed]
 local GROUP_TYPE_OUT = { aigc = "AIGC", real_human = "RealHuman" }
 
@@ -215,7 +214,7 @@ end
 --- CreateAsset: a creation, so never repeated blindly by the engine.
 function D.upload_asset(a)
   return control("upload_asset", { GroupId = a.group, URL = a.url, Name = a.name,
-                                   AssetType = a.type and TYPE_OUT[a.type] or nil })
+                                   AssetType = a.type and shared.TYPE_OUT[a.type] or nil })
 end
 
 --- GetAsset.
@@ -241,7 +240,7 @@ function D.list_assets(args, page)
   if type(st) == "string" then st = { st } end
   if type(st) == "table" then
     local words = {}
-    for i, s in ipairs(st) do words[i] = STATUS_OUT[s] or s end
+    for i, s in ipairs(st) do words[i] = shared.STATUS_OUT[s] or s end
     filter.Statuses = json.array(words)
   end
   return control("list_assets", { Filter = filter, PageNumber = page,
@@ -264,17 +263,11 @@ end
 
 local ROLE = { image = "reference_image", video = "reference_video", audio = "reference_audio" }
 
-local function media_item(kind, u, role)
-  local item = { type = kind .. "_url", role = role }
-  item[kind .. "_url"] = { url = u }
-  return item
-end
-
 --- POST /contents/generations/tasks: the text item first, then the first/last frames or
 -- the reference images, videos and audios, in the order the prompt numbers them.
 -- Only what the caller set is sent (the service has a default for the rest).
 function D.create_task(g)
-  local content = { { type = "text", text = g.prompt } }
+  local media_item, content = shared.media_item, { { type = "text", text = g.prompt } }
   if g.first_frame then content[#content + 1] = media_item("image", g.first_frame.url, "first_frame") end
   if g.last_frame then content[#content + 1] = media_item("image", g.last_frame.url, "last_frame") end
   for _, kind in ipairs({ "image", "video", "audio" }) do
@@ -322,36 +315,14 @@ local function result(b)
   return type(r) == "table" and r or {}
 end
 
+-- Volcengine's error object, `{Code, Message}`
 local function failure(e)
-  e = json.val(e)
-  if type(e) ~= "table" then return nil end
-  return { code = json.str(json.val(e.Code)), message = json.val(e.Message) }
-end
-
-local function lower_word(v)
-  v = json.val(v)
-  return type(v) == "string" and v:lower() or nil
-end
-
-local function asset_fields(r)
-  local id = json.str(r.Id)
-  return {
-    id = id,
-    ref = id and ("asset://" .. id) or nil,
-    raw_status = json.val(r.Status),
-    type = lower_word(r.AssetType),
-    name = json.val(r.Name),
-    url = json.val(r.URL),
-    group_id = json.str(r.GroupId),
-    error = failure(r.Error),
-    created_at = time.parse(json.val(r.CreateTime)),
-    updated_at = time.parse(json.val(r.UpdateTime)),
-  }
+  return shared.failure(e, "Code", "Message")
 end
 
 --- Normalized asset fields from GetAsset's answer.
 function D.parse_asset(b)
-  return asset_fields(result(b))
+  return shared.upstream_asset(result(b))
 end
 
 --- CreateAsset answers only {Id}: the asset starts Processing.
@@ -361,25 +332,17 @@ function D.parse_upload(b)
   return f
 end
 
-local function page_more(r, page, n)
-  local size = json.num(r.PageSize) or D.page_size
-  local total = json.num(r.TotalCount) or 0
-  return n > 0 and page * size < total
+local function page_of(b, page, parse)
+  return shared.upstream_page(result(b), parse, page, D.page_size)
 end
 
 --- Items of one ListAssets page and whether another follows.
 function D.parse_list(b, page)
-  local r = result(b)
-  local items = {}
-  for i, raw in ipairs(json.val(r.Items) or {}) do
-    items[i] = asset_fields(raw)
-    items[i].raw = raw
-  end
-  return items, page_more(r, page, #items)
+  return page_of(b, page, shared.upstream_asset)
 end
 
 local function group_type(v)
-  local w = lower_word(v)
+  local w = shared.lower_word(v)
   if not w then return nil end
   w = w:gsub("[^%a]", "")
   if w == "aigc" then return "aigc" end
@@ -404,13 +367,7 @@ end
 
 --- Items of one ListAssetGroups page and whether another follows.
 function D.parse_group_list(b, page)
-  local r = result(b)
-  local items = {}
-  for i, raw in ipairs(json.val(r.Items) or {}) do
-    items[i] = group_fields(raw)
-    items[i].raw = raw
-  end
-  return items, page_more(r, page, #items)
+  return page_of(b, page, group_fields)
 end
 
 -- Answers of GetVisualValidateResult that end a session rather than fail a request: the
@@ -447,16 +404,11 @@ end
 local function task_fields(b)
   local content = json.val(b.content)
   if type(content) ~= "table" then content = {} end
-  local e = json.val(b.error)
-  local err
-  if type(e) == "table" and (json.val(e.code) or json.val(e.message)) then
-    err = { code = json.str(json.val(e.code)), message = json.val(e.message) }
-  end
   local raw = json.val(b.status)
   return {
     id = json.str(b.id), raw_status = raw, model = json.val(b.model),
     video_url = json.val(content.video_url), last_frame_url = json.val(content.last_frame_url),
-    error = err, progress = raw == "succeeded" and 100 or nil,
+    error = shared.task_error(b.error), progress = raw == "succeeded" and 100 or nil,
     created_at = time.parse(json.val(b.created_at)), updated_at = time.parse(json.val(b.updated_at)),
   }
 end
@@ -528,9 +480,7 @@ end
 -- a 200 task answer has an `error` of its own, which is the task's, not the request's.
 local function data_failure(status, body)
   if status < 400 or type(body) ~= "table" then return nil end
-  local e = json.val(body.error)
-  if type(e) ~= "table" then return nil end
-  return { code = json.str(json.val(e.code)), message = json.val(e.message) }
+  return shared.failure(body.error)
 end
 
 --- On the control plane an error may come in a 200 as well as in a 4xx/5xx: the

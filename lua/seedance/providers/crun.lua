@@ -10,6 +10,7 @@ local json = require "seedance.json"
 local time = require "seedance.time"
 local url = require "seedance.url"
 local core = require "seedance.core"
+local shared = require "seedance.providers.shared"
 
 local D = {
   name = "crun",
@@ -34,8 +35,6 @@ local D = {
   name_max = 64,
   capabilities = { assets = true, list = true, delete = false, sessions = true, generate = true },
 }
-
-local TYPE_OUT = { image = "Image", video = "Video", audio = "Audio" }
 
 --- The credential header: crun takes the key in `x-api-key`.
 function D.auth(key)
@@ -166,28 +165,15 @@ function D.upload_asset(a)
       message = "crun needs the asset type: pass type= (none can be told from " .. tostring(a.url):sub(1, 80) .. ")" })
   end
   return { endpoint = "upload_asset", method = "POST", create = true,
-           body = { name = name, asset_type = TYPE_OUT[a.type], asset_url = a.url, group_id = a.group } }
+           body = { name = name, asset_type = shared.TYPE_OUT[a.type], asset_url = a.url, group_id = a.group } }
 end
 
 --- Normalized asset fields from the `data` of asset-info (or of the upload answer).
 function D.parse_asset(b)
   local d = type(b) == "table" and json.val(b.data)
   if type(d) ~= "table" then d = {} end
-  local id = json.str(d.AssetId)
-  local e = json.val(d.Error)
-  local t = json.val(d.AssetType)
-  return {
-    id = id,
-    ref = id and ("asset://" .. id) or nil,
-    raw_status = json.val(d.Status),
-    type = type(t) == "string" and t:lower() or nil,
-    name = json.val(d.Name),
-    url = json.val(d.URL),
-    group_id = json.str(json.val(d.GroupId)),
-    error = type(e) == "table" and { code = json.str(json.val(e.Code)), message = json.val(e.Message) } or nil,
-    created_at = time.parse(json.val(d.CreateTime)),
-    updated_at = time.parse(json.val(d.UpdateTime)),
-  }
+  -- the upstream's record, but for its id's name
+  return shared.upstream_asset(d, "AssetId")
 end
 
 --- The upload answer only carries `data.AssetId`: the rest is what we sent.
@@ -273,15 +259,8 @@ function D.parse_session(b, session)
   if code and code ~= 200 then
     return { raw_status = "expired", error = { code = json.str(code), message = message } }
   end
-  local group = json.str(json.val(d.GroupId))
-  if group == "" then group = nil end
-  local f = { group_id = group, raw_status = group and "success" or "pending" }
-  local token = json.str(json.val(d.BytedToken))
-  if token then
-    f.id = token
-    f.link = json.val(d.H5Link)
-    f.expires_at = core.time() + D.session_ttl
-  end
+  local f = shared.session_fields(d.GroupId, d.BytedToken, d.H5Link)
+  if f.id then f.expires_at = core.time() + D.session_ttl end
   return f
 end
 
@@ -290,9 +269,9 @@ end
 -- crun's word for the upstream's "adaptive" ratio (its image-to-video example sends "auto")
 local RATIO_OUT = { adaptive = "auto" }
 
+-- crun leaves an empty reference list out
 local function urls(list)
-  local out = {}
-  for i, m in ipairs(list) do out[i] = m.url end
+  local out = shared.urls(list)
   return #out > 0 and out or nil
 end
 

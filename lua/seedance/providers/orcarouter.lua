@@ -17,6 +17,7 @@
 -- @module seedance.providers.orcarouter
 local json = require "seedance.json"
 local time = require "seedance.time"
+local shared = require "seedance.providers.shared"
 
 local D = {
   name = "orcarouter",
@@ -44,8 +45,6 @@ local D = {
                    sessions = true, generate = true },
 }
 
-local TYPE_OUT = { image = "Image", video = "Video", audio = "Audio" }
-local STATUS_OUT = { processing = "Processing", active = "Active", failed = "Failed" }
 -- the upstream's words for the two kinds of group
 local GROUP_TYPE = { aigc = "aigc", real_human = "real_human", livenessface = "real_human" }
 
@@ -54,27 +53,10 @@ function D.auth(key)
   return { "Authorization: Bearer " .. key }
 end
 
-local function lower_word(v)
-  v = json.val(v)
-  return type(v) == "string" and v:lower() or nil
-end
-
 --- Normalized asset fields from an OrcaRouter asset (GET or a list item).
+-- (the upstream's record, passed on as it is)
 function D.parse_asset(b)
-  local id = json.str(b.Id)
-  local e = json.val(b.Error)
-  return {
-    id = id,
-    ref = id and ("asset://" .. id) or nil,
-    raw_status = json.val(b.Status),
-    type = lower_word(b.AssetType),
-    name = json.val(b.Name),
-    url = json.val(b.URL),
-    group_id = json.str(b.GroupId),
-    error = type(e) == "table" and { code = json.str(json.val(e.Code)), message = json.val(e.Message) } or nil,
-    created_at = time.parse(json.val(b.CreateTime)),
-    updated_at = time.parse(json.val(b.UpdateTime)),
-  }
+  return shared.upstream_asset(b)
 end
 
 --- POST /asset/files answers only `{Id}`: the asset is Processing from then on.
@@ -88,7 +70,7 @@ end
 -- as missing, and OrcaRouter refuses it (a validation error).
 function D.upload_asset(a)
   return { endpoint = "upload_asset", method = "POST", create = true,
-           body = { GroupId = a.group, URL = a.url, AssetType = a.type and TYPE_OUT[a.type], Name = a.name } }
+           body = { GroupId = a.group, URL = a.url, AssetType = a.type and shared.TYPE_OUT[a.type], Name = a.name } }
 end
 
 --- GET /asset/files/{id}.
@@ -101,7 +83,7 @@ function D.list_assets(args, page)
   local st = args.status
   if type(st) ~= "table" then st = { st } end
   local words = {}
-  for _, s in ipairs(st) do words[#words + 1] = STATUS_OUT[s] or s end
+  for _, s in ipairs(st) do words[#words + 1] = shared.STATUS_OUT[s] or s end
   return { endpoint = "list_assets", method = "GET", idempotent = true,
            query = { group_id = args.group, statuses = #words > 0 and table.concat(words, ",") or nil,
                      page_number = page, page_size = args.page_size or D.page_size } }
@@ -109,14 +91,7 @@ end
 
 -- the list envelope every listing shares: {TotalCount, Items, PageNumber, PageSize}
 local function page_of(b, page, parse)
-  local items = {}
-  for i, raw in ipairs(json.val(b.Items) or {}) do
-    items[i] = parse(raw)
-    items[i].raw = raw
-  end
-  local total = json.num(b.TotalCount) or 0
-  local size = json.num(b.PageSize) or D.page_size
-  return items, (#items > 0 and page * size < total)
+  return shared.upstream_page(b, parse, page, D.page_size)
 end
 
 --- Items of one page of assets and whether another page follows.
@@ -140,7 +115,7 @@ end
 
 --- Normalized group fields from `{Id}` or a list item.
 function D.parse_group(b)
-  local gt = lower_word(b.GroupType)
+  local gt = shared.lower_word(b.GroupType)
   return {
     id = json.str(b.Id),
     name = json.val(b.Name),
@@ -179,13 +154,12 @@ end
 
 --- Normalized session fields from the start answer or a poll.
 function D.parse_session(b)
-  local e = json.val(b.error)
   return {
     id = json.str(b.session_id),
     link = json.val(b.h5_link),
     raw_status = json.val(b.status),
     group_id = json.str(b.group_id),
-    error = type(e) == "table" and { code = json.str(json.val(e.code)), message = json.val(e.message) } or nil,
+    error = shared.failure(b.error),
   }
 end
 
@@ -196,24 +170,18 @@ end
 
 --- Generation
 
--- a media item of metadata.content[]: {type = "image_url", role =, image_url = {url}}
-local function item(kind, role, u)
-  local key = kind .. "_url"
-  return { type = key, role = role, [key] = { url = u } }
-end
-
 --- POST /video/generations {model, prompt, metadata: {content[], ratio, duration, resolution,
 -- generate_audio, seed, watermark}}: content holds images, then videos, then audios (or the
 -- first and last frames); metadata is left out when it would be empty.
 function D.create_task(g)
-  local content = {}
+  local item, content = shared.media_item, {}
   if g.first_frame then
-    content[#content + 1] = item("image", "first_frame", g.first_frame.url)
-    if g.last_frame then content[#content + 1] = item("image", "last_frame", g.last_frame.url) end
+    content[#content + 1] = item("image", g.first_frame.url, "first_frame")
+    if g.last_frame then content[#content + 1] = item("image", g.last_frame.url, "last_frame") end
   end
-  for _, m in ipairs(g.images) do content[#content + 1] = item("image", "reference_image", m.url) end
-  for _, m in ipairs(g.videos) do content[#content + 1] = item("video", "reference_video", m.url) end
-  for _, m in ipairs(g.audios) do content[#content + 1] = item("audio", "reference_audio", m.url) end
+  for _, kind in ipairs({ "image", "video", "audio" }) do
+    for _, m in ipairs(g[kind .. "s"]) do content[#content + 1] = item(kind, m.url, "reference_" .. kind) end
+  end
   local meta = { ratio = g.ratio, duration = g.duration, resolution = g.resolution,
                  generate_audio = g.audio, seed = g.seed, watermark = g.watermark }
   if #content > 0 then meta.content = json.array(content) end
@@ -238,17 +206,12 @@ end
 function D.parse_task(b)
   local c = json.val(b.content)
   c = type(c) == "table" and c or {}
-  local e = json.val(b.error)
-  local err
-  if type(e) == "table" and (json.val(e.code) or json.val(e.message)) then
-    err = { code = json.str(json.val(e.code)), message = json.val(e.message) }
-  end
   local word = json.val(b.status)
   return {
     raw_status = word,
     video_url = json.val(c.video_url),
     last_frame_url = json.val(c.last_frame_url),
-    error = err,
+    error = shared.task_error(b.error),
     progress = json.num(b.progress) or (word == "succeeded" and 100 or nil),
     created_at = time.parse(json.val(b.created_at)),
   }

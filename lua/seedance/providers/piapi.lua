@@ -4,6 +4,7 @@
 -- @module seedance.providers.piapi
 local json = require "seedance.json"
 local time = require "seedance.time"
+local shared = require "seedance.providers.shared"
 
 local D = {
   name = "piapi",
@@ -29,8 +30,6 @@ local D = {
                    delete = true, generate = true },
 }
 
-local TYPE_OUT = { image = "Image", video = "Video", audio = "Audio" }
-
 function D.auth(key)
   return { "X-API-Key: " .. key }
 end
@@ -38,15 +37,14 @@ end
 --- Normalized asset fields from any of PiAPI's asset shapes.
 function D.parse_asset(b)
   local id = json.str(b.asset_id)
-  local e = json.val(b.error)
   return {
     id = id,
-    ref = id and ("asset://" .. id) or nil,
+    ref = shared.ref(id),
     raw_status = json.val(b.status),
-    type = type(json.val(b.asset_type)) == "string" and b.asset_type:lower() or nil,
+    type = shared.lower_word(b.asset_type),
     name = json.val(b.name),
     url = json.val(b.url),
-    error = type(e) == "table" and { code = json.str(e.code), message = json.val(e.message) } or nil,
+    error = shared.failure(b.error),
     created_at = time.parse(json.val(b.created_at) or json.val(b.upload_at)),
     expires_at = time.parse(json.val(b.expires_at)),
     last_used_at = time.parse(json.val(b.last_used_at)),
@@ -54,7 +52,7 @@ function D.parse_asset(b)
 end
 
 local function upload_item(a)
-  return { url = a.url, asset_type = a.type and TYPE_OUT[a.type] or nil, name = a.name }
+  return { url = a.url, asset_type = a.type and shared.TYPE_OUT[a.type] or nil, name = a.name }
 end
 
 function D.upload_asset(a)
@@ -99,12 +97,10 @@ end
 function D.parse_list(b, page)
   local items = {}
   for i, raw in ipairs(json.val(b.items) or {}) do items[i] = D.parse_asset(raw) end
-  local total = json.num(b.total) or 0
-  local size = json.num(b.size) or D.page_size
   local q = json.val(b.quota)
   local quota = type(q) == "table" and { used = json.num(q.used), limit = json.num(q.limit),
                                          ttl_days = json.num(q.ttl_days) } or nil
-  return items, (#items > 0 and page * size < total), quota
+  return items, shared.more(#items, page, b.size, b.total, D.page_size), quota
 end
 
 function D.quota()
@@ -143,12 +139,6 @@ function D.token(kind, n)
   return kind:sub(1, 1):upper() .. kind:sub(2) .. " " .. n
 end
 
-local function urls(list)
-  local out = {}
-  for i, m in ipairs(list) do out[i] = m.url end
-  return out
-end
-
 -- task answers come in a {code, data, message} envelope whose code can say "error" in a 200
 local function envelope(status, body)
   local code = type(body) == "table" and json.num(body.code)
@@ -164,8 +154,8 @@ function D.create_task(g)
   if g.first_frame or g.last_frame then
     return nil, "piapi has no first/last frame mode for seedance-2"
   end
-  local input = { prompt = g.prompt, image_urls = urls(g.images), video_urls = urls(g.videos),
-                  audio_urls = urls(g.audios), aspect_ratio = g.ratio, duration = g.duration,
+  local input = { prompt = g.prompt, image_urls = shared.urls(g.images), video_urls = shared.urls(g.videos),
+                  audio_urls = shared.urls(g.audios), aspect_ratio = g.ratio, duration = g.duration,
                   resolution = g.resolution }
   for _, k in ipairs({ "image_urls", "video_urls", "audio_urls" }) do
     if #input[k] == 0 then input[k] = nil end
@@ -186,14 +176,9 @@ end
 function D.parse_task(b)
   local data = type(b.data) == "table" and b.data or {}
   local out = type(data.output) == "table" and data.output or {}
-  local e = json.val(data.error)
-  local err
-  if type(e) == "table" and (json.val(e.message) or json.val(e.code)) then
-    err = { code = json.str(json.val(e.code)), message = json.val(e.message) }
-  end
   return {
     id = json.str(data.task_id), raw_status = json.val(data.status),
-    video_url = json.val(out.video), error = err,
+    video_url = json.val(out.video), error = shared.task_error(data.error),
     progress = json.num(data.progress) or (json.val(data.status) == "completed" and 100 or nil),
     created_at = time.parse(json.val(data.created_at)),
   }
@@ -219,8 +204,7 @@ D.list_pending = {
                 local id = json.str(raw.asset_id)
                 if id then out[id] = json.val(raw.status) end
               end
-              local size = json.num(b.size) or D.page_size
-              return #items > 0 and page * size < (json.num(b.total) or 0)
+              return shared.more(#items, page, b.size, b.total, D.page_size)
             end },
 }
 

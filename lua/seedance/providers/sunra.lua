@@ -18,6 +18,7 @@
 -- @module seedance.providers.sunra
 local json = require "seedance.json"
 local time = require "seedance.time"
+local shared = require "seedance.providers.shared"
 
 local D = {
   name = "sunra",
@@ -63,17 +64,10 @@ function D.auth(key, _, secrets)
   return { "Authorization: " .. (secrets and secrets.auth_scheme or "Bearer") .. " " .. key }
 end
 
-local function lower_word(v)
-  v = json.val(v)
-  return type(v) == "string" and v:lower() or nil
-end
-
 -- a failed record's reason: `error` as {code, message} or a bare string [assumed shape]
 local function failure(b)
   local e = json.val(b.error)
-  if type(e) == "table" then
-    return { code = json.str(json.val(e.code)), message = json.val(e.message) }
-  end
+  if type(e) == "table" then return shared.failure(e) end
   local msg = type(e) == "string" and e or json.val(b.error_message)
   local code = json.str(json.val(b.error_code))
   if msg or code then return { code = code, message = msg } end
@@ -88,9 +82,9 @@ function D.parse_asset(b)
   return {
     id = json.str(b.id),
     ark_asset_id = ark,
-    ref = ark and ("asset://" .. ark) or nil,
+    ref = shared.ref(ark),
     raw_status = raw,
-    type = lower_word(b.asset_type),
+    type = shared.lower_word(b.asset_type),
     name = json.val(b.name),
     url = ark_url or source,
     source_url = source,
@@ -123,14 +117,7 @@ end
 
 --- Items of one page and whether another page follows.
 function D.parse_list(b, page)
-  local items = {}
-  for i, raw in ipairs(json.val(b.items) or {}) do
-    items[i] = D.parse_asset(raw)
-    items[i].raw = raw
-  end
-  local total = json.num(b.total) or 0
-  local size = json.num(b.page_size) or D.page_size
-  return items, (#items > 0 and page * size < total)
+  return shared.page(b.items, D.parse_asset, page, b.page_size, b.total, D.page_size)
 end
 
 --- DELETE /v1/ark/assets/{id}: a soft delete, Sunra forgets the record while the
@@ -142,12 +129,6 @@ end
 
 --- Generation: the queue
 
-local function urls(list)
-  local out = {}
-  for i, m in ipairs(list) do out[i] = m.url end
-  return out
-end
-
 --- POST /v1/queue/<model>/reference-to-video {prompt, reference_images[], reference_videos[],
 -- reference_audios[], resolution, ratio, duration, generate_audio}; empty lists are left out.
 function D.create_task(g)
@@ -158,7 +139,7 @@ function D.create_task(g)
                  generate_audio = g.audio }
   for field, list in pairs({ reference_images = g.images, reference_videos = g.videos,
                              reference_audios = g.audios }) do
-    if #list > 0 then body[field] = json.array(urls(list)) end
+    if #list > 0 then body[field] = json.array(shared.urls(list)) end
   end
   return { endpoint = "create_task", method = "POST", params = { model = g.model }, create = true,
            retry_on = D.retry_on, body = body }
@@ -186,12 +167,8 @@ local function parse_result(b)
     return { raw_status = "COMPLETED", status = "succeeded", progress = 100, video_url = u }
   end
   local e = json.val(b.error)
-  local err
-  if type(e) == "table" then
-    err = { code = json.str(json.val(e.code)), message = json.val(e.message) }
-  else
-    err = { code = "no_video", message = type(e) == "string" and e or "the result carries no video" }
-  end
+  local err = shared.failure(e) or
+    { code = "no_video", message = type(e) == "string" and e or "the result carries no video" }
   return { raw_status = "COMPLETED", status = "failed", progress = 100, error = err }
 end
 
