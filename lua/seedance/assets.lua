@@ -244,7 +244,7 @@ function Client:upload_many(list)
         local i = idx[j]
         local key = self.journal and journal.asset_key(self.provider, args[i])
         if f.error then
-          out[i] = require("seedance.http").new_error(self, { kind = "validation",
+          out[i] = self:_error({ kind = "validation",
             message = ("item %d (%s): %s"):format(i, tostring(args[i].url), tostring(f.error.message)),
             code = f.error.code })
           nfail = nfail + 1
@@ -265,7 +265,7 @@ function Client:upload_many(list)
     end
   end
   if nfail > 0 then
-    return out, require("seedance.http").new_error(self, { kind = "validation",
+    return out, self:_error({ kind = "validation",
       message = ("%d of %d uploads failed"):format(nfail, #list) })
   end
   return out
@@ -328,7 +328,7 @@ function Client:quota()
   if not body then return nil, err end
   local _, _, q = d.parse_list(body, 1)
   if not q then
-    return nil, require("seedance.http").new_error(self, { kind = "protocol",
+    return nil, self:_error({ kind = "protocol",
       message = "the list answer carried no quota" })
   end
   return q
@@ -370,7 +370,7 @@ function Client:delete_many(list)
     if type(x) == "table" and results[x.id] == true then x.deleted = true end
   end
   if bad > 0 then
-    local e = require("seedance.http").new_error(self, { kind = "provider",
+    local e = self:_error({ kind = "provider",
       message = ("%d of %d deletions failed"):format(bad, #ids) })
     e.results = results
     return nil, e

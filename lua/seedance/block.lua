@@ -27,6 +27,23 @@ end
 
 --- Drive `engines` until `done()` is true or `deadline` (core.now() seconds) passes.
 -- Returns true when done, false on deadline or when nothing can make progress.
+--- Step every engine once; returns how much is still in motion across them.
+function M.step_all(engines)
+  local busy = 0
+  for i = 1, #engines do busy = busy + engines[i]:step() end
+  return busy
+end
+
+--- Block until something may be due on one of `engines`, at most `slice` seconds.
+function M.wait_any(engines, slice)
+  if #engines == 1 then
+    engines[1]:wait(slice)
+  else
+    -- several clients: no single fd set to block on, so wait in short slices
+    for i = 1, #engines do engines[i]:wait(math.min(slice, 0.005)) end
+  end
+end
+
 function M.until_done(engines, done, deadline)
   local co = coroutine.running()
   if co and M.workflows[co] and can_yield() then
@@ -38,19 +55,12 @@ function M.until_done(engines, done, deadline)
     return true
   end
   while not done() do
-    local busy = 0
-    for i = 1, #engines do busy = busy + engines[i]:step() end
+    local busy = M.step_all(engines)
     if done() then return true end
     local now = core.now()
     if deadline and now >= deadline then return false end
     if busy == 0 then return false end
-    local slice = deadline and (deadline - now) or 3600
-    if #engines == 1 then
-      engines[1]:wait(slice)
-    else
-      -- several clients: no single fd set to block on, so wait in short slices
-      for i = 1, #engines do engines[i]:wait(math.min(slice, 0.005)) end
-    end
+    M.wait_any(engines, deadline and (deadline - now) or 3600)
   end
   return true
 end

@@ -6,7 +6,6 @@ local http = require "seedance.http"
 local block = require "seedance.block"
 local core = require "seedance.core"
 local url = require "seedance.url"
-local errors = require "seedance.error"
 local debug_log = require "seedance.debug"
 
 local Client = {}
@@ -217,8 +216,8 @@ end
 
 --- A journal write failed: nothing was created, and the caller learns why.
 function Client:_journal_error(msg)
-  return nil, errors.new({ kind = "network", provider = self.provider, retryable = false,
-                           message = "cannot write the journal: " .. tostring(msg) })
+  return nil, self:_error({ kind = "network", retryable = false,
+                            message = "cannot write the journal: " .. tostring(msg) })
 end
 
 --- The client's poller (created on first use).
@@ -284,7 +283,12 @@ end
 
 --- The error value used when a call is refused before any request.
 function Client:_invalid(message, code)
-  return nil, errors.new({ kind = "validation", provider = self.provider, message = message, code = code })
+  return nil, self:_error({ kind = "validation", message = message, code = code })
+end
+
+--- A seedance.Error from this client: its provider named, its secrets redacted.
+function Client:_error(fields)
+  return http.new_error(self, fields)
 end
 
 return M

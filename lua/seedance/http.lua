@@ -82,7 +82,7 @@ local function new_error(client, f)
 end
 --- A seedance.Error from fields `f`, stamped with the client's provider and with its
 -- secrets redacted from the message and the raw body.
-M.new_error = function(client, f) return new_error(client, f) end
+M.new_error = new_error
 
 --- Turn an engine result into (decoded body) or (nil, seedance.Error).
 function M.response(client, op, r)

@@ -59,8 +59,7 @@ function M.run(...)
         end
       end
     end
-    local busy = 0
-    for _, e in ipairs(engines) do busy = busy + e:step() end
+    local busy = block.step_all(engines)
     local progressed = false
     local now = core.now()
     for _, f in ipairs(flows) do
@@ -83,8 +82,7 @@ function M.run(...)
             soonest = math.min(soonest, math.max(0, f.wait.deadline - now))
           end
         end
-        if #engines == 1 then engines[1]:wait(soonest)
-        else for _, e in ipairs(engines) do e:wait(math.min(soonest, 0.005)) end end
+        block.wait_any(engines, soonest)
       end
     end
   end

@@ -199,7 +199,7 @@ end
 -- @tparam string key the generation's `key`
 function Client:forget(key)
   if type(key) ~= "string" then error("client:forget: 'key' must be a string", 2) end
-  if self.journal then return self.journal:put(self.provider .. "\ntask\n" .. key, false) end
+  if self.journal then return self.journal:put(journal.task_key(self.provider, { key = key }), false) end
   return true
 end
 
@@ -227,7 +227,7 @@ function Client:generate_with_retry(args, opts)
   local tried, err = {}, nil
   for n = 1, attempts do
     local t
-    if n == 1 then check_types(args) end
+    check_types(args) -- vary() may hand back anything
     -- each attempt is its own paid task: its own journal entry
     t, err = self:_generate(args, n > 1 and ("#" .. n) or nil)
     if not t then return nil, err, tried end
