@@ -203,13 +203,9 @@ end
 
 local is_object = common.is_object
 
-local JSON_REFUSED = {content_type = "Content-Type must be application/json",
-                      object = "request body must be a JSON object"}
 
 local function json_body(req)
-  local body, broken = common.json_object(req)
-  if not body then return nil, fail(400, JSON_REFUSED[broken]) end
-  return body
+  return common.json_body(req, fail, 400)
 end
 
 local function unknown_field(t, allowed, where)

@@ -88,6 +88,18 @@ function common.json_object(req)
   return body
 end
 
+-- what a twin says when a body breaks a rule, unless it words it its own way
+common.JSON_REFUSED = {content_type = "Content-Type must be application/json",
+                       object = "request body must be a JSON object"}
+
+--- The decoded JSON object of a request, or nil and the twin's refusal: `fail(status,
+-- message)` with the twin's status and words (default common.JSON_REFUSED).
+function common.json_body(req, fail, status, words)
+  local body, broken = common.json_object(req)
+  if not body then return nil, fail(status or 400, (words or common.JSON_REFUSED)[broken]) end
+  return body
+end
+
 local JSON_HEADERS = {["Content-Type"] = "application/json"}
 
 --- An answer for the C core: status, JSON content type, encoded body.

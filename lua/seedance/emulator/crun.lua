@@ -78,14 +78,10 @@ local function utf8_len(s)
   return #(s:gsub("[\128-\191]", ""))
 end
 
-local JSON_REFUSED = {content_type = "Content-Type must be application/json",
-                      object = "request body must be a JSON object"}
 
 -- crun refuses with 422 where the others say 400
 local function json_body(req)
-  local body, broken = common.json_object(req)
-  if not body then return nil, fail(422, JSON_REFUSED[broken]) end
-  return body
+  return common.json_body(req, fail, 422)
 end
 
 local function unknown_field(t, allowed, what)

@@ -106,9 +106,7 @@ local JSON_REFUSED = {content_type = "Content-Type must be application/json", ob
 
 local function json_body(req, allow_empty)
   if allow_empty and (req.body == nil or req.body == "") then return {} end
-  local body, broken = common.json_object(req)
-  if not body then return nil, fail(400, JSON_REFUSED[broken]) end
-  return body
+  return common.json_body(req, fail, 400, JSON_REFUSED)
 end
 
 -- Only documented fields, in their documented casing: `group_id` where `GroupId`

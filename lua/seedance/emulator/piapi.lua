@@ -107,9 +107,7 @@ local JSON_REFUSED = {content_type = "invalid request: Content-Type must be appl
                       object = "invalid request: body must be a JSON object"}
 
 local function json_body(req)
-  local body, broken = common.json_object(req)
-  if not body then return nil, fail(400, JSON_REFUSED[broken]) end
-  return body
+  return common.json_body(req, fail, 400, JSON_REFUSED)
 end
 
 local function check_fields(t, allowed)

@@ -70,9 +70,7 @@ end
 local JSON_REFUSED = {content_type = "Content-Type must be application/json", object = "body must be a JSON object"}
 
 local function json_body(req)
-  local body, broken = common.json_object(req)
-  if not body then return nil, fail(400, JSON_REFUSED[broken]) end
-  return body
+  return common.json_body(req, fail, 400, JSON_REFUSED)
 end
 
 -- Auth first, as the service does; the request is kept for {op = "dump"}.
