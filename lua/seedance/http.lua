@@ -96,9 +96,8 @@ function M.response(client, op, r)
   end
   local body, jerr = nil, nil
   if r.body and r.body ~= "" then body, jerr = json.decode(r.body) end
-  -- Volcengine's OpenAPI (Ark's control plane) names the request in the body
-  local meta = type(body) == "table" and json.val(body.ResponseMetadata)
-  if not rid and type(meta) == "table" then rid = json.str(json.val(meta.RequestId)) end
+  -- a dialect whose service names the request in the body (Ark's control plane) says where
+  if not rid and client.dialect.request_id and type(body) == "table" then rid = client.dialect.request_id(body) end
   local status = r.status
   -- API calls never follow redirects (a custom auth header would follow them to any host),
   -- so a 3xx here is a failure to report, not an answer

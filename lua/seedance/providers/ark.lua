@@ -483,8 +483,14 @@ local function data_failure(status, body)
   return shared.failure(body.error)
 end
 
+--- The request id Volcengine's OpenAPI puts in the body (seedance.http asks for it).
+function D.request_id(body)
+  local meta = json.val(body.ResponseMetadata)
+  return type(meta) == "table" and json.str(json.val(meta.RequestId)) or nil
+end
+
 --- On the control plane an error may come in a 200 as well as in a 4xx/5xx: the
--- ResponseMetadata decides (seedance.http reads the request id from it). The data plane
+-- ResponseMetadata decides (and carries the request id, see request_id). The data plane
 -- answers errors with a 4xx/5xx and an `error` object.
 -- @return kind, code, message; a nil kind is not an error
 function D.classify(status, body, op)
