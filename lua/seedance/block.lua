@@ -25,8 +25,6 @@ if not can_yield then
   end
 end
 
---- Drive `engines` until `done()` is true or `deadline` (core.now() seconds) passes.
--- Returns true when done, false on deadline or when nothing can make progress.
 --- Step every engine once; returns how much is still in motion across them.
 function M.step_all(engines)
   local busy = 0
@@ -44,6 +42,8 @@ function M.wait_any(engines, slice)
   end
 end
 
+--- Drive `engines` until `done()` is true or `deadline` (core.now() seconds) passes.
+-- Returns true when done, false on deadline or when nothing can make progress.
 function M.until_done(engines, done, deadline)
   local co = coroutine.running()
   if co and M.workflows[co] and can_yield() then
