@@ -315,6 +315,8 @@ static void finish_now(sd_engine *e, sd_request *r, sd_errkind k, const char *ms
     done_push(e, r);
 }
 
+static void settle(sd_engine *e, sd_request *r);
+
 static void admit(sd_engine *e, sd_request *r)
 {
     sd_host *h = host_get(e, r->host);
@@ -344,16 +346,20 @@ static void admit(sd_engine *e, sd_request *r)
     r->state = SD_ACTIVE;
     h->active++;
     e->active++;
-    if (e->drv->start(e, r) != 0) sd_engine_finished(e, r);
+    if (e->drv->start(e, r) != 0) {
+        /* refused at once (a file that cannot be opened): give the place back here rather than
+         * through sd_engine_finished, which would admit the next in line from inside this call
+         * and recurse once per queued request (10^6 of them overflowed the C stack) */
+        h->active--;
+        e->active--;
+        settle(e, r);
+    }
 }
 
-static void release_host(sd_engine *e, sd_request *r)
+/* Admits the host's queued requests while it has room: a loop, whatever fails at start. */
+static void admit_ready(sd_engine *e, sd_host *h)
 {
-    sd_host *h = host_get(e, r->host);
     sd_request *next;
-    e->active--;
-    if (h == NULL) return;
-    h->active--;
     while (h->ready_head && h->active < e->cfg.max_per_host) {
         next = h->ready_head;
         h->ready_head = next->next;
@@ -363,10 +369,25 @@ static void release_host(sd_engine *e, sd_request *r)
     }
 }
 
+static void release_host(sd_engine *e, sd_request *r)
+{
+    sd_host *h = host_get(e, r->host);
+    e->active--;
+    if (h == NULL) return;
+    h->active--;
+    admit_ready(e, h);
+}
+
 void sd_engine_finished(sd_engine *e, sd_request *r)
 {
-    double now = sd_monotonic(), delay;
     release_host(e, r);
+    settle(e, r);
+}
+
+/* An attempt is over and its host place given back: schedule the retry or report it done. */
+static void settle(sd_engine *e, sd_request *r)
+{
+    double now = sd_monotonic(), delay;
     r->driver_data = NULL;
     delay = sd_retry_delay(e, r, now);
     if (delay >= 0) {
