@@ -43,10 +43,12 @@ function M.probe(path_or_bytes)
   return info
 end
 
---- Render a prompt template for a provider (see seedance.render module).
+--- Render a prompt template for a provider (see seedance.render module): `{{name}}`,
+-- `{{name | filter}}` (built-in `describe`, `name`; `opts.filters`), `{{> partial}}`.
+-- @tparam[opt] table opts {filters=, partials=, descriptions=}
 -- @return {prompt=, images=, videos=, audios=}, or nil and a seedance.Error
-function M.render(prompt, refs, provider)
-  return require("seedance.render").render(prompt, refs, provider)
+function M.render(prompt, refs, provider, opts)
+  return require("seedance.render").render(prompt, refs, provider, opts)
 end
 
 --- Run functions as workflow coroutines: their waits yield to one scheduler, so many

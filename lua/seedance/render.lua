@@ -56,13 +56,119 @@ local function classify(name, v)
   error(("seedance.render: reference '%s' must be an asset, a URL, {url=, type=} or text"):format(name), 4)
 end
 
+-- Templating: `{{> partial}}` pieces and `{{name | filter | ...}}` chains, expanded to
+-- text before references are rendered. A filtered placeholder always renders as text.
+-- `mentions` (optional) collects the names filter chains start from.
+local BUILTIN = {
+  describe = function(_, name, ctx)
+    local d = ctx.descriptions and ctx.descriptions[name]
+    if type(d) ~= "string" then return nil, ("{{%s | describe}}: '%s' has no description"):format(name, name) end
+    return d
+  end,
+  name = function(_, name) return name end,
+}
+local MAX_PARTIAL_DEPTH = 8
+local TEMPLATE_OPTS = { filters = true, partials = true, descriptions = true }
+
+local function check_template_opts(opts, who)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then error(who .. ": options must be a table", 3) end
+  for k, v in pairs(opts) do
+    if not TEMPLATE_OPTS[k] then error(who .. ": unknown option '" .. tostring(k) .. "'", 3) end
+    if type(v) ~= "table" then error(who .. ": '" .. k .. "' must be a table", 3) end
+  end
+  for k, f in pairs(opts.filters or {}) do
+    if type(k) ~= "string" or type(f) ~= "function" then
+      error(who .. ": filters must map names to functions ('" .. tostring(k) .. "')", 3)
+    end
+  end
+  for k, v in pairs(opts.partials or {}) do
+    if type(k) ~= "string" or type(v) ~= "string" then
+      error(who .. ": partials must map names to strings ('" .. tostring(k) .. "')", 3)
+    end
+  end
+  return opts
+end
+
+-- One `{{...}}` body: a partial (`> name`), a plain name (left for the reference
+-- renderer), or a filter chain, which becomes text. Returns the replacement, or nil + why.
+local function expand_one(body, opts, texts, depth, mentions)
+  local partial = body:match("^>%s*(.-)%s*$")
+  if partial then
+    if depth >= MAX_PARTIAL_DEPTH then return nil, ("{{> %s}}: partials nested too deep (a cycle?)"):format(partial) end
+    local text = opts.partials and opts.partials[partial]
+    if not text then return nil, ("unknown partial {{> %s}}"):format(partial) end
+    return M._expand(text, opts, texts, depth + 1, mentions)
+  end
+  if not body:find("|", 1, true) then
+    if not body:match("^[%w_%.%-]+$") then return nil, ("bad placeholder {{%s}}"):format(body) end
+    return "{{" .. body .. "}}"
+  end
+  local parts = {}
+  for piece in (body .. "|"):gmatch("(.-)|") do parts[#parts + 1] = piece:match("^%s*(.-)%s*$") end
+  local name = parts[1]
+  if not name:match("^[%w_%.%-]+$") then return nil, ("bad placeholder {{%s}}"):format(body) end
+  if mentions then mentions[name] = true end
+  -- the chain starts from a text reference's value, or from the reference's name
+  local value = texts and texts[name] or name
+  for i = 2, #parts do
+    local fname = parts[i]
+    local f = opts.filters and opts.filters[fname] or BUILTIN[fname]
+    if fname == "" then return nil, ("bad placeholder {{%s}}: empty filter"):format(body) end
+    if not f then return nil, ("unknown filter '%s' in {{%s}}"):format(fname, body) end
+    local ok, out, why = pcall(f, value, name, opts)
+    if not ok then return nil, ("filter '%s' in {{%s}} failed: %s"):format(fname, body, tostring(out)) end
+    if out == nil and why then return nil, tostring(why) end
+    if type(out) ~= "string" and type(out) ~= "number" then
+      return nil, ("filter '%s' in {{%s}} returned %s, not text"):format(fname, body, type(out))
+    end
+    value = tostring(out)
+  end
+  return value
+end
+
+function M._expand(template, opts, texts, depth, mentions)
+  local problem
+  local out = template:gsub("{{%s*([^{}]-)%s*}}", function(body)
+    if problem then return "" end
+    local r, why = expand_one(body, opts, texts, depth, mentions)
+    if not r then problem = why return "" end
+    return r
+  end)
+  if problem then return nil, problem end
+  if depth == 0 then
+    local rest = out:gsub("{{%s*[^{}]-%s*}}", "")
+    if rest:find("{{", 1, true) then return nil, "unclosed placeholder: '{{' without '}}'" end
+  end
+  return out
+end
+
+--- Expand a template's partials and filters, leaving plain `{{name}}` placeholders for
+-- `render` to turn into reference tokens.
+-- @tparam string template
+-- @tparam[opt] table opts {filters = {name = fn(value, ref_name, opts) -> text},
+-- partials = {name = "text"}, descriptions = {ref_name = "text"} (what `describe` gives)}
+-- @tparam[opt] table texts text values of references (the start of a filter chain)
+-- @return the expanded template, or nil and a seedance.Error of kind "validation"
+function M.expand(template, opts, texts)
+  if type(template) ~= "string" then error("seedance.render.expand: 'template' must be a string", 2) end
+  opts = check_template_opts(opts, "seedance.render.expand")
+  local out, why = M._expand(template, opts, texts, 0)
+  if not out then return invalid(nil, why) end
+  return out
+end
+
 --- Render `prompt` with `refs` for `provider` (a provider name or a dialect table).
+-- The prompt is a template: `{{name}}`, `{{name | filter}}` (built-in `describe` and
+-- `name`, plus `opts.filters`), `{{> partial}}` (from `opts.partials`).
+-- @tparam[opt] table opts {filters=, partials=, descriptions=} (see expand)
 -- @return {prompt=, images={...}, videos={...}, audios={...}} (each media item
 -- {url=, type=, name=, asset=}), or nil and a seedance.Error of kind "validation"
-function M.render(prompt, refs, provider)
+function M.render(prompt, refs, provider, opts)
   if type(prompt) ~= "string" then error("seedance.render: 'prompt' must be a string", 2) end
   if refs ~= nil and type(refs) ~= "table" then error("seedance.render: 'refs' must be a table", 2) end
   refs = refs or {}
+  opts = check_template_opts(opts, "seedance.render")
   local dialect = provider
   if type(provider) == "string" then
     local ok, d = pcall(require, "seedance.providers." .. provider)
@@ -72,18 +178,23 @@ function M.render(prompt, refs, provider)
   local pname = dialect and dialect.name
   local token = dialect and dialect.token or M.default_token
 
-  local kinds = {}
+  local kinds, texts = {}, {}
   for name, v in pairs(refs) do
     if type(name) ~= "string" then error("seedance.render: reference names must be strings", 2) end
     local k, msg = classify(name, v)
     if not k then return invalid(pname, msg) end
     kinds[name] = k
+    texts[name] = k.text
   end
+  -- a reference named only through a filter ({{hero | describe}}) counts as used, as text
+  local filtered = {}
+  local expanded, why = M._expand(prompt, opts, texts, 0, filtered)
+  if not expanded then return invalid(pname, why) end
 
   local out = { images = {}, videos = {}, audios = {} }
   local counts = { image = 0, video = 0, audio = 0 }
   local used, tokens, problem = {}, {}, nil
-  local text = prompt:gsub("{{%s*([^{}]-)%s*}}", function(name)
+  local text = expanded:gsub("{{%s*([^{}]-)%s*}}", function(name)
     if problem then return "" end
     local k = kinds[name]
     if not k then
@@ -103,7 +214,7 @@ function M.render(prompt, refs, provider)
   if problem then return invalid(pname, problem) end
   local unused = {}
   for name, k in pairs(kinds) do
-    if not k.text and not used[name] then unused[#unused + 1] = name end
+    if not k.text and not used[name] and not filtered[name] then unused[#unused + 1] = name end
   end
   if #unused > 0 then
     table.sort(unused)
