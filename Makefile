@@ -16,6 +16,10 @@ CURL_CFLAGS = $(shell pkg-config --cflags libcurl 2>/dev/null)
 CURL_LIBS   = $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 CRYPTO_CFLAGS = $(shell pkg-config --cflags libcrypto 2>/dev/null)
 CRYPTO_LIBS   = $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+SQLITE_CFLAGS = $(shell pkg-config --cflags sqlite3 2>/dev/null)
+SQLITE_LIBS   = $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
+HIREDIS_CFLAGS = $(shell pkg-config --cflags hiredis 2>/dev/null)
+HIREDIS_LIBS   = $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
 MHD_CFLAGS  = $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS    = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
@@ -52,11 +56,11 @@ deps: $(DEPS_STAMP)
 
 $(BUILD)/obj/%.o: %.c $(wildcard src/*.h src/*/*.h) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(MHD_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(SQLITE_CFLAGS) $(HIREDIS_CFLAGS) $(MHD_CFLAGS) -c $< -o $@
 
 $(CORE_SO): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(SHARED) $(LDFLAGS) -o $@ $^ $(CURL_LIBS) $(CRYPTO_LIBS) -lm
+	$(CC) $(SHARED) $(LDFLAGS) -o $@ $^ $(CURL_LIBS) $(CRYPTO_LIBS) $(SQLITE_LIBS) $(HIREDIS_LIBS) -lm
 
 $(EMU_SO): $(EMU_OBJ)
 	@mkdir -p $(dir $@)

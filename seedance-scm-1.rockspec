@@ -17,6 +17,8 @@ external_dependencies = {
   CURL = { library = "curl" },
   CRYPTO = { header = "openssl/evp.h", library = "crypto" },
   MICROHTTPD = { header = "microhttpd.h", library = "microhttpd" },
+  SQLITE = { header = "sqlite3.h", library = "sqlite3" },
+  HIREDIS = { header = "hiredis/hiredis.h", library = "hiredis" },
 }
 test_dependencies = { "busted" }
 -- `make test`: the Makefile's build and busted over spec/ (the busted test type would
@@ -43,11 +45,14 @@ build = {
         "src/probe/probe_mp4.c",
         "src/retry.c",
         "src/sign.c",
+        "src/store_lua.c",
+        "src/store_redis.c",
+        "src/store_sqlite.c",
       },
       defines = { "_POSIX_C_SOURCE=200809L", "_DEFAULT_SOURCE" },
-      libraries = { "curl", "crypto", "m" },
-      incdirs = { "$(CURL_INCDIR)", "$(CRYPTO_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)", "$(CRYPTO_LIBDIR)" },
+      libraries = { "curl", "crypto", "sqlite3", "hiredis", "m" },
+      incdirs = { "$(CURL_INCDIR)", "$(CRYPTO_INCDIR)", "$(SQLITE_INCDIR)", "$(HIREDIS_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(CRYPTO_LIBDIR)", "$(SQLITE_LIBDIR)", "$(HIREDIS_LIBDIR)" },
     },
     ["seedance.emucore"] = {
       sources = {
@@ -116,6 +121,7 @@ build = {
     ["seedance.run"] = "lua/seedance/run.lua",
     ["seedance.session"] = "lua/seedance/session.lua",
     ["seedance.status"] = "lua/seedance/status.lua",
+    ["seedance.store"] = "lua/seedance/store.lua",
     ["seedance.task"] = "lua/seedance/task.lua",
     ["seedance.tasks"] = "lua/seedance/tasks.lua",
     ["seedance.time"] = "lua/seedance/time.lua",

@@ -46,6 +46,8 @@ external_dependencies = {
   CURL = { library = "curl" },
   CRYPTO = { header = "openssl/evp.h", library = "crypto" },
   MICROHTTPD = { header = "microhttpd.h", library = "microhttpd" },
+  SQLITE = { header = "sqlite3.h", library = "sqlite3" },
+  HIREDIS = { header = "hiredis/hiredis.h", library = "hiredis" },
 }
 test_dependencies = { "busted" }
 -- `make test`: the Makefile's build and busted over spec/ (the busted test type would
@@ -59,9 +61,9 @@ build = {
 %s
       },
       defines = { "_POSIX_C_SOURCE=200809L", "_DEFAULT_SOURCE" },
-      libraries = { "curl", "crypto", "m" },
-      incdirs = { "$(CURL_INCDIR)", "$(CRYPTO_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)", "$(CRYPTO_LIBDIR)" },
+      libraries = { "curl", "crypto", "sqlite3", "hiredis", "m" },
+      incdirs = { "$(CURL_INCDIR)", "$(CRYPTO_INCDIR)", "$(SQLITE_INCDIR)", "$(HIREDIS_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(CRYPTO_LIBDIR)", "$(SQLITE_LIBDIR)", "$(HIREDIS_LIBDIR)" },
     },
     ["seedance.emucore"] = {
       sources = {

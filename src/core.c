@@ -8,6 +8,7 @@
 #include "probe/probe.h"
 #include "sign.h"
 #include "durable.h"
+#include "store.h"
 
 static int l_now(lua_State *L)
 {
@@ -52,6 +53,8 @@ int luaopen_seedance_core(lua_State *L)
                                    {"probe", sd_l_probe}, {"_retry_after", l_retry_after},
                                    {"sha256_hex", sd_l_sha256_hex}, {"hmac_sha256", sd_l_hmac_sha256},
                                    {"sign_v4", sd_l_sign_v4}, {"write_durable", sd_l_write_durable},
+                                   {"store_open", sd_l_store_open}, {"file_kind", sd_l_file_kind},
+                                   {"process_tag", sd_l_process_tag},
                                    {NULL, NULL}};
 #ifdef sd_setfuncs_needed
     /* compat.h's 5.1 helpers are static, not inline: mark them used for -Wunused-function. */

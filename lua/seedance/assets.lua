@@ -45,7 +45,8 @@ end
 local function reuse(self, args)
   local j = self.journal
   local key = journal.asset_key(self.provider, args)
-  local e = j:get(key)
+  local e, gerr = j:get(key)
+  if e == nil then return self:_journal_error(gerr) end
   if not e then return false, key end
   if e.id then
     local a, err = self:asset(e.id)
@@ -142,7 +143,7 @@ local function create_one(self, args)
     local e = intent(self, args)
     e.id = a.id
     local ok, jerr = j:put(key, e)
-    if not ok then return self:_journal_error(jerr) end
+    if not ok then return self:_bookkeeping_error(self:_track(a), jerr) end
   end
   return self:_track(a)
 end
@@ -260,7 +261,11 @@ function Client:upload_many(list)
       end
       if self.journal then
         local ok, jerr = self.journal:put_many(done)
-        if not ok then return self:_journal_error(jerr) end
+        -- these were created (and paid for): hand them over, the failure beside them
+        if not ok then
+          return out, self:_error({ kind = "network", retryable = false, code = "store",
+            message = "assets were created but the journal could not record them: " .. tostring(jerr) })
+        end
       end
     end
   end

@@ -37,7 +37,7 @@ end
 
 local OPTIONS = {
   provider = "string", api_key = "string", base_url = "string", timeout = "number",
-  connect_timeout = "number", retries = "number", endpoints = "table", journal = "string",
+  connect_timeout = "number", retries = "number", endpoints = "table", journal = "string", store = "string",
   access_key = "string", secret_key = "string", region = "string", control_url = "string",
   poll = "table", max_per_host = "number", user_agent = "string", ca_file = "string",
   ca_path = "string", verify_tls = "boolean", auth_scheme = "string", backoff_base = "number",
@@ -147,8 +147,12 @@ function M.new(opts)
   }, Client)
   secrets[c] = { api_key = key, secret_key = opts.secret_key, access_key = opts.access_key,
                  auth_scheme = opts.auth_scheme }
-  if opts.journal then
-    c.journal = require("seedance.journal").open(opts.journal)
+  if opts.journal and opts.store then error("seedance.new: give 'journal' or 'store', not both", 2) end
+  if opts.journal or opts.store then
+    -- keys are namespaced by a digest of the credential (seedance.store), never the credential
+    c.journal = require("seedance.journal").open(opts.store or opts.journal, {
+      provider = c.provider, secret = key or opts.access_key,
+      who = "seedance.new: " .. (opts.store and "store" or "journal") })
     -- a provider with no list endpoint (crun) lists what this client's journal recorded
     if dialect.remember then
       for _, it in ipairs(c.journal:list("asset", c.provider)) do
@@ -216,8 +220,18 @@ end
 
 --- A journal write failed: nothing was created, and the caller learns why.
 function Client:_journal_error(msg)
-  return nil, self:_error({ kind = "network", retryable = false,
+  return nil, self:_error({ kind = "network", retryable = false, code = "store",
                             message = "cannot write the journal: " .. tostring(msg) })
+end
+
+--- The store could not record an object just created (and paid for): the object is
+-- returned all the same, with this error beside it (`err.id`, `err.object`), so its id is
+-- never lost; the intent written before the create stays, so no rerun creates it again.
+-- @return obj, err
+function Client:_bookkeeping_error(obj, msg)
+  return obj, self:_error({ kind = "network", retryable = false, code = "store", id = obj.id, object = obj,
+    message = ("%s %s was created but the journal could not record it: %s"):format(obj._kind or "object",
+      tostring(obj.id), tostring(msg)) })
 end
 
 --- The client's poller (created on first use).
@@ -264,6 +278,7 @@ end
 --- Close the engine and every connection (idempotent).
 function Client:close()
   self.engine:close()
+  if self.journal then self.journal:close() end
 end
 
 -- what a URL's extension says about its media

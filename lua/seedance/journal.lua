@@ -1,76 +1,16 @@
---- The journal: a durable record of every asset and task a client created, so a rerun of
--- the same workflow after a crash reuses what exists and never pays twice.
--- The file is one JSON document replaced whole on every change (write to "<path>.tmp",
--- fsync, rename: see src/durable.c), so a crash leaves the old or the new version, never
--- a torn one. An entry is written *before* a create (intent) and completed with the id
--- right after; an intent without an id on a rerun means the outcome is unknown, and the
--- client looks up what exists before creating again. No secret is ever written here.
+--- The journal's keys and its one rule: what a client records in its store (see
+-- seedance.store: SQLite at a path, Redis at a redis:// URL) around every paid create.
+-- An entry is written *before* a create (intent) and completed with the id right after;
+-- an intent without an id on a rerun means the outcome is unknown, and the client looks up
+-- what exists before creating again. No secret is ever written there.
 -- @module seedance.journal
 local core = require "seedance.core"
-local json = require "seedance.json"
 
 local M = {}
-local J = {}
-J.__index = J
 
-local FORMAT = 1
-
---- Open (or start) the journal at `path`. Raises when the file exists but is not a journal:
--- it is left untouched, since it may hold the only record of paid work.
-function M.open(path)
-  local f = io.open(path, "rb")
-  local entries = {}
-  if f then
-    local text = f:read("*a")
-    f:close()
-    if text ~= "" then
-      local doc = json.decode(text)
-      if type(doc) ~= "table" or doc.seedance_journal ~= FORMAT or type(doc.entries) ~= "table" then
-        error("seedance.new: journal '" .. path
-              .. "' is not a seedance journal (left as it is; move it away to start afresh)", 3)
-      end
-      for k, v in pairs(doc.entries) do
-        if type(v) == "table" then entries[k] = v end
-      end
-    end
-  end
-  return setmetatable({ path = path, entries = entries }, J)
-end
-
-function J:_save()
-  local doc = { seedance_journal = FORMAT, entries = next(self.entries) and self.entries or json.array({}) }
-  local ok, err = core.write_durable(self.path, json.encode(doc))
-  if not ok then return nil, err end
-  return true
-end
-
---- The entry under `key`, or nil.
-function J:get(key)
-  return self.entries[key]
-end
-
---- Set several entries at once (one durable write); a nil value removes.
--- @return true, or nil and a message
-function J:put_many(t)
-  for k, v in pairs(t) do
-    if v == false then self.entries[k] = nil else self.entries[k] = v end
-  end
-  return self:_save()
-end
-
---- Set one entry (false removes it).
-function J:put(key, entry)
-  return self:put_many({ [key] = entry })
-end
-
---- Entries of one kind for one provider.
-function J:list(kind, provider)
-  local out = {}
-  for k, e in pairs(self.entries) do
-    if e.kind == kind and e.provider == provider then out[#out + 1] = { key = k, entry = e } end
-  end
-  table.sort(out, function(a, b) return (a.entry.at or 0) < (b.entry.at or 0) end)
-  return out
+--- Open the store at `spec` for a client (seedance.store.open).
+function M.open(spec, opts)
+  return require("seedance.store").open(spec, opts)
 end
 
 --- The key of an asset: same provider, URL, name and group mean the same registration.

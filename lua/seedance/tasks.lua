@@ -134,7 +134,8 @@ end
 -- none, or nil and an error when an earlier create's outcome is unknown (paying twice is
 -- worse than asking the caller to look).
 local function journaled(self, key, g)
-  local e = self.journal:get(key)
+  local e, gerr = self.journal:get(key)
+  if e == nil then return self:_journal_error(gerr) end
   if not e then return false end
   if e.id then
     local t = task.new(self, { id = e.id, prompt = g.prompt, model = g.model, key = g.key }, nil)
@@ -178,7 +179,7 @@ function Client:_generate(a, suffix)
   local t = task.new(self, fields, body)
   if j then
     local ok, werr = j:put(key, { kind = "task", provider = self.provider, key = g.key, at = core.time(), id = t.id })
-    if not ok then return self:_journal_error(werr) end
+    if not ok then return self:_bookkeeping_error(self:_track(t), werr) end
   end
   return self:_track(t)
 end
