@@ -281,19 +281,14 @@ function Client:close()
   if self.journal then self.journal:close() end
 end
 
--- what a URL's extension says about its media
-local EXT_TYPE = {
-  jpeg = "image", jpg = "image", png = "image", webp = "image", bmp = "image", tiff = "image",
-  tif = "image", gif = "image", heic = "image", heif = "image",
-  mp4 = "video", mov = "video", wav = "audio", mp3 = "audio",
-}
-M.ext_type = EXT_TYPE
+-- what a URL's extension says about its media: one map, in seedance.url
+M.ext_type = url.MEDIA_TYPE
 
 --- The media type of a URL, as the providers read it: "image", "video" or "audio" from its
 -- extension, nil when the extension says nothing.
 -- @static
 function M.media_type(u)
-  return EXT_TYPE[url.extension(u) or ""]
+  return url.media_type(u)
 end
 
 --- The error value used when a call is refused before any request.

@@ -49,6 +49,20 @@ function M.extension(u)
   return ext and ext:lower() or nil
 end
 
+--- What a file extension says about its media: "image", "video" or "audio", by the
+-- lowercased extension (the formats the services take; the emulator's twins read it too).
+M.MEDIA_TYPE = {
+  jpeg = "image", jpg = "image", png = "image", webp = "image", bmp = "image", tiff = "image",
+  tif = "image", gif = "image", heic = "image", heif = "image",
+  mp4 = "video", mov = "video", wav = "audio", mp3 = "audio",
+}
+
+--- The media type of a URL or file name from its extension ("image", "video", "audio"),
+-- nil when the extension says nothing.
+function M.media_type(u)
+  return M.MEDIA_TYPE[M.extension(u) or ""]
+end
+
 --- The last path segment of a URL, without query.
 function M.basename(u)
   local path = u:gsub("[?#].*$", "")

@@ -1,30 +1,24 @@
 --- The emulator's router, run by the C core on the server's own Lua state.
 --
--- `app.new(config_json)` returns a server with `:handle(req)` (one HTTP
--- request, see seedance.emucore) and `:control(json)` (test control). It
--- mounts provider twins (at the root for one provider, under `/<provider>`
--- for "all"), counts every request, injects faults, and adds latency.
+-- `app.new(config_json)` returns a server with `:handle(req)` (one HTTP request, see
+-- seedance.emucore) and `:control(json)` (test control). It mounts provider twins (at the
+-- root for one provider, under `/<provider>` for "all"), counts every request, injects
+-- faults (here and nowhere else), adds latency, and hands each routed request to
+-- seedance.emulator.twin, which keeps it, checks its credential and runs the route.
+-- A twin is described in seedance.emulator.twin; besides, it may give
+--     rate_limit_status        the status of its rate limit (default 429)
+--     base_path                path of its documented base URL ("/v1")
+--     control_plane            true when a second API (Ark's signed one) answers at the
+--                              mount's root; see emu.control_url
 --
--- A twin is one module, `seedance.emulator.<provider>`, returning:
---
---     name                     the provider's name
---     routes                   list of {method, "/path/{param}", fn}
---                              fn(state, req, params, env) -> answer
---     new(env) -> state        fresh state (again on reset)
---     error(status, message)   an answer in the provider's error shape
---     dump(state) -> table     optional: what {op="dump"} shows
---     rate_limit_status        optional: the status of its rate limit (429)
---     base_path                optional: path of its documented base URL ("/v1")
---     control_plane            optional: true when a second API (Ark's signed one)
---                              answers at the mount's root; see emu.control_url
---
--- `env` gives a twin the emulator's clock (`env.now()`), live config
--- (`env.config`), id source (`env.new_id(prefix)`), and `env.created(key)`
--- to count a create (and a duplicate create of the same key).
+-- `env` gives a twin the emulator's clock (`env.now()`), live config (`env.config`), id
+-- source (`env.new_id(prefix)`), `env.created(key)` to count a create (and a duplicate
+-- create of the same key), and `env.started(task)` to count a task in flight.
 -- @module seedance.emulator.app
 
-local common = require "seedance.emulator.common"
+local T = require "seedance.emulator.twin"
 local tasks = require "seedance.emulator.tasks"
+local options = require "seedance.emulator.options"
 
 local ok_emucore, emucore = pcall(require, "seedance.emucore")
 local wall_clock = ok_emucore and emucore.now or os.time
@@ -52,14 +46,12 @@ end
 local Server = {}
 Server.__index = Server
 
-local DEFAULTS = {
-  provider = "piapi", processing = 2.0, plan = "premium", latency = 0, seed = 1,
-}
 
 local function new_stats()
   return {
     requests = 0, by_route = {}, by_status = {}, creates = 0,
     creates_by_provider = {}, duplicate_creates = 0, faults = 0,
+    in_flight = {}, max_in_flight = {},
   }
 end
 
@@ -67,12 +59,35 @@ local function bump(t, k)
   t[k] = (t[k] or 0) + 1
 end
 
+-- A route `{method, "/path/{param}", fn, ...}` compiled: a Lua pattern and its names
+-- unless the path is static; the twin's own fields (create, auth, ...) kept.
+local function compile_route(r)
+  local route = {method = r[1], pattern = r[2], fn = r[3], names = {}}
+  for k, v in pairs(r) do
+    if type(k) ~= "number" then route[k] = v end
+  end
+  local lp = r[2]:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0"):gsub("{([%w_]+)}", function(name)
+    route.names[#route.names + 1] = name
+    return "([^/]+)"
+  end)
+  route.static, route.lua_pattern = #route.names == 0, "^" .. lp .. "$"
+  return route
+end
+
+local function match_route(route, path)
+  local caps = {path:match(route.lua_pattern)}
+  if caps[1] == nil then return nil end
+  local params = {}
+  for i, name in ipairs(route.names) do params[name] = caps[i] end
+  return params
+end
+
 -- Compiles a twin's routes under a prefix: static paths in a hash, the
 -- others in a list, so the common case is one table lookup.
 local function compile_mount(twin, prefix)
   local m = {twin = twin, prefix = prefix, name = twin.name, static = {}, dynamic = {}, paths = {}}
   for _, r in ipairs(twin.routes) do
-    local route = common.compile_route(r)
+    local route = compile_route(r)
     route.key = route.method .. " " .. prefix .. route.pattern
     if route.static then
       m.static[route.method .. " " .. route.pattern] = route
@@ -88,14 +103,14 @@ end
 function app.new(config_json)
   local cfg = {}
   if config_json and config_json ~= "" then
-    local decoded, err = common.decode(config_json)
+    local decoded, err = T.decode(config_json)
     if type(decoded) ~= "table" then error("emulator config: " .. tostring(err or "not an object"), 0) end
     cfg = decoded
   end
-  for k, v in pairs(DEFAULTS) do
+  for k, v in pairs(options.DEFAULTS) do
     if cfg[k] == nil then cfg[k] = v end
   end
-  if cfg.api_key == common.null then cfg.api_key = nil end
+  if cfg.api_key == T.null then cfg.api_key = nil end
   if type(cfg.faults) ~= "table" then cfg.faults = {} end
 
   local self = setmetatable({config = cfg, offset = 0, queue = {}}, Server)
@@ -122,8 +137,9 @@ function Server:reset()
   self.offset = 0
   self.queue = {}
   self.stats = new_stats()
-  self.fault_rng = common.rng(self.config.seed)
-  self.id_rng = common.rng((tonumber(self.config.seed) or 1) + 7919)
+  self.fault_rng = T.rng(self.config.seed)
+  self.id_rng = T.rng((tonumber(self.config.seed) or 1) + 7919)
+  self.live = {}
   self.issued = {}
   self.created_keys = {}
   self.media = {}
@@ -134,14 +150,38 @@ function Server:reset()
       provider = m.name,
       config = self.config,
       now = function() return server:now() end,
-      new_id = function(prefix) return common.new_id(server.id_rng, server.issued, prefix, server:now()) end,
+      new_id = function(prefix) return T.new_id(server.id_rng, server.issued, prefix, server:now()) end,
       created = function(key) server:count_create(m.name, key) end,
       media = self.media,
       rng = self.id_rng,
     }
+    env.started = function(task) server:count_task(m.name, task, env) end
     m.env = env
-    m.state = m.twin.new(env)
+    m.state = m.twin.new and m.twin.new(env) or T.state()
   end
+end
+
+-- The tasks of a twin still queued or running (a finished one leaves the live list here,
+-- so the list stays as short as what is in flight).
+function Server:in_flight(name, env)
+  local live, n = self.live[name] or {}, 0
+  for i = 1, #live do
+    local st = tasks.state(live[i], env)
+    if st == "queued" or st == "running" then
+      n = n + 1
+      live[n] = live[i]
+    end
+  end
+  for i = #live, n + 1, -1 do live[i] = nil end
+  self.live[name] = live
+  return n
+end
+
+function Server:count_task(name, task, env)
+  local n = self:in_flight(name, env) + 1
+  self.live[name][n] = task
+  local s = self.stats
+  if n > (s.max_in_flight[name] or 0) then s.max_in_flight[name] = n end
 end
 
 --- The emulator's clock: wall time plus what {op="advance"} added.
@@ -182,7 +222,7 @@ function Server:resolve(method, path)
       if route then return m, route, {} end
       local wrong_method = m.paths[p] or false
       for _, r in ipairs(m.dynamic) do
-        local params = common.match_route(r, p)
+        local params = match_route(r, p)
         if params then
           if r.method == method then return m, r, params end
           wrong_method = true
@@ -210,17 +250,17 @@ local function fault_answer(fault, mount)
   if fault.close then return {close = true, delay = fault.delay} end
   local status = math.floor(fault.status or 500)
   local headers = {["Content-Type"] = "application/json"}
-  if fault.retry_after ~= nil then headers["Retry-After"] = common.tostring(fault.retry_after) end
+  if fault.retry_after ~= nil then headers["Retry-After"] = T.tostring(fault.retry_after) end
   if fault.location ~= nil then headers["Location"] = fault.location end
   local body = fault.body
   if type(body) == "table" then
-    body = common.encode(body)
+    body = T.encode(body)
   elseif body == nil then
     local message = DEFAULT_MESSAGES[status] or ("emulated fault " .. status)
     if mount and mount.twin.error then
       body = mount.twin.error(status, message).body
     else
-      body = common.encode({error = message})
+      body = T.encode({error = message})
     end
   end
   return {status = status, headers = headers, body = body, delay = fault.delay, truncate = fault.truncate}
@@ -302,7 +342,7 @@ local function unmatched(method, path, mount, wrong_method)
   local status = wrong_method and 405 or 404
   local message = (wrong_method and "method not allowed: " or "route not found: ") .. method .. " " .. path
   if mount and mount.twin.error then return mount.twin.error(status, message) end
-  return common.json(status, {error = message})
+  return T.json(status, {error = message})
 end
 
 --- Serves one HTTP request (called by the C core).
@@ -311,9 +351,9 @@ end
 function Server:handle(req)
   local method, path = req.method, req.path
   if path == CONTROL_PATH then
-    if method ~= "POST" then return common.json(405, {error = "use POST"}) end
+    if method ~= "POST" then return T.json(405, {error = "use POST"}) end
     local out = self:control(req.body)
-    return common.json(out:find('^{"error"') and 400 or 200, out)
+    return T.json(out:find('^{"error"') and 400 or 200, out)
   end
 
   local stats = self.stats
@@ -325,7 +365,7 @@ function Server:handle(req)
     local f = self.files[path:sub(#FILES_PREFIX + 1)]
     stats.requests = stats.requests + 1
     bump(stats.by_route, "GET " .. FILES_PREFIX)
-    if not f then return common.json(404, {error = "no such file"}) end
+    if not f then return T.json(404, {error = "no such file"}) end
     if req.headers.range then stats.file_ranges = (stats.file_ranges or 0) + 1 end
     if f.no_ranges then req.headers.range = nil end
     return tasks.serve_bytes(req, f.data, f.type or "application/octet-stream", stats)
@@ -346,7 +386,7 @@ function Server:handle(req)
     if is_media then
       answer = tasks.serve(req, self.media, stats, self.media_expired)
     elseif route then
-      answer = route.fn(mount.state, req, params, mount.env)
+      answer = T.serve(mount.twin, mount.state, route, req, params, mount.env)
     else
       answer = unmatched(method, path, mount, wrong_method)
     end
@@ -355,11 +395,11 @@ function Server:handle(req)
 
   local latency = tonumber(self.config.latency) or 0
   if latency > 0 then answer.delay = (answer.delay or 0) + latency end
-  if not answer.close then bump(stats.by_status, common.tostring(answer.status or 200)) end
+  if not answer.close then bump(stats.by_status, T.tostring(answer.status or 200)) end
   if self.config.log then
     local target = req.raw_query ~= "" and (path .. "?" .. req.raw_query) or path
-    io.stderr:write(common.iso8601(self:now()), " ", method, " ", target, " -> ",
-                    answer.close and "dropped" or common.tostring(answer.status or 200),
+    io.stderr:write(T.iso(self:now()), " ", method, " ", target, " -> ",
+                    answer.close and "dropped" or T.tostring(answer.status or 200),
                     fault and " (fault)" or "", "\n")
   end
   return answer
@@ -367,21 +407,12 @@ end
 
 --- Control
 
-local FAULT_FIELDS = {
-  op = true, match = true, status = true, retry_after = true, count = true, delay = true,
-  close = true, body = true, process = true, truncate = true, malformed = true, location = true,
-}
-
-local CONFIG_FIELDS = {
-  processing = "number", latency = "number", plan = "string", api_key = "string", generation = "number",
-  processing_max = "number",
-  faults = "table", quota = "number", log = "boolean",
-  access_key = "string", secret_key = "string", region = "string",
-}
-
 local ops = {}
 
 function ops.stats(self)
+  for _, m in ipairs(self.mounts) do
+    if self.live[m.name] then self.stats.in_flight[m.name] = self:in_flight(m.name, m.env) end
+  end
   return self.stats
 end
 
@@ -391,19 +422,15 @@ function ops.reset(self)
 end
 
 function ops.fault(self, t)
-  for k in pairs(t) do
-    if not FAULT_FIELDS[k] then error("unknown fault field '" .. tostring(k) .. "'", 0) end
-  end
-  if t.match ~= nil and type(t.match) ~= "string" then error("fault 'match' must be a string", 0) end
-  if t.status ~= nil and type(t.status) ~= "number" then error("fault 'status' must be a number", 0) end
-  if t.delay ~= nil and type(t.delay) ~= "number" then error("fault 'delay' must be a number", 0) end
-  if t.count ~= nil and type(t.count) ~= "number" then error("fault 'count' must be a number", 0) end
+  t.op = nil
+  local bad = options.problem(t, options.FAULT, "fault field", T.null)
+  if bad then error(bad, 0) end
   local f = {
     match = t.match, status = t.status, retry_after = t.retry_after, count = t.count or 1,
     delay = t.delay, close = t.close == true, body = t.body, process = t.process == true,
     truncate = t.truncate, malformed = t.malformed == true, location = t.location,
   }
-  if f.body == common.null then f.body = nil end
+  if f.body == T.null then f.body = nil end
   if f.status == nil and not f.close and f.delay == nil and f.truncate == nil and not f.malformed then
     error("a fault needs one of status, close, delay, truncate, malformed", 0)
   end
@@ -453,17 +480,12 @@ function ops.now(self)
 end
 
 function ops.configure(self, t)
+  t.op = nil
+  local bad = options.problem(t, options.SETTINGS, "setting", T.null)
+  if bad then error(bad, 0) end
   for k, v in pairs(t) do
-    if k ~= "op" then
-      local want = CONFIG_FIELDS[k]
-      if not want then error("cannot configure '" .. tostring(k) .. "'", 0) end
-      if v == common.null then
-        v = nil
-      elseif type(v) ~= want then
-        error("'" .. k .. "' must be a " .. want, 0)
-      end
-      self.config[k] = v
-    end
+    if v == T.null then v = nil end
+    self.config[k] = v
   end
   if self.config.faults == nil then self.config.faults = {} end
   return {ok = true}
@@ -476,7 +498,9 @@ end
 function ops.dump(self)
   local out = {}
   for _, m in ipairs(self.mounts) do
-    out[m.name] = m.twin.dump and m.twin.dump(m.state, m.env) or {}
+    local d = m.twin.dump and m.twin.dump(m.state, m.env) or {}
+    d.last_request, d.last_create = m.state.last or T.null, m.state.last_create or T.null
+    out[m.name] = d
   end
   return out
 end
@@ -486,15 +510,15 @@ end
 -- @tparam string text
 -- @treturn string JSON
 function Server:control(text)
-  local t, err = common.decode(text or "")
+  local t, err = T.decode(text or "")
   if type(t) ~= "table" then
-    return common.encode({error = "control: invalid JSON: " .. tostring(err or "not an object")})
+    return T.encode({error = "control: invalid JSON: " .. tostring(err or "not an object")})
   end
   local op = ops[t.op]
-  if not op then return common.encode({error = "control: unknown op '" .. tostring(t.op) .. "'"}) end
+  if not op then return T.encode({error = "control: unknown op '" .. tostring(t.op) .. "'"}) end
   local ok, result = pcall(op, self, t)
-  if not ok then return common.encode({error = "control: " .. tostring(result)}) end
-  return common.encode(result)
+  if not ok then return T.encode({error = "control: " .. tostring(result)}) end
+  return T.encode(result)
 end
 
 return app

@@ -14,30 +14,11 @@
 -- @module seedance.emulator
 
 local emucore = require "seedance.emucore"
-local common = require "seedance.emulator.common"
+local json = require "seedance.json"
 local app = require "seedance.emulator.app"
+local options = require "seedance.emulator.options"
 
 local emulator = {_VERSION = "0.1.0"}
-
-local OPTIONS = {
-  provider = "string", port = "number", host = "string", processing = "number",
-  plan = "string", api_key = "string", latency = "number", faults = "table",
-  seed = "number", quota = "number", log = "boolean",
-  access_key = "string", secret_key = "string", region = "string",
-}
-
-local FAULT_RATES = {
-  rate_limit = true, server_error = true, reset = true, slow = true,
-  slow_delay = true, retry_after = true, malformed = true,
-}
-
-local PLANS = {free = true, hobbyist = true, developer = true, premium = true, enterprise = true}
-
-local FAULT_FIELDS = {
-  match = "string", status = "number", retry_after = true, count = "number", delay = "number",
-  close = "boolean", body = true, process = "boolean", truncate = "number", malformed = "boolean",
-  location = "string",
-}
 
 local Emulator = {}
 Emulator.__index = Emulator
@@ -47,24 +28,8 @@ local function check_options(opts)
   if type(opts) ~= "table" then
     error("bad argument #1 to 'start' (table expected, got " .. type(opts) .. ")", 3)
   end
-  for k, v in pairs(opts) do
-    local want = OPTIONS[k]
-    if not want then error("seedance.emulator.start: unknown option '" .. tostring(k) .. "'", 3) end
-    if type(v) ~= want then
-      error("seedance.emulator.start: option '" .. k .. "' must be a " .. want .. ", got " .. type(v), 3)
-    end
-  end
-  if opts.faults then
-    for k, v in pairs(opts.faults) do
-      if not FAULT_RATES[k] then error("seedance.emulator.start: unknown fault '" .. tostring(k) .. "'", 3) end
-      if k ~= "retry_after" and type(v) ~= "number" then
-        error("seedance.emulator.start: fault '" .. k .. "' must be a number", 3)
-      end
-    end
-  end
-  if opts.plan and not PLANS[opts.plan] then
-    error("seedance.emulator.start: unknown plan '" .. opts.plan .. "'", 3)
-  end
+  local bad = options.problem(opts, options.OPTIONS, "option")
+  if bad then error("seedance.emulator.start: " .. bad, 3) end
   return opts
 end
 
@@ -102,15 +67,12 @@ function emulator.start(opts)
   local provider = opts.provider or "piapi"
   local providers = providers_for(provider)
   local host = opts.host or "127.0.0.1"
-  local config = {
-    provider = provider, processing = opts.processing, plan = opts.plan, api_key = opts.api_key,
-    latency = opts.latency, faults = opts.faults, seed = opts.seed, quota = opts.quota,
-    log = opts.log,
-    access_key = opts.access_key, secret_key = opts.secret_key, region = opts.region,
-  }
+  local config = {provider = provider}
+  for k in pairs(options.SETTINGS) do config[k] = opts[k] end
+  config.seed = opts.seed
   local srv, err = emucore.start{
     host = host, port = opts.port or 0, app = "seedance.emulator.app",
-    config = common.encode(config), path = package.path, cpath = package.cpath,
+    config = json.encode(config), path = package.path, cpath = package.cpath,
   }
   if not srv then return nil, err end
 
@@ -140,9 +102,9 @@ end
 -- @treturn table
 function Emulator:control(msg)
   if type(msg) ~= "table" then error("bad argument #1 to 'control' (table expected)", 2) end
-  local out, err = self.srv:control(common.encode(msg))
+  local out, err = self.srv:control(json.encode(msg))
   if not out then error("seedance.emulator: " .. tostring(err), 2) end
-  local t = common.decode(out)
+  local t = json.decode(out)
   if type(t) == "table" and t.error ~= nil then error("seedance.emulator: " .. tostring(t.error), 2) end
   return t
 end
@@ -157,22 +119,18 @@ end
 -- @treturn table `{ok = true, queued = n}`
 function Emulator:fault(f)
   if type(f) ~= "table" then error("bad argument #1 to 'fault' (table expected)", 2) end
+  local bad = options.problem(f, options.FAULT, "fault field")
+  if bad then error("seedance.emulator: " .. bad, 2) end
   local msg = {op = "fault"}
-  for k, v in pairs(f) do
-    local want = FAULT_FIELDS[k]
-    if not want then error("seedance.emulator: unknown fault field '" .. tostring(k) .. "'", 2) end
-    if want ~= true and type(v) ~= want then
-      error("seedance.emulator: fault field '" .. k .. "' must be a " .. want, 2)
-    end
-    msg[k] = v
-  end
+  for k, v in pairs(f) do msg[k] = v end
   return self:control(msg)
 end
 
 --- Counters since start or the last reset: `requests`, `by_route`
 -- (`["POST /api/v1/asset/upload"] = n`), `by_status`, `creates`,
 -- `creates_by_provider`, `duplicate_creates` (the same URL created again),
--- `faults` (injected).
+-- `faults` (injected), and per provider `in_flight` (generation tasks queued or running
+-- now) and `max_in_flight` (the most at once since the reset).
 function Emulator:stats()
   return self:control{op = "stats"}
 end
@@ -202,9 +160,9 @@ function Emulator:advance(seconds)
   return self:control{op = "advance", seconds = seconds}
 end
 
---- Changes settings while running: `processing`, `latency`, `plan`,
--- `api_key`, `faults`, `quota`, `log`, Ark's `access_key`, `secret_key`, `region`
--- (`cjson.null` clears one).
+--- Changes settings while running: those of seedance.emulator.options.SETTINGS
+-- (`processing`, `processing_max`, `generation`, `latency`, `plan`, `api_key`, `faults`,
+-- `quota`, `log`, Ark's `access_key`, `secret_key`, `region`); `cjson.null` clears one.
 function Emulator:configure(t)
   local msg = {op = "configure"}
   for k, v in pairs(t) do msg[k] = v end

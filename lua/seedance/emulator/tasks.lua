@@ -7,7 +7,7 @@
 -- Control ops: `{op="expire_task", id=}` expires a task now; `{op="expire_media"}` makes
 -- every result URL answer 403 from then on (signed URLs that lapsed).
 -- @module seedance.emulator.tasks
-local common = require "seedance.emulator.common"
+local twin = require "seedance.emulator.twin"
 
 local T = {}
 
@@ -23,10 +23,18 @@ local function durations(cfg)
   return total * 0.2, total
 end
 
---- A new task record (the twin keeps it in its state).
-function T.new(env, fields)
+--- A new task record, filed in the twin's `state.tasks` with its creation order, counted in
+-- flight and as a create of `key`.
+function T.new(env, fields, state, key)
   local rec = { id = fields.id or env.new_id("cgt"), created = env.now(), prompt = fields.prompt or "",
                 model = fields.model, input = fields.input, updated = env.now() }
+  if state then
+    state.seq = state.seq + 1
+    rec.seq = state.seq
+    state.tasks[rec.id] = rec
+    env.created(key)
+  end
+  if env.started then env.started(rec) end
   if rec.prompt:find("[[moderation]]", 1, true) then rec.outcome = "moderation"
   elseif rec.prompt:find("[[fail]]", 1, true) then rec.outcome = "fail"
   elseif rec.prompt:find("[[expire]]", 1, true) then rec.outcome = "expire" end
@@ -64,7 +72,7 @@ end
 function T.video_url(rec, env, req)
   local media = env.media
   if not rec.token then
-    rec.token = common.random_string(env.rng or common.rng(#rec.id), 24)
+    rec.token = twin.random_string(env.rng or twin.rng(#rec.id), 24)
     media[rec.token] = { id = rec.id }
   end
   local host = req.headers and req.headers.host or "127.0.0.1"
@@ -72,7 +80,7 @@ function T.video_url(rec, env, req)
 end
 
 local function media_error(status, message)
-  return common.json(status, { error = message })
+  return twin.json(status, { error = message })
 end
 
 --- Serve a result video: no credentials accepted, Range honoured, expiry on demand.
