@@ -17,36 +17,8 @@ common.null = json.null
 
 --- JSON
 
--- lua-cjson (Debian's 2.1.0) encodes an empty table as `{}` and has no
--- empty-array marker, so lists pass through common.array, which swaps an
--- empty list for a sentinel string that encode turns back into `[]`.
-local EMPTY = "\1seedance_empty_array\1"
-local EMPTY_ENCODED = '"\\u0001seedance_empty_array\\u0001"'
-
---- Marks `t` as a JSON list, so that an empty one is sent as `[]`.
--- @tparam table t a sequence
--- @return `t`, or a sentinel when it is empty
-function common.array(t)
-  if next(t) == nil then return EMPTY end
-  return t
-end
-
---- Encodes a value to JSON, writing lists marked by common.array as `[]`.
--- @param v any JSON-able value
--- @treturn string
-function common.encode(v)
-  local s = json.encode(v)
-  if find(s, "seedance_empty_array", 1, true) then
-    s = gsub(s, EMPTY_ENCODED, "[]")
-  end
-  -- cjson writes "/" as "\/": valid, but no service does, and URLs are
-  -- everywhere in these bodies. Every "\/" in its output is such an escape
-  -- (a literal backslash comes out as "\\"), so the swap is exact.
-  if find(s, "\\/", 1, true) then
-    s = gsub(s, "\\/", "/")
-  end
-  return s
-end
+-- one JSON encoding for every twin: seedance.json's (its empty-array marker included)
+common.array, common.encode = require("seedance.json").array, require("seedance.json").encode
 
 --- Decodes JSON text.
 -- @tparam string s
