@@ -1,51 +1,47 @@
 --- The AnyFast twin: the upstream asset library behind `POST /volc/asset/<Action>`,
 -- as described in reference/providers.md section 4 and AnyFast's doc pages (seeds/003).
 --
--- Auth `Authorization: Bearer <key>`; each key sees only what it created, and
--- group names get the key's `[u-<user>]-[t-<token>]-` prefix. Answers are the bare
--- result (no envelope). `model` bills the call: CreateAsset must name the one of
--- its type (`volc-asset` image, the default; `volc-asset-video`; `volc-asset-audio`).
--- CreateAsset takes JSON (`URL`: a public URL, a data URI, or raw base64, which is
--- a PNG) or multipart/form-data (`model`, `file`, `GroupId`, `Name`), whose parts
--- are parsed here for real; inline and uploaded bytes are sniffed, and bytes
--- that are not of the asset's type make it Failed. Assets are Processing for
--- `config.processing` seconds, then Active, or Failed for the markers of
--- common.url_failure (checked on a file's name too), and `FaceMismatch` in a
--- LivenessFace group for a URL or file name holding `other-person`.
--- A visual-validate session's person completes the check `config.processing`
--- seconds after the start; the result then hands out a new LivenessFace group
--- once: the BytedToken is spent after that.
--- [assumed] Errors are `{"error": {"code", "message", "type"}}`; the not-ready
--- result is `{"GroupId": ""}`; a spent token is a 400 saying so.
+-- Auth `Authorization: Bearer <key>`; each key sees only what it created, and group names get
+-- the key's `[u-<user>]-[t-<token>]-` prefix. Answers are the bare result (no envelope).
+-- `model` bills the call: CreateAsset must name the one of its type (`volc-asset` image, the
+-- default; `volc-asset-video`; `volc-asset-audio`). CreateAsset takes JSON (`URL`: a public
+-- URL, a data URI, or raw base64, which is a PNG) or multipart/form-data (`model`, `file`,
+-- `GroupId`, `Name`), whose parts are parsed here for real; inline and uploaded bytes are
+-- sniffed, and bytes that are not of the asset's type make it Failed. Assets are Processing
+-- for `config.processing` seconds, then Active, or Failed for the markers of
+-- twin.url_failure (checked on a file's name too), and `FaceMismatch` in a LivenessFace group
+-- for a URL or file name holding `other-person`. A visual-validate session's person completes
+-- the check `config.processing` seconds after the start; the result then hands out a new
+-- LivenessFace group once: the BytedToken is spent after that.
+-- [assumed] Errors are `{"error": {"code", "message", "type"}}`; the not-ready result is
+-- `{"GroupId": ""}`; a spent token is a 400 saying so.
 --
 -- Generation: `POST /v1/video/generations {model: seedance | seedance-fast, content[],
--- resolution, ratio, duration, generate_audio, watermark, tools, return_last_frame}`
--- answers `{id: "cgt-...", task_id, object, model, status: "", progress: 0, created_at}`;
--- `content[]` is checked as the docs say: the text item first, then images, videos,
--- audios (roles reference_image | first_frame | last_frame, reference_video,
--- reference_audio); asset:// references must be this key's own Active assets of the
--- item's type. `GET /v1/video/generations/{id}` (the cgt id or the asyntask id)
--- answers `{code: "success", message, data: {task_id: "asyntask_...", action, status:
--- NOT_START|QUEUED|IN_PROGRESS|SUCCESS|FAILURE, result_url, fail_reason, progress: "NN%",
--- data: <the upstream task>}}`; on SUCCESS `fail_reason` repeats `result_url`, as
--- AnyFast does for legacy clients. A failure reaches "100%" with the reason in
--- `fail_reason` and the upstream error in `data.data.error` (moderation:
--- OutputVideoSensitiveContentDetected); an expired task is FAILURE with the upstream
--- status "expired". [assumed] An unknown task id is a 400 `{code: "task_not_exist"}`.
+-- resolution, ratio, duration, generate_audio, watermark, tools, return_last_frame}` answers
+-- `{id: "cgt-...", task_id, object, model, status: "", progress: 0, created_at}`; `content[]`
+-- is checked as the docs say: the text item first, then images, videos, audios (roles
+-- reference_image | first_frame | last_frame, reference_video, reference_audio); asset://
+-- references must be this key's own Active assets of the item's type.
+-- `GET /v1/video/generations/{id}` (the cgt id or the asyntask id) answers `{code: "success",
+-- message, data: {task_id: "asyntask_...", action, status: NOT_START|QUEUED|IN_PROGRESS|
+-- SUCCESS|FAILURE, result_url, fail_reason, progress: "NN%", data: <the upstream task>}}`; on
+-- SUCCESS `fail_reason` repeats `result_url`, as AnyFast does for legacy clients. A failure
+-- reaches "100%" with the reason in `fail_reason` and the upstream error in `data.data.error`
+-- (moderation: OutputVideoSensitiveContentDetected); an expired task is FAILURE with the
+-- upstream status "expired". [assumed] An unknown task id is a 400 `{code: "task_not_exist"}`.
 -- @module seedance.emulator.anyfast
 
-local common = require "seedance.emulator.common"
+local T = require "seedance.emulator.twin"
+local tasks = require "seedance.emulator.tasks"
 
-local iso, floor, lower, byte, char = common.iso8601, math.floor, string.lower, string.byte, string.char
+local iso, floor, lower, byte, char = T.iso, math.floor, string.lower, string.byte, string.char
 
-local anyfast = {name = "anyfast"}
+local anyfast = {name = "anyfast",
+                 auth = {schemes = {bearer = true}, message = "invalid or missing bearer token"}}
 
 local MODEL_OF = {Image = "volc-asset", Video = "volc-asset-video", Audio = "volc-asset-audio"}
 local MODELS = {["volc-asset"] = true, ["volc-asset-video"] = true, ["volc-asset-audio"] = true}
-local STATUSES = {Processing = "processing", Active = "active", Failed = "failed"}
-local WORDS = {processing = "Processing", active = "Active", failed = "Failed"}
 local GROUP_TYPES = {AIGC = true, LivenessFace = true}
-local MAX_PAGE_SIZE = 100
 local TOS = "https://ark-media-asset.tos-cn-beijing.volces.com/"
 
 local CODES = {
@@ -56,17 +52,28 @@ local CODES = {
 
 --- An answer in AnyFast's error shape.
 function anyfast.error(status, message, code)
-  return common.json(status, {error = {code = code or CODES[status] or "Error", message = message,
-                                       type = status >= 500 and "upstream_error" or "invalid_request_error"}})
+  return T.json(status, {error = {code = code or CODES[status] or "Error", message = message,
+                                  type = status >= 500 and "upstream_error" or "invalid_request_error"}})
 end
 local fail = anyfast.error
 
---- State
+local WORDS = {unknown = "unknown field '%s'", required = "%s is required", type = "%s must be a %s",
+               enum = "invalid value in %s: %s"}
+-- checks `body` against `schema`; `where` names a nested object in the messages
+local function checked(body, schema, where)
+  local words = WORDS
+  if where then
+    words = {unknown = "unknown field '%s' in " .. where, type = where .. ".%s must be a %s",
+             enum = "invalid value in " .. where .. ".%s: %s", required = where .. ".%s is required"}
+  end
+  local msg = T.check(body, schema, words)
+  return msg and fail(400, msg)
+end
 
---- Fresh state (again on reset).
 function anyfast.new(env)
-  return {assets = {}, groups = {}, sessions = {}, tasks = {}, task_alias = {}, seq = 0, last = nil,
-          rng = common.rng((tonumber(env.config.seed) or 1) + 15485863)}
+  local s = T.state()
+  s.task_alias, s.rng = {}, T.rng((tonumber(env.config.seed) or 1) + 15485863)
+  return s
 end
 
 -- a stable small number per key: the user and token ids of the name prefix
@@ -81,17 +88,19 @@ local function prefix(key)
 end
 
 local function render(a, now)
-  local status = WORDS[common.asset_status(a, now)]
-  local out = {Id = a.id, Name = a.name, URL = a.url, AssetType = a.asset_type, GroupId = a.group_id,
-               Status = status, ProjectName = "default", CreateTime = iso(a.created_at),
-               UpdateTime = iso(now >= a.ready_at and a.ready_at or a.created_at)}
-  if status == "Failed" then out.Error = {Code = a.failure.code, Message = a.failure.message} end
-  return out
+  return {Id = a.id, Name = a.name, URL = a.url, AssetType = a.asset_type, GroupId = a.group_id,
+          Status = T.STATUS[T.asset_status(a, now)], ProjectName = "default", CreateTime = iso(a.created_at),
+          UpdateTime = iso(T.updated(a, now)), Error = T.asset_error(a, now)}
 end
 
 local function render_group(g)
   return {Id = g.id, Name = g.name, GroupType = g.type, ProjectName = "default",
           CreateTime = iso(g.created_at), UpdateTime = iso(g.created_at)}
+end
+
+local function new_group(state, env, now, key, plain, kind)
+  local g = {owner = key, name = prefix(key) .. plain, plain = plain, type = kind}
+  return T.add(state, "groups", g, env, now, "group")
 end
 
 --- Bytes: base64, sniffing, a checksum for the dump
@@ -103,9 +112,7 @@ for i = 1, 64 do B64_VALUE[B64:sub(i, i)] = i - 1 end
 -- the decoded bytes, or nil when `s` is not base64
 local function b64decode(s)
   s = s:gsub("[\r\n]", "")
-  if #s == 0 or #s % 4 ~= 0 or s:find("[^%w%+/=]") or s:find("=[^=]") or s:find("===") then
-    return nil
-  end
+  if #s == 0 or #s % 4 ~= 0 or s:find("[^%w%+/=]") or s:find("=[^=]") or s:find("===") then return nil end
   local out = {}
   for i = 1, #s, 4 do
     local n, pad = 0, 0
@@ -114,16 +121,13 @@ local function b64decode(s)
       if c == "=" then pad = pad + 1 end
       n = n * 64 + (B64_VALUE[c] or 0)
     end
-    local b1, b2, b3 = floor(n / 65536), floor(n / 256) % 256, n % 256
-    if pad == 0 then out[#out + 1] = char(b1, b2, b3)
-    elseif pad == 1 then out[#out + 1] = char(b1, b2)
-    else out[#out + 1] = char(b1) end
+    out[#out + 1] = char(floor(n / 65536), floor(n / 256) % 256, n % 256):sub(1, 3 - pad)
   end
   return table.concat(out)
 end
 
--- the media type the first bytes show, or nil (plain comparisons: Lua 5.1 patterns
--- cannot hold a NUL byte)
+-- the media type the first bytes show, or nil (plain comparisons: Lua 5.1 patterns cannot
+-- hold a NUL byte)
 local function sniff(data)
   local h4, box, riff = data:sub(1, 4), data:sub(5, 8), data:sub(9, 12)
   if h4 == "\137PNG" or data:sub(1, 3) == "\255\216\255" or h4 == "GIF8" or data:sub(1, 2) == "BM"
@@ -136,7 +140,6 @@ local function sniff(data)
   if (h4 == "RIFF" and riff == "WAVE") or data:sub(1, 3) == "ID3" or (b1 == 255 and (b2 or 0) >= 224) then
     return "Audio"
   end
-  return nil
 end
 
 --- Adler-32 of a string, so a spec can tell the twin got every byte of a file.
@@ -149,31 +152,14 @@ function anyfast.checksum(data)
   return b * 65536 + a
 end
 
---- multipart/form-data
-
--- the boundary parameter of a Content-Type, quoted or not
-local function boundary_of(ct)
-  local b = ct:match('[;%s]boundary="([^"]+)"') or ct:match("[;%s]boundary=([^;%s]+)")
-  return b
-end
-
-local function disposition(headers)
-  local d = headers["content-disposition"]
-  if not d or not lower(d):find("^%s*form%-data") then return nil end
-  local name = d:match(';%s*name="([^"]*)"') or d:match(";%s*name=([^;%s]+)")
-  local filename = d:match(';%s*filename="([^"]*)"') or d:match(";%s*filename=([^;%s]+)")
-  return name, filename
-end
-
 --- Parses a multipart/form-data body: a list of {name=, filename=, content_type=, data=},
 -- or nil and why it is malformed.
 function anyfast.parse_multipart(body, content_type)
-  local b = boundary_of(content_type or "")
+  content_type = content_type or ""
+  local b = content_type:match('[;%s]boundary="([^"]+)"') or content_type:match("[;%s]boundary=([^;%s]+)")
   if not b then return nil, "multipart body without a boundary" end
-  local delim = "--" .. b
-  local pos = 1
+  local delim, pos, parts = "--" .. b, 1, {}
   if body:sub(1, #delim) ~= delim then return nil, "multipart body does not start with its boundary" end
-  local parts = {}
   while true do
     pos = pos + #delim
     if body:sub(pos, pos + 1) == "--" then break end
@@ -187,47 +173,23 @@ function anyfast.parse_multipart(body, content_type)
       if not k then return nil, "malformed multipart header: " .. line end
       headers[lower(k)] = v
     end
-    local data_start = head_end + 4
-    local next_delim = body:find("\r\n" .. delim, data_start, true)
+    local next_delim = body:find("\r\n" .. delim, head_end + 4, true)
     if not next_delim then return nil, "multipart body is not closed by its boundary" end
-    local name, filename = disposition(headers)
+    local d = headers["content-disposition"]
+    local name = d and lower(d):find("^%s*form%-data")
+                 and (d:match(';%s*name="([^"]*)"') or d:match(";%s*name=([^;%s]+)"))
     if not name then return nil, "multipart part without Content-Disposition: form-data; name=" end
-    parts[#parts + 1] = {name = name, filename = filename, content_type = headers["content-type"],
-                         data = body:sub(data_start, next_delim - 1)}
+    parts[#parts + 1] = {name = name, filename = d:match(';%s*filename="([^"]*)"') or d:match(";%s*filename=([^;%s]+)"),
+                         content_type = headers["content-type"], data = body:sub(head_end + 4, next_delim - 1)}
     pos = next_delim + 2
   end
   return parts
 end
 
---- Request guards
-
-local is_object = common.is_object
-
-
-local function json_body(req)
-  return common.json_body(req, fail, 400)
-end
-
-local function unknown_field(t, allowed, where)
-  for k in pairs(t) do
-    if not allowed[k] then
-      return fail(400, "unknown field '" .. tostring(k) .. "'" .. (where and (" in " .. where) or ""))
-    end
-  end
-  return nil
-end
-
-local function check_model(m)
-  if m == nil or m == common.null then return nil end
-  if not MODELS[m] then return fail(400, "model '" .. tostring(m) .. "' is not an asset billing model") end
-  return nil
-end
-
--- the request as {op = "dump"} shows it: a multipart body as its parts (file bytes
--- counted, not copied: they need not be text, and JSON carries text)
-local function snapshot(req)
-  local out = {method = req.method, path = req.path, raw_query = req.raw_query, headers = req.headers,
-               body = req.body}
+--- The request as the dump keeps it: a multipart body as its parts (file bytes counted, not
+-- copied: they need not be text, and JSON carries text).
+function anyfast.capture(req)
+  local out = T.capture(req)
   if lower(req.headers["content-type"] or ""):find("^multipart/") then
     out.body = "<multipart: " .. #req.body .. " bytes>"
     local parts = anyfast.parse_multipart(req.body, req.headers["content-type"]) or {}
@@ -235,121 +197,100 @@ local function snapshot(req)
       parts[i] = {name = p.name, filename = p.filename, content_type = p.content_type,
                   value = not p.filename and p.data or nil, bytes = #p.data}
     end
-    out.parts = common.array(parts)
+    out.parts = T.array(parts)
   end
   return out
 end
 
--- Auth first, as the service does; every action is POST with a JSON body except
--- CreateAsset, which parses its own. The request is kept for {op = "dump"}.
+--- Actions: every one is POST with a JSON body but CreateAsset, which reads its own
+
+local function check_model(m)
+  if T.present(m) and not MODELS[m] then
+    return fail(400, "model '" .. tostring(m) .. "' is not an asset billing model")
+  end
+end
+
 local function action(fn, raw)
-  return function(state, req, _, env)
-    state.last = snapshot(req)
-    local scheme, key = (req.headers["authorization"] or ""):match("^(%S+)%s+(%S+)$")
-    local want = env.config.api_key
-    if not scheme or lower(scheme) ~= "bearer" or (want ~= nil and key ~= want) then
-      return fail(401, "invalid or missing bearer token")
-    end
-    if raw then return fn(state, req, key, env, env.now()) end
-    local body, err = json_body(req)
+  return function(state, req, _, env, now, key)
+    if raw then return fn(state, req, key, env, now) end
+    local body, err = T.json_body(req, fail, 400)
     if not body then return err end
-    local bad = check_model(body.model)
-    if bad then return bad end
-    return fn(state, body, key, env, env.now())
+    err = check_model(body.model)
+    if err then return err end
+    return fn(state, body, key, env, now)
   end
 end
 
-local function page_args(body)
-  local page, size = body.PageNumber, body.PageSize
-  if page == nil or page == common.null then page = 1 end
-  if size == nil or size == common.null then size = 10 end
-  if type(page) ~= "number" or page < 1 or page ~= floor(page) then
-    return nil, fail(400, "PageNumber must be a positive integer")
-  end
-  if type(size) ~= "number" or size < 1 or size > MAX_PAGE_SIZE or size ~= floor(size) then
-    return nil, fail(400, "PageSize must be an integer of 1-" .. MAX_PAGE_SIZE)
-  end
-  return page, size
-end
+local PAGING = {{"model"}, {"Filter"},
+                {"PageNumber", "integer", min = 1, msg = "PageNumber must be a positive integer"},
+                {"PageSize", "integer", min = 1, max = 100, msg = "PageSize must be an integer of 1-100"}}
 
-local function string_list(v, what, allowed)
-  if v == nil or v == common.null then return nil end
-  if not common.is_array(v) then return nil, fail(400, what .. " must be a list") end
-  local set = {}
-  for _, x in ipairs(v) do
-    if type(x) ~= "string" or (allowed and not allowed[x]) then
-      return nil, fail(400, "invalid value in " .. what .. ": " .. common.tostring(x))
+-- the Filter of a List* body checked, as a table of sets; or nil and the refusal
+local function filter_of(body, schema, required)
+  local err = checked(body, PAGING)
+  if err then return nil, err end
+  local f = body.Filter
+  if required and not T.is_object(f) then return nil, fail(400, "Filter is required: an object") end
+  f = T.present(f) and f or {}
+  if not T.is_object(f) then return nil, fail(400, "Filter must be an object") end
+  err = checked(f, schema, "Filter")
+  if err then return nil, err end
+  local sets = {}
+  for _, field in ipairs(schema) do
+    if field[2] == "list" and f[field[1]] then
+      sets[field[1]] = {}
+      for _, x in ipairs(f[field[1]]) do
+        if type(x) ~= "string" or (field.values and not field.values[x]) then
+          return nil, fail(400, "invalid value in Filter." .. field[1] .. ": " .. T.tostring(x))
+        end
+        sets[field[1]][x] = true
+      end
     end
-    set[x] = true
   end
-  return set
+  return f, sets
 end
 
-local function paged(list, page, size, render_one)
-  local items = {}
-  local first = (page - 1) * size + 1
-  for i = first, math.min(#list, first + size - 1) do items[#items + 1] = render_one(list[i]) end
-  return common.json(200, {Items = common.array(items), TotalCount = #list, PageNumber = page, PageSize = size})
+local function paged(body, list, render_one)
+  local page = T.present(body.PageNumber) and body.PageNumber or 1
+  local size = T.present(body.PageSize) and body.PageSize or 10
+  return T.json(200, T.page(list, page, size, render_one, {"Items", "TotalCount", "PageNumber", "PageSize"}))
 end
 
 --- Groups
 
 local function create_group(state, body, key, env, now)
-  local bad = unknown_field(body, {model = true, Name = true})
-  if bad then return bad end
-  if type(body.Name) ~= "string" or body.Name == "" then return fail(400, "Name is required") end
-  if #body.Name > 64 then return fail(400, "Name must be at most 64 characters") end
-  state.seq = state.seq + 1
-  local g = {id = env.new_id("group"), seq = state.seq, owner = key, name = prefix(key) .. body.Name,
-             plain = body.Name, type = "AIGC", created_at = now}
-  state.groups[g.id] = g
+  local err = checked(body, {{"model"}, {"Name", "string", req = true, max = 64, msg = function(_, v)
+    return type(v) == "string" and #v > 64 and "Name must be at most 64 characters" or "Name is required"
+  end}})
+  if err then return err end
+  local g = new_group(state, env, now, key, body.Name, "AIGC")
   env.created("group:" .. body.Name)
-  return common.json(200, {Id = g.id})
+  return T.json(200, {Id = g.id})
 end
 
-local FILTER_GROUPS = {Name = true, GroupIds = true, GroupType = true}
+local GROUP_FILTER = {{"Name", "string"}, {"GroupIds", "list"},
+                      {"GroupType", enum = GROUP_TYPES, msg = "Filter.GroupType must be AIGC or LivenessFace"}}
 
 local function list_groups(state, body, key)
-  local bad = unknown_field(body, {model = true, Filter = true, PageNumber = true, PageSize = true})
-  if bad then return bad end
-  local f = body.Filter
-  if not is_object(f) then return fail(400, "Filter is required: an object") end
-  bad = unknown_field(f, FILTER_GROUPS, "Filter")
-  if bad then return bad end
-  local page, size = page_args(body)
-  if not page then return size end
-  local ids, err = string_list(f.GroupIds, "Filter.GroupIds")
-  if err then return err end
-  if f.GroupType ~= nil and not GROUP_TYPES[f.GroupType] then
-    return fail(400, "Filter.GroupType must be AIGC or LivenessFace")
-  end
-  if f.Name ~= nil and type(f.Name) ~= "string" then return fail(400, "Filter.Name must be a string") end
-  local list = {}
-  for _, g in pairs(state.groups) do
-    if g.owner == key and (not ids or ids[g.id]) and (not f.GroupType or f.GroupType == g.type)
-       and (not f.Name or g.plain:find(f.Name, 1, true)) then
-      list[#list + 1] = g
-    end
-  end
-  common.sort_by(list, "-seq")
-  return paged(list, page, size, render_group)
+  local f, sets = filter_of(body, GROUP_FILTER, true)
+  if not f then return sets end
+  local list = T.sorted(state.groups, function(g)
+    return g.owner == key and (not sets.GroupIds or sets.GroupIds[g.id]) and (not f.GroupType or f.GroupType == g.type)
+       and (not f.Name or g.plain:find(f.Name, 1, true))
+  end, true)
+  return paged(body, list, render_group)
 end
 
 --- Assets
 
 -- why the upstream would fail this asset, or nil
 local function failure_of(where, asset_type, group, bytes)
-  local f = common.url_failure(where)
-  if f then return f end
-  local shown = bytes and sniff(bytes)
-  if bytes and shown ~= asset_type then
-    return {code = "InvalidParameter.UnsupportedFormat",
-            message = "The uploaded content is not a supported " .. lower(asset_type) .. " format"}
-  end
-  if group.type == "LivenessFace" and lower(where):find("other-person", 1, true) then
-    return {code = "FaceMismatch", message = "Face consistency verification failed."}
-  end
-  return nil
+  return T.url_failure(where)
+    or (bytes and sniff(bytes) ~= asset_type and {code = "InvalidParameter.UnsupportedFormat",
+        message = "The uploaded content is not a supported " .. lower(asset_type) .. " format"})
+    or (group.type == "LivenessFace" and lower(where):find("other-person", 1, true)
+        and {code = "FaceMismatch", message = "Face consistency verification failed."})
+    or nil
 end
 
 local function own_group(state, id, key)
@@ -359,18 +300,14 @@ local function own_group(state, id, key)
   return g
 end
 
-local function add_asset(state, env, key, now, f)
-  state.seq = state.seq + 1
-  local a = {id = env.new_id("asset"), seq = state.seq, owner = key, name = f.name, asset_type = f.asset_type,
-             group_id = f.group.id, created_at = now, ready_at = now + (tonumber(env.config.processing) or 0),
-             failure = failure_of(f.where, f.asset_type, f.group, f.bytes), file = f.file}
-  a.url = f.url or (TOS .. key_hash(key, 7) .. "/" .. a.id .. "." .. (f.ext or "png"))
-  state.assets[a.id] = a
-  env.created(f.where)
-  return common.json(200, {Id = a.id})
-end
-
 local EXT_OF = {Image = "png", Video = "mp4", Audio = "mp3"}
+
+local function add_asset(state, env, key, now, f)
+  local a = T.new_asset(state, env, now, {owner = key, name = f.name, asset_type = f.asset_type, group_id = f.group.id,
+    failure = failure_of(f.where, f.asset_type, f.group, f.bytes), file = f.file, url = f.url}, f.where)
+  a.url = a.url or (TOS .. key_hash(key, 7) .. "/" .. a.id .. "." .. (f.ext or "png"))
+  return T.json(200, {Id = a.id})
+end
 
 -- the asset's bytes for a data URI or raw base64 URL (nil for a public URL), or an error
 local function inline_bytes(u, asset_type)
@@ -390,29 +327,28 @@ local function inline_bytes(u, asset_type)
   return bytes, nil, mime
 end
 
-local CREATE_FIELDS = {model = true, GroupId = true, Name = true, AssetType = true, URL = true}
+local CREATE = {{"model"}, {"GroupId"}, {"Name", "string"}, {"AssetType"}, {"URL"}}
 
 local function create_json(state, req, key, env, now)
-  local body = common.decode(req.body)
-  if not is_object(body) then return fail(400, "request body must be a JSON object") end
-  local bad = unknown_field(body, CREATE_FIELDS) or check_model(body.model)
+  local body = T.decode(req.body)
+  if not T.is_object(body) then return fail(400, "request body must be a JSON object") end
+  local bad = checked(body, CREATE) or check_model(body.model)
   if bad then return bad end
   local group, err = own_group(state, body.GroupId, key)
   if not group then return err end
   local t = body.AssetType
   if not MODEL_OF[t] then return fail(400, "AssetType must be one of Image, Video, Audio") end
-  local model = body.model
-  if model == nil or model == common.null then model = "volc-asset" end
+  local model = T.present(body.model) and body.model or "volc-asset"
   if model ~= MODEL_OF[t] then
     return fail(400, "AssetType " .. t .. " is billed as model " .. MODEL_OF[t] .. ", not " .. model)
   end
-  if body.Name ~= nil and type(body.Name) ~= "string" then return fail(400, "Name must be a string") end
   local u = body.URL
   if type(u) ~= "string" or u == "" then return fail(400, "URL is required") end
   local bytes, berr, mime = inline_bytes(u, t)
   if berr then return berr end
   local ext = mime and mime:match("/([%w]+)") or EXT_OF[t]
-  return add_asset(state, env, key, now, {name = body.Name or "", asset_type = t, group = group,
+  return add_asset(state, env, key, now, {name = T.present(body.Name) and body.Name or "", asset_type = t,
+    group = group,
     where = bytes and ("inline." .. ext) or u, url = not bytes and u or nil, bytes = bytes, ext = ext})
 end
 
@@ -430,23 +366,18 @@ local function create_multipart(state, req, key, env, now)
   local file = f.file
   if not file or not file.filename then return fail(400, "file is required: a file part") end
   if #file.data == 0 then return fail(400, "file is empty") end
-  local bad = check_model(f.model and f.model.data)
+  local model = f.model and f.model.data
+  local bad = check_model(model)
   if bad then return bad end
   local group, err = own_group(state, f.GroupId and f.GroupId.data, key)
   if not group then return err end
-  local ext = common.extension(file.filename)
-  local t = common.media_type(ext)
-  if not t and file.content_type then
-    local major = lower(file.content_type):match("^(%a+)/") or ""
-    major = major:sub(1, 1):upper() .. major:sub(2)
-    if MODEL_OF[major] then t = major end
-  end
-  local model = f.model and f.model.data or "volc-asset"
-  -- nothing in the name or part header: the billing model says what was meant
-  if not t then
-    for k, m in pairs(MODEL_OF) do
-      if m == model then t = k end
-    end
+  model = model or "volc-asset"
+  local ext = T.extension(file.filename)
+  local major = lower(file.content_type or ""):match("^(%a+)/") or ""
+  -- the name, else the part's header, else the billing model says what was meant
+  local t = T.media_type(ext) or (MODEL_OF[T.TYPE[major]] and T.TYPE[major])
+  for k, m in pairs(MODEL_OF) do
+    if not t and m == model then t = k end
   end
   if model ~= MODEL_OF[t] then
     return fail(400, "a " .. lower(t) .. " file is billed as model " .. MODEL_OF[t] .. ", not " .. model)
@@ -454,7 +385,7 @@ local function create_multipart(state, req, key, env, now)
   return add_asset(state, env, key, now, {
     name = f.Name and f.Name.data or file.filename, asset_type = t, group = group, where = file.filename,
     bytes = file.data, ext = ext ~= "" and ext or EXT_OF[t],
-    file = {filename = file.filename, content_type = file.content_type or common.null, bytes = #file.data,
+    file = {filename = file.filename, content_type = file.content_type or T.null, bytes = #file.data,
             checksum = anyfast.checksum(file.data)}})
 end
 
@@ -466,104 +397,73 @@ local function create_asset(state, req, key, env, now)
 end
 
 local function get_asset(state, body, key, _, now)
-  local bad = unknown_field(body, {model = true, Id = true})
-  if bad then return bad end
-  if type(body.Id) ~= "string" or body.Id == "" then return fail(400, "Id is required") end
+  local err = checked(body, {{"model"}, {"Id", "string", req = true, msg = "Id is required"}})
+  if err then return err end
   local a = state.assets[body.Id]
   if not a or a.owner ~= key then return fail(404, "asset not found: " .. body.Id, "NotFound.Asset") end
-  return common.json(200, render(a, now))
+  return T.json(200, render(a, now))
 end
 
-local FILTER_ASSETS = {GroupIds = true, Statuses = true, GroupType = true, Name = true}
+local ASSET_FILTER = {{"GroupIds", "list"},
+                      {"Statuses", "list", values = {Processing = true, Active = true, Failed = true}},
+                      {"GroupType", enum = GROUP_TYPES, msg = "Filter.GroupType must be AIGC or LivenessFace"},
+                      {"Name"}}
 
 local function list_assets(state, body, key, _, now)
-  local bad = unknown_field(body, {model = true, Filter = true, PageNumber = true, PageSize = true})
-  if bad then return bad end
-  local f = body.Filter
-  if f == nil or f == common.null then f = {} end
-  if not is_object(f) then return fail(400, "Filter must be an object") end
-  bad = unknown_field(f, FILTER_ASSETS, "Filter")
-  if bad then return bad end
-  local page, size = page_args(body)
-  if not page then return size end
-  local groups, gerr = string_list(f.GroupIds, "Filter.GroupIds")
-  if gerr then return gerr end
-  local statuses, serr = string_list(f.Statuses, "Filter.Statuses", STATUSES)
-  if serr then return serr end
-  if f.GroupType ~= nil and not GROUP_TYPES[f.GroupType] then
-    return fail(400, "Filter.GroupType must be AIGC or LivenessFace")
-  end
-  local list = {}
-  for _, a in pairs(state.assets) do
+  local f, sets = filter_of(body, ASSET_FILTER)
+  if not f then return sets end
+  local list = T.sorted(state.assets, function(a)
     local g = state.groups[a.group_id]
-    if a.owner == key and (not groups or groups[a.group_id])
-       and (not statuses or statuses[WORDS[common.asset_status(a, now)]])
+    return a.owner == key and (not sets.GroupIds or sets.GroupIds[a.group_id])
+       and (not sets.Statuses or sets.Statuses[T.STATUS[T.asset_status(a, now)]])
        and (not f.GroupType or (g and g.type == f.GroupType))
-       and (type(f.Name) ~= "string" or a.name:find(f.Name, 1, true)) then
-      list[#list + 1] = a
-    end
-  end
-  common.sort_by(list, "-seq")
-  return paged(list, page, size, function(a) return render(a, now) end)
+       and (type(f.Name) ~= "string" or a.name:find(f.Name, 1, true))
+  end, true)
+  return paged(body, list, function(a) return render(a, now) end)
 end
 
 --- Real-person sessions
 
 local function start_session(state, body, key, env, now)
-  local bad = unknown_field(body, {model = true, CallbackURL = true})
-  if bad then return bad end
-  local cb = body.CallbackURL
-  if cb == common.null then cb = nil end
-  if cb ~= nil and (type(cb) ~= "string" or not cb:find("^https?://[^/]")) then
-    return fail(400, "CallbackURL must be an http(s) URL")
-  end
-  local hex = {}
-  for i = 1, 20 do
-    local k = state.rng:int(16) + 1
-    hex[i] = ("0123456789ABCDEF"):sub(k, k)
-  end
-  local token = os.date("!%Y%m%d%H%M%S", floor(now)) .. table.concat(hex)
-  state.seq = state.seq + 1
-  state.sessions[token] = {token = token, seq = state.seq, owner = key, callback = cb,
-                           done_at = now + (tonumber(env.config.processing) or 0)}
-  return common.json(200, {BytedToken = token, CallbackURL = cb or "",
+  local err = checked(body, {{"model"}, {"CallbackURL", "string", msg = "CallbackURL must be an http(s) URL"}})
+  if err then return err end
+  local cb = T.present(body.CallbackURL) and body.CallbackURL or nil
+  if cb and not cb:find("^https?://[^/]") then return fail(400, "CallbackURL must be an http(s) URL") end
+  local token = T.byted_token(state.rng, now)
+  T.new_session(state, env, now, token, {owner = key, callback = cb})
+  return T.json(200, {BytedToken = token, CallbackURL = cb or "",
     H5Link = "https://www.byteplus.com/en/liveness-face-manage/authorization?pl=" .. token})
 end
 
 local function session_result(state, body, key, env, now)
-  local bad = unknown_field(body, {model = true, BytedToken = true})
-  if bad then return bad end
-  local token = body.BytedToken
-  if type(token) ~= "string" or token == "" then return fail(400, "BytedToken is required") end
-  local s = state.sessions[token]
+  local err = checked(body, {{"model"}, {"BytedToken", "string", req = true, msg = "BytedToken is required"}})
+  if err then return err end
+  local s = state.sessions[body.BytedToken]
   if not s or s.owner ~= key then return fail(404, "BytedToken not found", "NotFound.BytedToken") end
-  if s.group then
+  local st = T.session_state(s, now)
+  if st == "spent" then
     return fail(400, "BytedToken has already been used: start a new session", "InvalidParameter.BytedToken")
   end
-  if now < s.done_at then return common.json(200, {GroupId = ""}) end
-  state.seq = state.seq + 1
-  local plain = "liveness-" .. token:sub(-8)
-  local g = {id = env.new_id("group"), seq = state.seq, owner = key, name = prefix(key) .. plain, plain = plain,
-             type = "LivenessFace", created_at = now}
-  state.groups[g.id] = g
-  s.group = g.id
-  return common.json(200, {GroupId = g.id})
+  if st == "pending" then return T.json(200, {GroupId = ""}) end
+  local g = new_group(state, env, now, key, "liveness-" .. s.token:sub(-8), "LivenessFace")
+  s.group, s.spent = g.id, true
+  return T.json(200, {GroupId = g.id})
 end
 
 --- Generation
-
-local tasks = require "seedance.emulator.tasks"
 
 -- the upstream model behind each of AnyFast's names, and whether it renders 1080p
 local VIDEO_MODELS = {
   seedance = {upstream = "doubao-seedance-2-0-260128", hd = true},
   ["seedance-fast"] = {upstream = "doubao-seedance-2-0-fast-260128", hd = false},
 }
-local VIDEO_FIELDS = {model = true, content = true, resolution = true, ratio = true, duration = true,
-                      generate_audio = true, watermark = true, tools = true, return_last_frame = true}
-local RATIOS = {["21:9"] = true, ["16:9"] = true, ["4:3"] = true, ["1:1"] = true, ["3:4"] = true,
-                ["9:16"] = true, adaptive = true}
-local RESOLUTIONS = {["480p"] = true, ["720p"] = true, ["1080p"] = true}
+local VIDEO = {{"model", req = true, enum = VIDEO_MODELS,
+                msg = function(_, v) return "model must be seedance or seedance-fast, not " .. T.tostring(v) end},
+               {"content", "list", req = true, min = 1, msg = "content is required: a list"},
+               {"resolution", enum = T.RESOLUTIONS, msg = "resolution must be one of 480p, 720p, 1080p"},
+               {"ratio", enum = T.RATIOS, msg = "ratio must be one of 16:9, 4:3, 1:1, 3:4, 9:16, 21:9, adaptive"},
+               {"duration", "integer", min = -1, max = 15, msg = "duration must be an integer of 4-15 seconds"},
+               {"generate_audio", "boolean"}, {"watermark", "boolean"}, {"tools"}, {"return_last_frame", "boolean"}}
 -- item type -> {order, allowed roles, asset type, limit}
 local ITEMS = {
   text = {order = 0},
@@ -576,10 +476,10 @@ local ORDER_WORD = {[1] = "images", [2] = "videos", [3] = "audios"}
 
 -- why one media item would be refused, or nil
 local function check_media(state, key, it, spec, now)
-  local bad = unknown_field(it, {type = true, [it.type] = true, role = true}, "a " .. it.type .. " item")
+  local bad = checked(it, {{"type"}, {it.type}, {"role"}}, "a " .. it.type .. " item")
   if bad then return bad end
   local obj = it[it.type]
-  if not is_object(obj) or type(obj.url) ~= "string" or obj.url == "" then
+  if not T.is_object(obj) or type(obj.url) ~= "string" or obj.url == "" then
     return fail(400, it.type .. ".url is required")
   end
   if not spec.roles[it.role or ""] then
@@ -594,24 +494,22 @@ local function check_media(state, key, it, spec, now)
   end
   local a = state.assets[id]
   if not a or a.owner ~= key then return fail(400, "asset not found: " .. id, "InvalidParameter.AssetNotFound") end
-  local st = common.asset_status(a, now)
-  if st ~= "active" then return fail(400, "asset " .. id .. " is " .. WORDS[st] .. ", not Active") end
+  local st = T.asset_status(a, now)
+  if st ~= "active" then return fail(400, "asset " .. id .. " is " .. T.STATUS[st] .. ", not Active") end
   if a.asset_type ~= spec.asset_type then
     return fail(400, "asset " .. id .. " is an " .. a.asset_type .. ", not for a " .. it.type .. " item")
   end
-  return nil
 end
 
 local function check_content(state, key, content, now)
-  if not common.is_array(content) or #content == 0 then return fail(400, "content is required: a list") end
   local last_order, counts, roles = -1, {}, {}
   for i, it in ipairs(content) do
-    if not is_object(it) then return fail(400, "content[" .. i .. "] must be an object") end
+    if not T.is_object(it) then return fail(400, "content[" .. i .. "] must be an object") end
     local spec = ITEMS[it.type]
     if not spec then return fail(400, "content[" .. i .. "]: unknown type '" .. tostring(it.type) .. "'") end
     if spec.order == 0 then
       if i ~= 1 then return fail(400, "the text item must come first in content") end
-      local bad = unknown_field(it, {type = true, text = true}, "the text item")
+      local bad = checked(it, {{"type"}, {"text", "string", msg = "text must be a string"}}, "the text item")
       if bad then return bad end
       if type(it.text) ~= "string" then return fail(400, "text must be a string") end
     else
@@ -628,7 +526,7 @@ local function check_content(state, key, content, now)
     last_order = spec.order
   end
   local frames = (roles.first_frame or 0) + (roles.last_frame or 0)
-  if frames > 0 and (counts.image_url or 0) + (counts.video_url or 0) + (counts.audio_url or 0) > frames then
+  if frames > 0 and #content - (content[1].type == "text" and 1 or 0) > frames then
     return fail(400, "first/last frame items cannot be mixed with reference media")
   end
   if (roles.first_frame or 0) > 1 or (roles.last_frame or 0) > 1 or (roles.last_frame and not roles.first_frame) then
@@ -637,48 +535,26 @@ local function check_content(state, key, content, now)
   if (counts.audio_url or 0) > 0 and (counts.image_url or 0) + (counts.video_url or 0) == 0 then
     return fail(400, "audio items need an image or a video beside them")
   end
-  return nil
 end
 
-local function check_video(state, key, body, now)
-  local bad = unknown_field(body, VIDEO_FIELDS)
-  if bad then return nil, bad end
-  local m = VIDEO_MODELS[body.model]
-  if not m then return nil, fail(400, "model must be seedance or seedance-fast, not " .. tostring(body.model)) end
-  bad = check_content(state, key, body.content, now)
-  if bad then return nil, bad end
-  if body.resolution ~= nil and not RESOLUTIONS[body.resolution] then
-    return nil, fail(400, "resolution must be one of 480p, 720p, 1080p")
-  end
-  if body.resolution == "1080p" and not m.hd then return nil, fail(400, "seedance-fast renders 480p or 720p") end
-  if body.ratio ~= nil and not RATIOS[body.ratio] then
-    return nil, fail(400, "ratio must be one of 16:9, 4:3, 1:1, 3:4, 9:16, 21:9, adaptive")
-  end
-  local d = body.duration
-  if d ~= nil and (type(d) ~= "number" or d ~= floor(d) or not (d == -1 or (d >= 4 and d <= 15))) then
-    return nil, fail(400, "duration must be an integer of 4-15 seconds")
-  end
-  for _, k in ipairs({"generate_audio", "watermark", "return_last_frame"}) do
-    if body[k] ~= nil and type(body[k]) ~= "boolean" then return nil, fail(400, k .. " must be a boolean") end
-  end
-  return m
-end
-
-local function create_video(state, req, key, env, now)
-  state.last_create = state.last
-  local body, err = json_body(req)
+local function create_video(state, req, _, env, now, key)
+  local body, err = T.json_body(req, fail, 400)
   if not body then return err end
-  local m, bad = check_video(state, key, body, now)
-  if not m then return bad end
+  err = checked(body, VIDEO) or check_content(state, key, body.content, now)
+  if err then return err end
+  local m = VIDEO_MODELS[body.model]
+  if body.duration and body.duration < 4 and body.duration ~= -1 then
+    return fail(400, "duration must be an integer of 4-15 seconds")
+  end
+  if body.resolution == "1080p" and not m.hd then return fail(400, "seedance-fast renders 480p or 720p") end
   local text = body.content[1].type == "text" and body.content[1].text or ""
-  local rec = tasks.new(env, {id = env.new_id("cgt"), prompt = text, model = body.model, input = body})
-  state.seq = state.seq + 1
-  rec.owner, rec.upstream, rec.seq = key, m.upstream, state.seq
-  rec.alias = "asyntask_" .. common.random_string(state.rng, 32)
-  state.tasks[rec.id], state.task_alias[rec.alias] = rec, rec
-  env.created("task\0" .. req.body)
-  return common.json(200, {id = rec.id, task_id = rec.id, object = "video", model = body.model, status = "",
-                           progress = 0, created_at = floor(now)})
+  local rec = tasks.new(env, {id = env.new_id("cgt"), prompt = text, model = body.model, input = body},
+                        state, "task\0" .. req.body)
+  rec.owner, rec.upstream = key, m.upstream
+  rec.alias = "asyntask_" .. T.random_string(state.rng, 32)
+  state.task_alias[rec.alias] = rec
+  return T.json(200, {id = rec.id, task_id = rec.id, object = "video", model = body.model, status = "",
+                      progress = 0, created_at = floor(now)})
 end
 
 local FAILURES = {
@@ -688,10 +564,10 @@ local FAILURES = {
   expired = {code = "TaskExpired", message = "The task expired before it ran."},
 }
 
-local function get_video(state, req, key, env, _, params)
+local function get_video(state, req, params, env, _, key)
   local rec = state.tasks[params.id] or state.task_alias[params.id]
   if not rec or rec.owner ~= key then
-    return common.json(400, {code = "task_not_exist", message = "task_not_exist", data = common.null})
+    return T.json(400, {code = "task_not_exist", message = "task_not_exist", data = T.null})
   end
   local st, progress, since = tasks.state(rec, env)
   local input = rec.input
@@ -718,49 +594,26 @@ local function get_video(state, req, key, env, _, params)
   end
   if st ~= "queued" then data.start_time = floor(rec.created) + 1 end
   if st ~= "queued" and st ~= "running" then data.finish_time = floor(since) end
-  return common.json(200, {code = "success", message = "", data = data})
+  return T.json(200, {code = "success", message = "", data = data})
 end
 
--- Bearer auth first, then (for POST) a JSON body; the request is kept for {op = "dump"}.
-local function video(fn)
-  return function(state, req, params, env)
-    state.last = snapshot(req)
-    local scheme, key = (req.headers["authorization"] or ""):match("^(%S+)%s+(%S+)$")
-    local want = env.config.api_key
-    if not scheme or lower(scheme) ~= "bearer" or (want ~= nil and key ~= want) then
-      return fail(401, "invalid or missing bearer token")
-    end
-    return fn(state, req, key, env, env.now(), params)
-  end
-end
-
---- Groups, assets, sessions and tasks in creation order, the last request and the
--- last create of a video (polls come between): for {op = "dump"}.
+--- Groups, assets, sessions and tasks in creation order: for {op = "dump"}.
 function anyfast.dump(state, env)
   local now = env.now()
-  local function sorted(t)
-    local list = {}
-    for _, x in pairs(t) do list[#list + 1] = x end
-    table.sort(list, function(x, y) return x.seq < y.seq end)
-    return list
-  end
-  local assets, groups, sessions = sorted(state.assets), sorted(state.groups), sorted(state.sessions)
+  local assets, groups = T.sorted(state.assets), T.sorted(state.groups)
+  local sessions, list = T.sorted(state.sessions), T.sorted(state.tasks)
   for i, a in ipairs(assets) do
-    local r = render(a, now)
-    r.file = a.file
-    assets[i] = r
+    assets[i] = render(a, now)
+    assets[i].file = a.file
   end
   for i, g in ipairs(groups) do groups[i] = render_group(g) end
   for i, s in ipairs(sessions) do
-    sessions[i] = {BytedToken = s.token, CallbackURL = s.callback or common.null, GroupId = s.group or common.null}
+    sessions[i] = {BytedToken = s.token, CallbackURL = s.callback or T.null, GroupId = s.group or T.null}
   end
-  local list = sorted(state.tasks)
   for i, t in ipairs(list) do
     list[i] = {id = t.id, task_id = t.alias, model = t.model, status = tasks.state(t, env)}
   end
-  return {assets = common.array(assets), groups = common.array(groups), sessions = common.array(sessions),
-          tasks = common.array(list), last_request = state.last or common.null,
-          last_create = state.last_create or common.null}
+  return {assets = T.array(assets), groups = T.array(groups), sessions = T.array(sessions), tasks = T.array(list)}
 end
 
 local P = "/volc/asset/"
@@ -773,8 +626,8 @@ anyfast.routes = {
   {"POST", P .. "ListAssets", action(list_assets)},
   {"POST", P .. "CreateVisualValidateSession", action(start_session)},
   {"POST", P .. "GetVisualValidateResult", action(session_result)},
-  {"POST", "/v1/video/generations", video(create_video)},
-  {"GET", "/v1/video/generations/{id}", video(get_video)},
+  {"POST", "/v1/video/generations", create_video, create = true},
+  {"GET", "/v1/video/generations/{id}", get_video},
 }
 
 return anyfast

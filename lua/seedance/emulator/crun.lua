@@ -305,7 +305,7 @@ end
 local P = "/api/v1/client/job"
 
 crun.routes = {
-  {"POST", P .. "/asset-upload", upload, create = true},
+  {"POST", P .. "/asset-upload", upload},
   {"GET", P .. "/asset-info", info},
   {"POST", P .. "/visual-validate-session", start_session},
   {"GET", P .. "/visual-validate-result", session_result},

@@ -309,8 +309,8 @@ end
 piapi.routes = {
   {"POST", "/api/v1/task", create_task, create = true},
   {"GET", "/api/v1/task/{task_id}", get_task},
-  {"POST", "/api/v1/asset/upload", upload, create = true},
-  {"POST", "/api/v1/asset/upload/batch", upload_batch, create = true},
+  {"POST", "/api/v1/asset/upload", upload},
+  {"POST", "/api/v1/asset/upload/batch", upload_batch},
   {"POST", "/api/v1/asset/delete", delete_batch},
   {"GET", "/api/v1/asset", list_assets},
   {"GET", "/api/v1/asset/{asset_id}", get_asset},

@@ -233,7 +233,7 @@ function sunra.dump(state, env)
 end
 
 sunra.routes = {
-  {"POST", "/v1/ark/assets", create, create = true},
+  {"POST", "/v1/ark/assets", create},
   {"GET", "/v1/ark/assets", list},
   {"GET", "/v1/ark/assets/{id}", get},
   {"DELETE", "/v1/ark/assets/{id}", delete},
