@@ -224,7 +224,7 @@ end
 -- JSON types of a schema: "integer" is a number without a fraction
 local function has_type(v, want)
   if want == "list" then return T.is_array(v) end
-  if want == "object" then return T.is_object(v) end
+  if want == "object" or want == "table" then return T.is_object(v) end
   if want == "integer" then return type(v) == "number" and v == floor(v) end
   return type(v) == want
 end
@@ -464,7 +464,7 @@ function T.serve(twin, state, route, req, params, env)
   if auth then
     key = T.credential(req, auth)
     local want = env.config.api_key
-    if not key or (want ~= nil and key ~= want) then return twin.error(401, auth.message) end
+    if not key or (want ~= nil and key ~= want) then return (auth.error or twin.error)(401, auth.message) end
   end
   local now = env.now()
   if twin.guard then
