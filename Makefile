@@ -6,7 +6,8 @@
 #   make matrix     make test under every Lua installed here, one summary line each
 #   make lint       luacheck (portable globals only, see .luacheckrc)
 #   make docs       LDoc HTML in build/docs/, failing on an undocumented public function
-#   make rock       luarocks make into a temporary tree and use it (needs luarocks)
+#   make rock       both rocks (seedance, then seedance-emulator) into a temporary tree, used
+#                   from there; first the library alone where libmicrohttpd-dev is hidden
 
 LUA       ?= lua5.4
 CC        ?= cc
@@ -75,7 +76,7 @@ test: $(DEPS_STAMP) all
 # The whole suite under valgrind's memcheck; errors in our objects fail the run.
 # The suite under valgrind's memcheck: every spec that runs seedance in this process (the
 # ones driving nginx, LÖVE, LuaRocks or the CLI run it in child processes valgrind does not see)
-MEMCHECK_SPECS ?= $(filter-out spec/love_spec.lua spec/openresty_spec.lua spec/luarocks_spec.lua spec/cli_spec.lua,\
+MEMCHECK_SPECS ?= $(filter-out spec/love_spec.lua spec/openresty_spec.lua spec/luarocks_spec.lua spec/cli_spec.lua spec/examples_spec.lua,\
                   $(wildcard spec/*_spec.lua))
 check-memory: all
 	@valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
@@ -110,7 +111,7 @@ matrix:
 	  printf '%-7s %s\n' $$l "$$line"; \
 	done; exit $$rc
 
-# LuaRocks offline, as a new Debian user runs it: `luarocks make` from a clean copy into a
+# LuaRocks offline, as a new Debian user runs it: `luarocks make` of both rockspecs from a clean copy into a
 # temporary tree, then scripts/rock_smoke.lua on that tree alone (ROCK_TREE=dir keeps one).
 .PHONY: rock
 rock: $(DEPS_STAMP)

@@ -5,7 +5,7 @@ version = "scm-1"
 source = { url = "git+https://example.invalid/seedance.git" }
 description = {
   summary = "Seedance 2.0 reference assets and video generation on every service, from Lua",
-  detailed = "A C core (libcurl) and a Lua face for Sunra, OrcaRouter, crun.ai, AnyFast, PiAPI and Ark, with an offline emulator.",
+  detailed = "A C core (libcurl) and a Lua face for Sunra, OrcaRouter, crun.ai, AnyFast, PiAPI and Ark; the offline emulator is the seedance-emulator rock.",
   license = "MIT",
 }
 -- On Debian, apt's lua-cjson and lua-busted stand in for these rocks offline:
@@ -16,7 +16,6 @@ dependencies = { "lua >= 5.1", "lua-cjson" }
 external_dependencies = {
   CURL = { library = "curl" },
   CRYPTO = { header = "openssl/evp.h", library = "crypto" },
-  MICROHTTPD = { header = "microhttpd.h", library = "microhttpd" },
   SQLITE = { header = "sqlite3.h", library = "sqlite3" },
   HIREDIS = { header = "hiredis/hiredis.h", library = "hiredis" },
 }
@@ -54,22 +53,6 @@ build = {
       incdirs = { "$(CURL_INCDIR)", "$(CRYPTO_INCDIR)", "$(SQLITE_INCDIR)", "$(HIREDIS_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)", "$(CRYPTO_LIBDIR)", "$(SQLITE_LIBDIR)", "$(HIREDIS_LIBDIR)" },
     },
-    ["seedance.emucore"] = {
-      sources = {
-        "src/emulator/clock.c",
-        "src/emulator/emucore.c",
-        "src/emulator/exchange.c",
-        "src/emulator/httpd.c",
-        "src/emulator/listen.c",
-        "src/emulator/luaapp.c",
-        "src/emulator/marshal.c",
-        "src/emulator/timers.c",
-      },
-      defines = { "_POSIX_C_SOURCE=200809L", "_DEFAULT_SOURCE" },
-      libraries = { "microhttpd", "pthread", "m" },
-      incdirs = { "$(MICROHTTPD_INCDIR)" },
-      libdirs = { "$(MICROHTTPD_LIBDIR)" },
-    },
     ["seedance.asset"] = "lua/seedance/asset.lua",
     ["seedance.assets"] = "lua/seedance/assets.lua",
     ["seedance.block"] = "lua/seedance/block.lua",
@@ -86,19 +69,6 @@ build = {
     ["seedance.download"] = "lua/seedance/download.lua",
     ["seedance.driver.http1"] = "lua/seedance/driver/http1.lua",
     ["seedance.driver.ngx"] = "lua/seedance/driver/ngx.lua",
-    ["seedance.emulator.anyfast"] = "lua/seedance/emulator/anyfast.lua",
-    ["seedance.emulator.app"] = "lua/seedance/emulator/app.lua",
-    ["seedance.emulator.ark"] = "lua/seedance/emulator/ark.lua",
-    ["seedance.emulator.ark_tasks"] = "lua/seedance/emulator/ark_tasks.lua",
-    ["seedance.emulator.crun"] = "lua/seedance/emulator/crun.lua",
-    ["seedance.emulator"] = "lua/seedance/emulator/init.lua",
-    ["seedance.emulator.options"] = "lua/seedance/emulator/options.lua",
-    ["seedance.emulator.orcarouter"] = "lua/seedance/emulator/orcarouter.lua",
-    ["seedance.emulator.piapi"] = "lua/seedance/emulator/piapi.lua",
-    ["seedance.emulator.sample_mp4"] = "lua/seedance/emulator/sample_mp4.lua",
-    ["seedance.emulator.sunra"] = "lua/seedance/emulator/sunra.lua",
-    ["seedance.emulator.tasks"] = "lua/seedance/emulator/tasks.lua",
-    ["seedance.emulator.twin"] = "lua/seedance/emulator/twin.lua",
     ["seedance.engine"] = "lua/seedance/engine.lua",
     ["seedance.error"] = "lua/seedance/error.lua",
     ["seedance.group"] = "lua/seedance/group.lua",
@@ -131,5 +101,5 @@ build = {
     ["seedance.url"] = "lua/seedance/url.lua",
     ["seedance.wait"] = "lua/seedance/wait.lua",
   },
-  install = { bin = { ["seedance"] = "bin/seedance", ["seedance-emulator"] = "bin/seedance-emulator" } },
+  install = { bin = { ["seedance"] = "bin/seedance" } },
 }
