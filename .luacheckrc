@@ -6,3 +6,5 @@ read_globals = { "jit" }
 max_line_length = 120
 exclude_files = { "build/", "bench/peers/" }
 files["spec/"] = { std = "+busted" }
+-- the example of testing a workflow against the emulator is a busted spec too
+files["examples/emulator_workflow_spec.lua"] = { std = "+busted" }
