@@ -36,6 +36,7 @@ build = {
         "src/durable.c",
         "src/engine.c",
         "src/lua_engine.c",
+        "src/object.c",
         "src/probe/probe.c",
         "src/probe/probe_audio.c",
         "src/probe/probe_heif.c",

@@ -87,8 +87,9 @@ describe("orcarouter", function()
 
     it("names references [Image 1] as in the guide's example", function()
       local ex = fixture("video_request_example.json")
-      local asset = { _kind = "asset", status = "active", type = "image", id = "asset-20260318071009-xy98z",
-                      ref = "asset://asset-20260318071009-xy98z" }
+      -- an Asset object (userdata from seedance.core), as a script would hold one
+      local asset = require("seedance.asset").new(client, { raw_status = "Active", type = "image",
+        id = "asset-20260318071009-xy98z", ref = "asset://asset-20260318071009-xy98z" })
       local out = assert(seedance.render("The girl in {{girl}} arranges items on the counter.",
                                          { girl = asset }, "orcarouter"))
       assert.equal(ex.prompt, out.prompt)

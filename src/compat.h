@@ -54,6 +54,65 @@ static inline void sd_setmetatable(lua_State *L, const char *tname)
 #else
 #define sd_pushint(L, n) lua_pushnumber(L, (lua_Number)(n))
 #endif
+#if LUA_VERSION_NUM >= 503
+#define sd_isinteger(L, i) lua_isinteger(L, i)
+#else
+#define sd_isinteger(L, i) 0
+#endif
+
+/* luaL_tolstring (5.2+): any value as text, honouring __tostring. */
+#if LUA_VERSION_NUM >= 502
+#define sd_tolstring(L, i, n) luaL_tolstring(L, i, n)
+#else
+static inline const char *sd_tolstring(lua_State *L, int i, size_t *n)
+{
+    i = sd_absindex(L, i);
+    lua_getglobal(L, "tostring");
+    lua_pushvalue(L, i);
+    lua_call(L, 1, 1);
+    return lua_tolstring(L, -1, n);
+}
+#endif
+
+/* User values (5.4: n slots per userdata). Before 5.4 a userdata has one environment (5.1,
+ * LuaJIT) or user value (5.2, 5.3), a table in 5.1 and 5.2: the n values live in a table
+ * made with the userdata. */
+#if LUA_VERSION_NUM >= 504
+#define sd_newuserdatauv(L, s, n) lua_newuserdatauv(L, s, n)
+#define sd_getiuservalue(L, i, n) lua_getiuservalue(L, i, n)
+#define sd_setiuservalue(L, i, n) lua_setiuservalue(L, i, n)
+#else
+#if LUA_VERSION_NUM < 502
+#define sd_getuvtable(L, i) lua_getfenv(L, i)
+#define sd_setuvtable(L, i) lua_setfenv(L, i)
+#else
+#define sd_getuvtable(L, i) lua_getuservalue(L, i)
+#define sd_setuvtable(L, i) lua_setuservalue(L, i)
+#endif
+static inline void *sd_newuserdatauv(lua_State *L, size_t size, int nuv)
+{
+    void *p = lua_newuserdata(L, size);
+    lua_createtable(L, nuv, 0);
+    sd_setuvtable(L, -2);
+    return p;
+}
+static inline int sd_getiuservalue(lua_State *L, int i, int n)
+{
+    sd_getuvtable(L, i);
+    lua_rawgeti(L, -1, n);
+    lua_remove(L, -2);
+    return lua_type(L, -1);
+}
+static inline int sd_setiuservalue(lua_State *L, int i, int n)
+{
+    i = sd_absindex(L, i);
+    sd_getuvtable(L, i);
+    lua_insert(L, -2);
+    lua_rawseti(L, -2, n);
+    lua_pop(L, 1);
+    return 1;
+}
+#endif
 
 /* lua_getfield returns the type from 5.3 on; callers here use the 5.1 form. */
 #define sd_getfield(L, i, k) (lua_getfield(L, i, k), lua_type(L, -1))

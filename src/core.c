@@ -9,6 +9,7 @@
 #include "sign.h"
 #include "durable.h"
 #include "store.h"
+#include "object.h"
 
 static int l_now(lua_State *L)
 {
@@ -63,6 +64,8 @@ int luaopen_seedance_core(lua_State *L)
     (void)sd_setmetatable;
 #endif
     luaL_newlib(L, fns);
+    sd_setfuncs(L, sd_object_functions, 0);
+    sd_open_objects(L);
     sd_open_engine(L);
     lua_setfield(L, -2, "engine");
     lua_pushstring(L, "seedance.core 0.1.0");

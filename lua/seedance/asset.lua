@@ -6,14 +6,13 @@ local object = require "seedance.object"
 local errors = require "seedance.error"
 local wait = require "seedance.wait"
 
-local Asset = object.class({}, "asset")
+local Asset = object.class("asset")
 local M = { class = Asset }
 
 --- New asset object owned by `client` from normalized fields.
 -- @static
 function M.new(client, fields, raw)
-  local a = setmetatable({ _client = client }, Asset)
-  return a:_apply(fields, raw)
+  return object.new("asset", client):_apply(fields, raw)
 end
 
 function Asset:_refresh_op()

@@ -5,6 +5,13 @@ local asset = require "seedance.asset"
 local journal = require "seedance.journal"
 local preflight = require "seedance.preflight"
 local core = require "seedance.core"
+local object = require "seedance.object"
+
+-- the id of a Group object, or of a table with one (anything else as given)
+local function id_of(g)
+  if object.kind(g) or type(g) == "table" then return g.id end
+  return g
+end
 
 local Client = client_mod.class
 
@@ -27,7 +34,7 @@ local function check_upload(a, who, level)
   if a.name ~= nil and type(a.name) ~= "string" then error(who .. ": 'name' must be a string", level) end
   if a.validate ~= nil and type(a.validate) ~= "boolean" then error(who .. ": 'validate' must be a boolean", level) end
   local g = a.group
-  if g ~= nil and type(g) ~= "string" and not (type(g) == "table" and g.id) then
+  if g ~= nil and type(g) ~= "string" and not ((type(g) == "table" or object.kind(g) == "group") and g.id) then
     error(who .. ": 'group' must be a Group or a group id", level)
   end
 end
@@ -35,7 +42,7 @@ end
 -- what we send: the caller's fields, the type inferred from the URL when absent
 local function normalize_upload(a)
   local g = a.group
-  return { url = a.url, file = a.file, name = a.name, group = type(g) == "table" and g.id or g,
+  return { url = a.url, file = a.file, name = a.name, group = id_of(g),
            type = a.type or (a.url and client_mod.media_type(a.url)), validate = a.validate }
 end
 
@@ -120,7 +127,7 @@ local function create_one(self, args)
     local ok, jerr = j:put(key, intent(self, args))
     if not ok then return self:_journal_error(jerr) end
   end
-  local body, err = self:_call(op)
+  local body, err, text = self:_call(op)
   if not body then
     if journal.definite(err) then
       if j then j:put(key, false) end
@@ -138,7 +145,7 @@ local function create_one(self, args)
     if j then j:put(key, e) end
     return self:_track(found)
   end
-  local a = asset.new(self, fields_of(self, body, args), body)
+  local a = asset.new(self, fields_of(self, body, args), object.raw(body, text))
   if j then
     local e = intent(self, args)
     e.id = a.id
@@ -230,7 +237,7 @@ function Client:upload_many(list)
         local ok, jerr = self.journal:put_many(intents)
         if not ok then return self:_journal_error(jerr) end
       end
-      local body, err = self:_call(d.upload_assets(chunk))
+      local body, err, text = self:_call(d.upload_assets(chunk))
       if not body then
         if self.journal and journal.definite(err) then
           for k in pairs(intents) do intents[k] = false end
@@ -251,7 +258,8 @@ function Client:upload_many(list)
           nfail = nfail + 1
           if key then done[key] = false end
         else
-          out[i] = self:_track(asset.new(self, fields_of(self, body, args[i], f), body))
+          -- the batch answer's text, one string shared by the assets it made
+          out[i] = self:_track(asset.new(self, fields_of(self, body, args[i], f), object.raw(body, text)))
           if key then
             local e = intent(self, args[i])
             e.id = out[i].id
@@ -281,9 +289,9 @@ end
 function Client:asset(id)
   if type(id) ~= "string" or id == "" then error("client:asset: 'id' must be a non-empty string", 2) end
   local d = self.dialect
-  local body, err = self:_call(d.get_asset(id))
+  local body, err, text = self:_call(d.get_asset(id))
   if not body then return nil, err end
-  return asset.new(self, d.parse_asset(body), body)
+  return asset.new(self, d.parse_asset(body), object.raw(body, text))
 end
 
 local LIST_KEYS = { status = true, group = true, page_size = true, order = true }
@@ -300,7 +308,7 @@ function Client:assets(opts)
   self:_require("list", "list assets")
   local d = self.dialect
   local g = opts.group
-  local args = { status = opts.status, group = type(g) == "table" and g.id or g,
+  local args = { status = opts.status, group = id_of(g),
                  page_size = opts.page_size, order = opts.order }
   -- a provider without a list endpoint (crun) answers from what this client created
   if d.iterate_assets then return d.iterate_assets(self, args) end
@@ -345,7 +353,7 @@ function Client:delete_many(list)
   if type(list) ~= "table" then error("client:delete_many: expected a list of assets or ids", 2) end
   local ids = {}
   for i, x in ipairs(list) do
-    local id = type(x) == "table" and x.id or x
+    local id = id_of(x)
     if type(id) ~= "string" then error("client:delete_many: item " .. i .. " is not an asset or id", 2) end
     ids[i] = id
   end
@@ -372,7 +380,7 @@ function Client:delete_many(list)
     if results[id] ~= true then bad = bad + 1 end
   end
   for _, x in ipairs(list) do
-    if type(x) == "table" and results[x.id] == true then x.deleted = true end
+    if (object.kind(x) or type(x) == "table") and results[x.id] == true then x.deleted = true end
   end
   if bad > 0 then
     local e = self:_error({ kind = "provider",

@@ -190,7 +190,8 @@ function Client:_require(cap, what)
   end
 end
 
---- Send operation `op` and call cb(body) or cb(nil, err) from a later step. Returns the id.
+--- Send operation `op` and call cb(body, nil, text) or cb(nil, err) from a later step
+-- (`text`: the answer's bytes, which objects keep as their raw). Returns the id.
 function Client:_op_async(op, cb)
   local req = http.request(self, op)
   local t0 = self.debug and debug_log.request(self, req)
@@ -198,16 +199,16 @@ function Client:_op_async(op, cb)
     if t0 then debug_log.result(self, req, r, t0) end
     local body, err = http.response(self, op, r)
     self._last_error = err
-    return cb(body, err)
+    return cb(body, err, r.body)
   end)
 end
 
 --- Send operation `op` and block until it is answered (or its deadline passes).
--- @return decoded body, or nil and a seedance.Error
+-- @return decoded body (and the answer's bytes), or nil and a seedance.Error
 function Client:_call(op)
-  local result, failure, finished = nil, nil, false
-  local id = self:_op_async(op, function(body, err)
-    result, failure, finished = body, err, true
+  local result, failure, text, finished = nil, nil, nil, false
+  local id = self:_op_async(op, function(body, err, bytes)
+    result, failure, text, finished = body, err, bytes, true
   end)
   -- the engine enforces per-attempt timeouts; this bound only guards against a driver bug
   local bound = core.now() + (self.timeout + 70) * 8
@@ -215,7 +216,8 @@ function Client:_call(op)
     self.engine:cancel(id)
     return nil, http.new_error(self, { kind = "timeout", message = "request did not finish in time" })
   end
-  return result, failure
+  if failure then return nil, failure end
+  return result, nil, text
 end
 
 --- A journal write failed: nothing was created, and the caller learns why.
@@ -252,7 +254,8 @@ end
 --- Refresh `obj` from every step() until it is terminal, so a game loop can read its fields.
 -- @return obj
 function Client:track(obj)
-  if type(obj) ~= "table" or type(obj._terminal) ~= "function" then
+  local kind = require("seedance.object").kind(obj)
+  if kind == nil or kind == "group" then
     error("client:track: expected an asset, task or session", 2)
   end
   self:_tracker():add(obj)

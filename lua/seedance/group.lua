@@ -1,21 +1,17 @@
 --- Group: a set of assets (an "aigc" library group, or a "real_human" group created by a
 -- verification session). Fields: id, name, description, type, created_at, raw.
 -- @classmod seedance.Group
-local Group = {}
-Group.__index = Group
+local object = require "seedance.object"
+
+local Group = object.methods("group")
 local M = { class = Group }
 
 --- New group object owned by `client` from normalized fields.
 -- @static
 function M.new(client, fields, raw)
-  local g = setmetatable({ _client = client }, Group)
-  for k, v in pairs(fields) do g[k] = v end
+  local g = object.new("group", client):_assign(fields)
   g.raw = raw
   return g
-end
-
-function Group:__tostring()
-  return ("seedance.group(%s %s %s)"):format(self._client.provider, tostring(self.id), tostring(self.name))
 end
 
 local UPDATE_KEYS = { name = true, description = true }
@@ -35,10 +31,9 @@ function Group:update(args)
   local body, err = c:_call(d.update_group(self.id, args))
   if not body then return nil, err end
   local fields = d.parse_group and d.parse_group(body, args) or {}
-  for k, v in pairs(args) do self[k] = v end
-  for k, v in pairs(fields) do
-    if v ~= nil and k ~= "id" then self[k] = v end
-  end
+  self:_assign(args)
+  fields.id = nil
+  self:_assign(fields)
   return self
 end
 

@@ -2,8 +2,11 @@
 -- an explicit empty array (`[]`, where cjson would write `{}`), and ids kept as strings
 -- (Debian's cjson decodes every number as a float on 5.4).
 -- @module seedance.json
-local cjson = require "cjson"
-local cjson_safe = require "cjson.safe"
+
+-- the library's own instances (cjson.new), so that settings a host application gives the global
+-- cjson (encode_sparse_array, decode_max_depth, ...) never change what seedance sends or reads
+local cjson = require("cjson").new()
+local cjson_safe = require("cjson.safe").new()
 
 local M = {}
 M.null = cjson.null

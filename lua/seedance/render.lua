@@ -5,6 +5,7 @@
 -- @module seedance.render
 local errors = require "seedance.error"
 local client_mod = require "seedance.client"
+local object = require "seedance.object"
 
 local M = {}
 
@@ -28,7 +29,7 @@ end
 -- What a reference value is: media {type=, url=, asset=} or text; nil + message if neither.
 local function classify(name, v)
   local tv = type(v)
-  if tv == "table" and v._kind == "asset" then
+  if object.kind(v) == "asset" then
     if v.status ~= "active" then
       return nil, ("reference '%s' is asset %s, which is %s, not active")
         :format(name, tostring(v.id), tostring(v.status))

@@ -9,13 +9,14 @@ local wait = require "seedance.wait"
 local group = require "seedance.group"
 local core = require "seedance.core"
 
-local Session = object.class({}, "session")
+local Session = object.class("session")
 local M = { class = Session }
 
 --- New session object owned by `client` from normalized fields.
 -- @static
 function M.new(client, fields, raw)
-  local s = setmetatable({ _client = client, status = "pending" }, Session)
+  local s = object.new("session", client)
+  s.status = "pending"
   return s:_apply(fields, raw)
 end
 

@@ -7,13 +7,14 @@ local errors = require "seedance.error"
 local wait = require "seedance.wait"
 local download = require "seedance.download"
 
-local Task = object.class({}, "task")
+local Task = object.class("task")
 local M = { class = Task }
 
 --- New task object owned by `client` from normalized fields.
 -- @static
 function M.new(client, fields, raw)
-  local t = setmetatable({ _client = client, status = "queued" }, Task)
+  local t = object.new("task", client)
+  t.status = "queued"
   return t:_apply(fields, raw)
 end
 

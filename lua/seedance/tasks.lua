@@ -7,6 +7,7 @@ local task = require "seedance.task"
 local journal = require "seedance.journal"
 local errors = require "seedance.error"
 local core = require "seedance.core"
+local object = require "seedance.object"
 
 local Client = client_mod.class
 
@@ -42,7 +43,7 @@ end
 local function frame(v, name)
   if v == nil then return nil end
   local u
-  if type(v) == "table" and v._kind == "asset" then
+  if object.kind(v) == "asset" then
     if v.status ~= "active" then
       return nil, ("%s is asset %s, which is %s, not active"):format(name, tostring(v.id), tostring(v.status))
     end
@@ -166,7 +167,7 @@ function Client:_generate(a, suffix)
     local ok, werr = j:put(key, { kind = "task", provider = self.provider, key = g.key, at = core.time() })
     if not ok then return self:_journal_error(werr) end
   end
-  local body, cerr = self:_call(op)
+  local body, cerr, text = self:_call(op)
   if not body then
     if j and journal.definite(cerr) then j:put(key, false) end
     if not journal.definite(cerr) then cerr.maybe_submitted = true end
@@ -176,7 +177,7 @@ function Client:_generate(a, suffix)
   fields.prompt = g.prompt
   fields.model = fields.model or g.model
   fields.key = g.key
-  local t = task.new(self, fields, body)
+  local t = task.new(self, fields, object.raw(body, text))
   if j then
     local ok, werr = j:put(key, { kind = "task", provider = self.provider, key = g.key, at = core.time(), id = t.id })
     if not ok then return self:_bookkeeping_error(self:_track(t), werr) end

@@ -5,6 +5,7 @@
 local core = require "seedance.core"
 local errors = require "seedance.error"
 local block = require "seedance.block"
+local object = require "seedance.object"
 
 local M = {}
 
@@ -36,7 +37,8 @@ function M.all(objects, opts, who)
   local timeout = opts.timeout
   local engines, seen = {}, {}
   for i, obj in ipairs(objects) do
-    if type(obj) ~= "table" or type(obj._terminal) ~= "function" then
+    local kind = object.kind(obj)
+    if kind == nil or kind == "group" then
       error(who .. ": item " .. i .. " is not an asset, task or session", 2)
     end
     local eng = obj._client.engine

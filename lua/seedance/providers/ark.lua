@@ -383,7 +383,7 @@ function D.parse_session(b, session)
   local meta = type(b) == "table" and json.val(b.ResponseMetadata)
   local e = type(meta) == "table" and failure(meta.Error) or nil
   -- once the group is known, the token's being spent is old news
-  if e and type(session) == "table" and session.group_id then return {} end
+  if e and session ~= nil and session.group_id then return {} end
   if e then return { raw_status = SESSION_END[e.code] or "failed", error = e } end
   local r = result(b)
   local gid = json.str(r.GroupId)

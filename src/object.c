@@ -1,0 +1,620 @@
+/* object.c: Asset, Group, Session and Task as userdata (see object.h).
+ *
+ * Why a block of strings and not one pointer per field: ten thousand pending objects must
+ * stay within a few hundred bytes each, and most fields of most objects are absent. The
+ * strings of one object live in one malloc'd block of entries [slot][length][bytes];
+ * reading scans a handful of entries, writing rebuilds the block (fields change rarely:
+ * a poll that finds nothing new writes nothing). An asset's ref that is "asset://<id>"
+ * is a flag, not bytes.
+ *
+ * Field lookups go through one Lua table, name -> code (type and slot), shared by the four
+ * metatables; a name that is no field is looked up in the object's extras, then in its
+ * kind's methods table. Reading never raises (a closed object reads nil), except `_client`
+ * of a closed object, so a method used after close says so. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "object.h"
+
+/* string slots (in the block), number slots (doubles), and the other field codes */
+enum { S_ID, S_STATUS, S_RAW_STATUS, S_TYPE, S_NAME, S_URL, S_REF, S_GROUP_ID, S_VIDEO_URL,
+       S_LAST_FRAME_URL, S_PROMPT, S_MODEL, S_KEY, S_LINK, S_DESCRIPTION };
+enum { N_PROGRESS, N_CREATED_AT, N_EXPIRES_AT, N_UPDATED_AT, N_BORN, N_COUNT };
+enum { X_RAW, X_CLIENT, X_KIND };
+enum { T_STR = 1, T_NUM = 2, T_EXTRA = 3, T_SPECIAL = 4 };
+#define CODE(t, s) ((t) * 64 + (s))
+
+/* user values: the client, the raw answer (JSON text until first read, then the table),
+ * the extras table (created when first needed) */
+enum { UV_CLIENT = 1, UV_RAW = 2, UV_EXTRAS = 3, UV_COUNT = 3 };
+
+#define F_CLOSED 1u
+#define F_REF_FROM_ID 2u /* ref is "asset://" .. id, computed on read */
+
+struct sd_object {
+    unsigned char kind;
+    unsigned char flags;
+    unsigned char numset; /* bit i: num[i] present */
+    unsigned char numint; /* bit i: num[i] was an integer (5.3+ reads it back as one) */
+    uint32_t blen;
+    char *block;
+    double num[N_COUNT];
+};
+
+static const char *const KIND_NAME[SD_NKINDS] = {"asset", "group", "session", "task"};
+static const char *const KIND_MT[SD_NKINDS] = {"seedance.Asset", "seedance.Group", "seedance.Session",
+                                               "seedance.Task"};
+
+static const struct {
+    const char *name;
+    int code;
+} FIELDS[] = {
+    {"id", CODE(T_STR, S_ID)},
+    {"status", CODE(T_STR, S_STATUS)},
+    {"raw_status", CODE(T_STR, S_RAW_STATUS)},
+    {"type", CODE(T_STR, S_TYPE)},
+    {"name", CODE(T_STR, S_NAME)},
+    {"url", CODE(T_STR, S_URL)},
+    {"ref", CODE(T_STR, S_REF)},
+    {"group_id", CODE(T_STR, S_GROUP_ID)},
+    {"video_url", CODE(T_STR, S_VIDEO_URL)},
+    {"last_frame_url", CODE(T_STR, S_LAST_FRAME_URL)},
+    {"prompt", CODE(T_STR, S_PROMPT)},
+    {"model", CODE(T_STR, S_MODEL)},
+    {"key", CODE(T_STR, S_KEY)},
+    {"link", CODE(T_STR, S_LINK)},
+    {"description", CODE(T_STR, S_DESCRIPTION)},
+    {"progress", CODE(T_NUM, N_PROGRESS)},
+    {"created_at", CODE(T_NUM, N_CREATED_AT)},
+    {"expires_at", CODE(T_NUM, N_EXPIRES_AT)},
+    {"updated_at", CODE(T_NUM, N_UPDATED_AT)},
+    {"_born", CODE(T_NUM, N_BORN)},
+    /* public fields that are tables or flags: they live in the extras table */
+    {"error", CODE(T_EXTRA, 0)},
+    {"usage", CODE(T_EXTRA, 0)},
+    {"deleted", CODE(T_EXTRA, 0)},
+    {"resumed", CODE(T_EXTRA, 0)},
+    {"raw", CODE(T_SPECIAL, X_RAW)},
+    {"_client", CODE(T_SPECIAL, X_CLIENT)},
+    {"_kind", CODE(T_SPECIAL, X_KIND)},
+};
+
+/* ---- the string block ------------------------------------------------------------------ */
+
+#define ENTRY_HEAD 5 /* slot byte + 32-bit length */
+
+static const char *block_get(const sd_object *o, int slot, size_t *len)
+{
+    uint32_t at = 0;
+    while (o->block && at + ENTRY_HEAD <= o->blen) {
+        uint32_t n;
+        memcpy(&n, o->block + at + 1, 4);
+        if ((unsigned char)o->block[at] == slot) {
+            if (len) *len = n;
+            return o->block + at + ENTRY_HEAD;
+        }
+        at += ENTRY_HEAD + n;
+    }
+    if (len) *len = 0;
+    return NULL;
+}
+
+/* Replace (or with s == NULL remove) one entry; -1 when out of memory (nothing changed). */
+static int block_set(sd_object *o, int slot, const char *s, size_t len)
+{
+    size_t keep = 0, size;
+    uint32_t at = 0, n;
+    char *nb, *w;
+    const char *old = block_get(o, slot, NULL);
+    if (s == NULL && old == NULL) return 0;
+    if (s != NULL && len > UINT32_MAX - 2 * ENTRY_HEAD - o->blen) return -1;
+    while (o->block && at + ENTRY_HEAD <= o->blen) {
+        memcpy(&n, o->block + at + 1, 4);
+        if ((unsigned char)o->block[at] != slot) keep += ENTRY_HEAD + n;
+        at += ENTRY_HEAD + n;
+    }
+    size = keep + (s ? ENTRY_HEAD + len : 0);
+    nb = size ? malloc(size) : NULL;
+    if (size && !nb) return -1;
+    w = nb;
+    at = 0;
+    while (o->block && at + ENTRY_HEAD <= o->blen) {
+        memcpy(&n, o->block + at + 1, 4);
+        if ((unsigned char)o->block[at] != slot) {
+            memcpy(w, o->block + at, ENTRY_HEAD + n);
+            w += ENTRY_HEAD + n;
+        }
+        at += ENTRY_HEAD + n;
+    }
+    if (s) {
+        uint32_t l = (uint32_t)len;
+        *w = (char)slot;
+        memcpy(w + 1, &l, 4);
+        if (len) memcpy(w + ENTRY_HEAD, s, len);
+    }
+    free(o->block);
+    o->block = nb;
+    o->blen = (uint32_t)size;
+    return 0;
+}
+
+/* ---- the C accessors (object.h) --------------------------------------------------------- */
+
+int sd_object_kind(const sd_object *o) { return o->kind; }
+
+const char *sd_object_kind_name(int kind)
+{
+    return kind >= 0 && kind < SD_NKINDS ? KIND_NAME[kind] : "?";
+}
+
+int sd_object_closed(const sd_object *o) { return (o->flags & F_CLOSED) != 0; }
+
+const char *sd_object_id(const sd_object *o, size_t *len) { return block_get(o, S_ID, len); }
+const char *sd_object_status(const sd_object *o, size_t *len) { return block_get(o, S_STATUS, len); }
+const char *sd_object_raw_status(const sd_object *o, size_t *len) { return block_get(o, S_RAW_STATUS, len); }
+
+int sd_object_progress(const sd_object *o, double *p)
+{
+    if (!(o->numset & (1u << N_PROGRESS))) return 0;
+    *p = o->num[N_PROGRESS];
+    return 1;
+}
+
+int sd_object_set_status(sd_object *o, const char *s, size_t len)
+{
+    if (o->flags & F_CLOSED) return -1;
+    return block_set(o, S_STATUS, s, len);
+}
+
+int sd_object_set_raw_status(sd_object *o, const char *s, size_t len)
+{
+    if (o->flags & F_CLOSED) return -1;
+    return block_set(o, S_RAW_STATUS, s, len);
+}
+
+int sd_object_set_progress(sd_object *o, double p)
+{
+    if (o->flags & F_CLOSED) return -1;
+    o->num[N_PROGRESS] = p;
+    o->numset |= 1u << N_PROGRESS;
+    if (p == floor(p) && fabs(p) < 9007199254740992.0) o->numint |= 1u << N_PROGRESS;
+    else o->numint &= (unsigned char)~(1u << N_PROGRESS);
+    return 0;
+}
+
+void sd_object_clear_progress(sd_object *o)
+{
+    o->numset &= (unsigned char)~(1u << N_PROGRESS);
+}
+
+sd_object *sd_object_test(lua_State *L, int idx)
+{
+    int k;
+    for (k = 0; k < SD_NKINDS; k++) {
+        sd_object *o = sd_testudata(L, idx, KIND_MT[k]);
+        if (o) return o;
+    }
+    return NULL;
+}
+
+sd_object *sd_object_check(lua_State *L, int idx)
+{
+    sd_object *o = sd_object_test(L, idx);
+    if (!o) luaL_argerror(L, idx, "expected an asset, group, session or task");
+    return o;
+}
+
+/* ---- helpers on the Lua side ------------------------------------------------------------ */
+
+static void push_ref_from_id(lua_State *L, const sd_object *o)
+{
+    size_t n;
+    const char *id = block_get(o, S_ID, &n);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "asset://");
+    luaL_addlstring(&b, id, n);
+    luaL_pushresult(&b);
+}
+
+/* The extras table of the object at idx on the stack top; with create, made when absent.
+ * Returns 0 (and pushes nothing) when absent and not created. */
+static int push_extras(lua_State *L, int idx, int create)
+{
+    if (sd_getiuservalue(L, idx, UV_EXTRAS) == LUA_TTABLE) return 1;
+    lua_pop(L, 1);
+    if (!create) return 0;
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    sd_setiuservalue(L, idx, UV_EXTRAS);
+    return 1;
+}
+
+static void extras_set(lua_State *L, int idx, int key, int val)
+{
+    if (lua_isnil(L, val) && !push_extras(L, idx, 0)) return;
+    if (!lua_isnil(L, val)) push_extras(L, idx, 1);
+    lua_pushvalue(L, key);
+    lua_pushvalue(L, val);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+static const char *class_name(const sd_object *o) { return KIND_MT[o->kind]; }
+
+/* Store value `val` in field `code` named by `key` (stack indexes, object at idx). A value
+ * of the wrong type for its slot is kept as given, in the extras: what was written reads back. */
+static void set_field(lua_State *L, sd_object *o, int idx, int code, int key, int val)
+{
+    int t = code / 64, slot = code % 64;
+    int vt = lua_type(L, val);
+    if (t == T_STR) {
+        int rc;
+        if (vt == LUA_TSTRING) {
+            size_t n;
+            const char *s = lua_tolstring(L, val, &n);
+            if (slot == S_REF && o->kind == SD_ASSET) {
+                size_t idn;
+                const char *id = block_get(o, S_ID, &idn);
+                if (id && n == idn + 8 && memcmp(s, "asset://", 8) == 0 && memcmp(s + 8, id, idn) == 0) {
+                    rc = block_set(o, S_REF, NULL, 0);
+                    if (rc == 0) o->flags |= F_REF_FROM_ID;
+                    goto stored;
+                }
+            }
+            rc = block_set(o, slot, s, n);
+        } else {
+            rc = block_set(o, slot, NULL, 0);
+        }
+        if (slot == S_REF && rc == 0) o->flags &= (unsigned char)~F_REF_FROM_ID;
+    stored:
+        if (rc != 0) luaL_error(L, "%s: out of memory setting '%s'", class_name(o), lua_tostring(L, key));
+        if (vt == LUA_TSTRING || vt == LUA_TNIL) lua_pushnil(L);
+        else lua_pushvalue(L, val);
+        extras_set(L, idx, key, lua_gettop(L));
+        lua_pop(L, 1);
+    } else if (t == T_NUM) {
+        if (vt == LUA_TNUMBER) {
+            double d = lua_tonumber(L, val);
+            o->num[slot] = d;
+            o->numset |= (unsigned char)(1u << slot);
+            if (sd_isinteger(L, val)) o->numint |= (unsigned char)(1u << slot);
+            else o->numint &= (unsigned char)~(1u << slot);
+        } else {
+            o->numset &= (unsigned char)~(1u << slot);
+        }
+        if (vt == LUA_TNUMBER || vt == LUA_TNIL) lua_pushnil(L);
+        else lua_pushvalue(L, val);
+        extras_set(L, idx, key, lua_gettop(L));
+        lua_pop(L, 1);
+    } else if (t == T_EXTRA) {
+        extras_set(L, idx, key, val);
+    } else if (slot == X_RAW) {
+        lua_pushvalue(L, val);
+        sd_setiuservalue(L, idx, UV_RAW);
+    } else if (slot == X_CLIENT) {
+        lua_pushvalue(L, val);
+        sd_setiuservalue(L, idx, UV_CLIENT);
+    } else {
+        luaL_error(L, "%s: field '%s' cannot be set", class_name(o), lua_tostring(L, key));
+    }
+}
+
+/* raw as stored: JSON text is decoded on first read with seedance.json (the library's own
+ * cjson instance) and the table kept; text that is not JSON reads as the text. */
+static void push_raw(lua_State *L, int idx)
+{
+    if (sd_getiuservalue(L, idx, UV_RAW) != LUA_TSTRING) return;
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "seedance.json");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "decode");
+    lua_pushvalue(L, -3);
+    lua_call(L, 1, 1);
+    if (lua_istable(L, -1)) {
+        lua_pushvalue(L, -1);
+        sd_setiuservalue(L, idx, UV_RAW);
+        lua_replace(L, -3);
+        lua_pop(L, 1);
+    } else {
+        lua_pop(L, 2);
+    }
+}
+
+/* Push field `code` of the object at idx; 0 (nothing pushed) when the field is absent
+ * from the struct, so the caller looks in the extras. */
+static int push_field(lua_State *L, sd_object *o, int idx, int code)
+{
+    int t = code / 64, slot = code % 64;
+    if (t == T_STR) {
+        size_t n;
+        const char *s = block_get(o, slot, &n);
+        if (s) {
+            lua_pushlstring(L, s, n);
+            return 1;
+        }
+        if (slot == S_REF && (o->flags & F_REF_FROM_ID) && block_get(o, S_ID, NULL)) {
+            push_ref_from_id(L, o);
+            return 1;
+        }
+        return 0;
+    }
+    if (t == T_NUM) {
+        if (!(o->numset & (1u << slot))) return 0;
+        if (o->numint & (1u << slot)) sd_pushint(L, o->num[slot]);
+        else lua_pushnumber(L, o->num[slot]);
+        return 1;
+    }
+    if (t == T_SPECIAL) {
+        if (slot == X_KIND) {
+            lua_pushstring(L, KIND_NAME[o->kind]);
+        } else if (slot == X_CLIENT) {
+            if (o->flags & F_CLOSED) luaL_error(L, "%s: object is closed", class_name(o));
+            sd_getiuservalue(L, idx, UV_CLIENT);
+        } else {
+            push_raw(L, idx);
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* upvalue 1: the field table (name -> code); upvalue 2: this kind's methods */
+static int l_index(lua_State *L)
+{
+    sd_object *o = lua_touserdata(L, 1);
+    if (lua_type(L, 2) == LUA_TSTRING) {
+        lua_pushvalue(L, 2);
+        lua_rawget(L, lua_upvalueindex(1));
+        if (!lua_isnil(L, -1)) {
+            int code = (int)lua_tonumber(L, -1);
+            lua_pop(L, 1);
+            if (push_field(L, o, 1, code)) return 1;
+        } else {
+            lua_pop(L, 1);
+        }
+        if (push_extras(L, 1, 0)) {
+            lua_pushvalue(L, 2);
+            lua_rawget(L, -2);
+            if (!lua_isnil(L, -1)) return 1;
+            lua_pop(L, 2);
+        }
+    }
+    lua_pushvalue(L, 2);
+    lua_rawget(L, lua_upvalueindex(2));
+    return 1;
+}
+
+/* Assignment from Lua: a known field, or an internal name ("_" first); anything else is
+ * a mistake (a typo would otherwise read back as nil forever) and raises naming it. */
+static int l_newindex(lua_State *L)
+{
+    sd_object *o = lua_touserdata(L, 1);
+    const char *k;
+    if (lua_type(L, 2) != LUA_TSTRING) return luaL_error(L, "%s: field names are strings", class_name(o));
+    k = lua_tostring(L, 2);
+    if (o->flags & F_CLOSED) return luaL_error(L, "%s: cannot set '%s': object is closed", class_name(o), k);
+    lua_pushvalue(L, 2);
+    lua_rawget(L, lua_upvalueindex(1));
+    if (!lua_isnil(L, -1)) {
+        int code = (int)lua_tonumber(L, -1);
+        lua_pop(L, 1);
+        set_field(L, o, 1, code, 2, 3);
+        return 0;
+    }
+    lua_pop(L, 1);
+    if (k[0] != '_') return luaL_error(L, "%s: no field named '%s'", class_name(o), k);
+    extras_set(L, 1, 2, 3);
+    return 0;
+}
+
+/* obj:_assign(fields): every non-nil field of the table, as a dialect gave it; names that
+ * are no field of the struct (a provider's own, like Sunra's ark_asset_id) go to the
+ * extras. id goes first so that a ref of "asset://<id>" is recognised. */
+static int l_assign(lua_State *L)
+{
+    sd_object *o = sd_object_check(L, 1);
+    int fields;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    if (o->flags & F_CLOSED) return luaL_error(L, "%s: object is closed", class_name(o));
+    lua_getfield(L, LUA_REGISTRYINDEX, "seedance.object.fields");
+    fields = lua_gettop(L);
+    lua_pushliteral(L, "id");
+    lua_rawget(L, 2);
+    if (!lua_isnil(L, -1)) {
+        lua_pushliteral(L, "id");
+        set_field(L, o, 1, CODE(T_STR, S_ID), lua_gettop(L), lua_gettop(L) - 1);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    while (lua_next(L, 2) != 0) {
+        if (lua_type(L, -2) == LUA_TSTRING && !lua_isnil(L, -1)) {
+            const char *k = lua_tostring(L, -2);
+            if (strcmp(k, "id") != 0) {
+                lua_pushvalue(L, -2);
+                lua_rawget(L, fields);
+                if (!lua_isnil(L, -1)) {
+                    int code = (int)lua_tonumber(L, -1);
+                    lua_pop(L, 1);
+                    set_field(L, o, 1, code, lua_gettop(L) - 1, lua_gettop(L));
+                } else {
+                    lua_pop(L, 1);
+                    extras_set(L, 1, lua_gettop(L) - 1, lua_gettop(L));
+                }
+            }
+        }
+        lua_pop(L, 1);
+    }
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* The one cleanup behind close(), __close and __gc: frees the strings, drops the user
+ * values. Idempotent. */
+static void cleanup(lua_State *L, sd_object *o, int idx, int drop_values)
+{
+    int i;
+    if (o->flags & F_CLOSED) return;
+    o->flags = F_CLOSED;
+    free(o->block);
+    o->block = NULL;
+    o->blen = 0;
+    o->numset = 0;
+    if (drop_values) {
+        for (i = 1; i <= UV_COUNT; i++) {
+            lua_pushnil(L);
+            sd_setiuservalue(L, idx, i);
+        }
+    }
+}
+
+static int l_gc(lua_State *L)
+{
+    sd_object *o = lua_touserdata(L, 1);
+    cleanup(L, o, 1, 0);
+    return 0;
+}
+
+/* close() and __close: first the kind's `_release` hook (the client stops tracking it),
+ * then the cleanup. */
+static int l_close(lua_State *L)
+{
+    sd_object *o = sd_object_check(L, 1);
+    if (o->flags & F_CLOSED) return 0;
+    lua_getfield(L, 1, "_release");
+    if (lua_isfunction(L, -1)) {
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 0);
+    } else {
+        lua_pop(L, 1);
+    }
+    cleanup(L, o, 1, 1);
+    return 0;
+}
+
+static void push_shown(lua_State *L, int idx, const char *field)
+{
+    lua_getfield(L, idx, field);
+    sd_tolstring(L, -1, NULL);
+    lua_remove(L, -2);
+}
+
+/* "seedance.<kind>(<provider> <id> <status>)"; a group shows its name instead of a status */
+static int l_tostring(lua_State *L)
+{
+    sd_object *o = lua_touserdata(L, 1);
+    if (o->flags & F_CLOSED) {
+        lua_pushfstring(L, "seedance.%s(closed)", KIND_NAME[o->kind]);
+        return 1;
+    }
+    sd_getiuservalue(L, 1, UV_CLIENT);
+    if (lua_isnil(L, -1)) lua_pushnil(L);
+    else lua_getfield(L, -1, "provider");
+    sd_tolstring(L, -1, NULL);
+    push_shown(L, 1, "id");
+    push_shown(L, 1, o->kind == SD_GROUP ? "name" : "status");
+    lua_pushfstring(L, "seedance.%s(%s %s %s)", KIND_NAME[o->kind], lua_tostring(L, -3), lua_tostring(L, -2),
+                    lua_tostring(L, -1));
+    return 1;
+}
+
+static int l_eq(lua_State *L)
+{
+    lua_pushboolean(L, lua_rawequal(L, 1, 2));
+    return 1;
+}
+
+static int kind_arg(lua_State *L, int i)
+{
+    static const char *const names[] = {"asset", "group", "session", "task", NULL};
+    return luaL_checkoption(L, i, NULL, names);
+}
+
+/* core.object_new(kind, client): a new empty object of `kind` owned by `client` */
+static int l_object_new(lua_State *L)
+{
+    int kind = kind_arg(L, 1);
+    sd_object *o;
+    luaL_checkany(L, 2);
+    o = sd_newuserdatauv(L, sizeof *o, UV_COUNT);
+    memset(o, 0, sizeof *o);
+    o->kind = (unsigned char)kind;
+    sd_setmetatable(L, KIND_MT[kind]);
+    lua_pushvalue(L, 2);
+    sd_setiuservalue(L, -2, UV_CLIENT);
+    return 1;
+}
+
+/* core.object_methods(kind): the table the Lua module of `kind` fills with its methods */
+static int l_object_methods(lua_State *L)
+{
+    int kind = kind_arg(L, 1);
+    luaL_getmetatable(L, KIND_MT[kind]);
+    lua_getfield(L, -1, "__methods");
+    return 1;
+}
+
+/* core.object_kind(v): "asset", "group", "session" or "task" for an object, else nil */
+static int l_object_kind(lua_State *L)
+{
+    sd_object *o = sd_object_test(L, 1);
+    if (o) lua_pushstring(L, KIND_NAME[o->kind]);
+    else lua_pushnil(L);
+    return 1;
+}
+
+const luaL_Reg sd_object_functions[] = {{"object_new", l_object_new},
+                                        {"object_methods", l_object_methods},
+                                        {"object_kind", l_object_kind},
+                                        {NULL, NULL}};
+
+void sd_open_objects(lua_State *L)
+{
+    size_t i;
+    int k;
+    lua_getfield(L, LUA_REGISTRYINDEX, "seedance.object.fields");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_createtable(L, 0, (int)(sizeof FIELDS / sizeof FIELDS[0]));
+        for (i = 0; i < sizeof FIELDS / sizeof FIELDS[0]; i++) {
+            lua_pushnumber(L, FIELDS[i].code);
+            lua_setfield(L, -2, FIELDS[i].name);
+        }
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, "seedance.object.fields");
+    }
+    for (k = 0; k < SD_NKINDS; k++) {
+        if (luaL_newmetatable(L, KIND_MT[k])) {
+            lua_pushstring(L, KIND_MT[k]);
+            lua_setfield(L, -2, "__name");
+            /* the methods: C's own first, the Lua module adds the rest */
+            lua_newtable(L);
+            lua_pushcfunction(L, l_assign);
+            lua_setfield(L, -2, "_assign");
+            lua_pushcfunction(L, l_close);
+            lua_setfield(L, -2, "close");
+            lua_pushvalue(L, -1);
+            lua_setfield(L, -3, "__methods");
+            lua_pushvalue(L, -3); /* fields */
+            lua_insert(L, -2);
+            lua_pushcclosure(L, l_index, 2);
+            lua_setfield(L, -2, "__index");
+            lua_pushvalue(L, -2);
+            lua_pushcclosure(L, l_newindex, 1);
+            lua_setfield(L, -2, "__newindex");
+            lua_pushcfunction(L, l_gc);
+            lua_setfield(L, -2, "__gc");
+            lua_pushcfunction(L, l_close);
+            lua_setfield(L, -2, "__close");
+            lua_pushcfunction(L, l_tostring);
+            lua_setfield(L, -2, "__tostring");
+            lua_pushcfunction(L, l_eq);
+            lua_setfield(L, -2, "__eq");
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
