@@ -17,12 +17,21 @@ typedef struct curl_state {
     int npool, cappool;
 } curl_state;
 
+/* which limit an answer broke (a write callback can only stop the transfer; this says why) */
+enum { OVER_NONE, OVER_BODY, OVER_HEADERS, OVER_FILE };
+
+/* The most response header bytes kept per attempt, and the most of an error page kept
+ * in memory for a download (the page is not the video; max_body is the file's cap there). */
+#define MAX_HEADERS (256u * 1024u)
+#define MAX_ERROR_PAGE (1024u * 1024u)
+
 typedef struct curl_xfer {
     CURL *easy;
     struct curl_slist *headers;
     FILE *out;
     char errbuf[CURL_ERROR_SIZE];
     int checked;
+    int over;
 } curl_xfer;
 
 int sd_curl_init(sd_engine *e, char *err, size_t errlen);
@@ -74,17 +83,26 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
         }
     }
     if (x->out) {
+        if (r->max_body > 0 && (unsigned long long)(r->resume_from + r->file_bytes) + len > r->max_body) {
+            x->over = OVER_FILE;
+            return 0;
+        }
         if (fwrite(data, 1, len, x->out) != len) return 0;
         r->file_bytes += (long long)len;
         return len;
     }
-    if (sd_buf_append(&r->resp_body, data, len, r->max_body) != 0) return 0;
+    if (sd_buf_append(&r->resp_body, data, len,
+                      r->file && r->max_body > MAX_ERROR_PAGE ? MAX_ERROR_PAGE : r->max_body) != 0) {
+        x->over = OVER_BODY;
+        return 0;
+    }
     return len;
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *ud)
 {
     sd_request *r = ud;
+    curl_xfer *x = r->driver_data;
     size_t len = size * n;
     /* a new status line starts a new header block (redirects, 100 Continue) */
     if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
@@ -100,7 +118,10 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
                  sscanf(data + 15, " %lld", &total) == 1)
             r->expected = r->resume_from + total;
     }
-    if (sd_buf_append(&r->resp_headers, data, len, 256 * 1024) != 0) return 0;
+    if (sd_buf_append(&r->resp_headers, data, len, MAX_HEADERS) != 0) {
+        x->over = OVER_HEADERS;
+        return 0;
+    }
     return len;
 }
 
@@ -294,9 +315,24 @@ static int curl_perform(sd_engine *e)
         if (m->data.result == CURLE_OK) {
             curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &r->status);
             r->sent = 1;
+        } else if (x->over != OVER_NONE) {
+            r->err = SD_ERR_TOO_LARGE;
+            r->sent = 1;
+            if (x->over == OVER_HEADERS)
+                snprintf(r->errmsg, sizeof r->errmsg, "response headers over the %u KB limit", MAX_HEADERS / 1024u);
+            else if (x->over == OVER_FILE)
+                snprintf(r->errmsg, sizeof r->errmsg, "download over the size limit of %zu bytes", r->max_body);
+            else
+                snprintf(r->errmsg, sizeof r->errmsg, "response body over the size limit of %zu bytes",
+                         r->file && r->max_body > MAX_ERROR_PAGE ? (size_t)MAX_ERROR_PAGE : r->max_body);
+        } else if (m->data.result == CURLE_OUT_OF_MEMORY) {
+            /* what libcurl 7.x reports for a response header line past its 100 KB limit (our
+             * requests' lines are bounded at submit): an oversized answer, not a memory fault */
+            r->err = SD_ERR_TOO_LARGE;
+            r->sent = 1;
+            snprintf(r->errmsg, sizeof r->errmsg, "a response header line over libcurl's limit (about 100 KB)");
         } else {
             r->err = classify(m->data.result, m->easy_handle, &r->sent);
-            if (r->err == SD_ERR_FILE && !x->out) r->err = SD_ERR_TOO_LARGE;
             snprintf(r->errmsg, sizeof r->errmsg, "%s",
                      x->errbuf[0] ? x->errbuf : curl_easy_strerror(m->data.result));
         }

@@ -14,6 +14,11 @@
 
 #define ENGINE_MT "seedance.engine"
 
+/* What a request may carry at most: longer is a caller's mistake (seedance.check refuses
+ * keys and ids past 8 KB first), and would be sent slowly only to be refused. */
+#define SD_MAX_HEADER_LINE 16384
+#define SD_MAX_URL 65536
+
 typedef struct lengine {
     sd_engine e;
     int open;
@@ -142,6 +147,7 @@ static int l_submit(lua_State *L)
     s.method = opt_str(L, 2, "method");
     s.url = opt_str(L, 2, "url");
     if (s.url == NULL) luaL_error(L, "submit: 'url' is required");
+    if (strlen(s.url) > SD_MAX_URL) luaL_error(L, "submit: 'url' over %d bytes", SD_MAX_URL);
     if (sd_getfield(L, 2, "body") == LUA_TSTRING) s.body = lua_tolstring(L, -1, &blen);
     else if (!lua_isnil(L, -1)) luaL_error(L, "option 'body' must be a string");
     lua_pop(L, 1);
@@ -166,6 +172,9 @@ static int l_submit(lua_State *L)
             hdrs[i] = lua_tostring(L, -1);
             lua_pop(L, 1); /* still anchored by the headers table */
             if (strchr(hdrs[i], '\n') || strchr(hdrs[i], '\r')) luaL_error(L, "submit: header contains a line break");
+            /* a megabyte key or id would be sent slowly and refused (or mislabelled by curl) */
+            if (strlen(hdrs[i]) > SD_MAX_HEADER_LINE)
+                luaL_error(L, "submit: a header line over %d bytes", SD_MAX_HEADER_LINE);
         }
         s.headers = hdrs;
         s.n_headers = n;

@@ -12,6 +12,8 @@ local function id_of(g)
   if object.kind(g) or type(g) == "table" then return g.id end
   return g
 end
+local pager = require "seedance.pager"
+local check = require "seedance.check"
 
 local Client = client_mod.class
 
@@ -109,7 +111,12 @@ end
 
 local function fields_of(self, body, args, f)
   local d = self.dialect
-  f = f or (d.parse_upload and d.parse_upload(body, args, self) or d.parse_asset(body))
+  if not f then
+    local err
+    if d.parse_upload then f, err = self:_parse("object", d.parse_upload, body, args, self)
+    else f, err = self:_parse("object", d.parse_asset, body) end
+    if not f then return nil, err end
+  end
   f.url = f.url or args.url
   f.type = f.type or args.type
   f.name = f.name or args.name
@@ -145,7 +152,13 @@ local function create_one(self, args)
     if j then j:put(key, e) end
     return self:_track(found)
   end
-  local a = asset.new(self, fields_of(self, body, args), object.raw(body, text))
+  local f, perr = fields_of(self, body, args)
+  if not f then
+    -- the service took the request; only its answer is unreadable
+    perr.maybe_submitted = true
+    return nil, perr
+  end
+  local a = asset.new(self, f, object.raw(body, text))
   if j then
     local e = intent(self, args)
     e.id = a.id
@@ -248,7 +261,14 @@ function Client:upload_many(list)
         break
       end
       local done = {}
-      for j, f in ipairs(d.parse_upload_batch(body, chunk)) do
+      local results, perr = self:_parse("batch", d.parse_upload_batch, body, chunk)
+      if not results then
+        perr.maybe_submitted = true
+        if first == 1 and next(out) == nil then return nil, perr end
+        for t = first, #todo do out[todo[t]] = perr; nfail = nfail + 1 end
+        break
+      end
+      for j, f in ipairs(results) do
         local i = idx[j]
         local key = self.journal and journal.asset_key(self.provider, args[i])
         if f.error then
@@ -287,24 +307,32 @@ end
 --- Fetch one asset by id.
 -- @return Asset, or nil and a seedance.Error (`not_found` when it does not exist)
 function Client:asset(id)
-  if type(id) ~= "string" or id == "" then error("client:asset: 'id' must be a non-empty string", 2) end
+  check.text("client:asset", "id", id, true, 2)
+  if id == nil then error("client:asset: 'id' must be a non-empty string", 2) end
   local d = self.dialect
   local body, err, text = self:_call(d.get_asset(id))
   if not body then return nil, err end
-  return asset.new(self, d.parse_asset(body), object.raw(body, text))
+  local f, perr = self:_parse("object", d.parse_asset, body)
+  if not f then return nil, perr end
+  return asset.new(self, f, object.raw(body, text))
 end
 
-local LIST_KEYS = { status = true, group = true, page_size = true, order = true }
+local LIST_KEYS = { status = true, group = true, page_size = true, order = true, max_pages = true,
+                    timeout = true }
 
 --- Iterate over every asset, page by page, lazily.
--- A failure ends the loop; client:last_error() then says why.
--- @tparam[opt] table opts {status="active"|{...}, group=, page_size=}
+-- A failure ends the loop; client:last_error() then says why. A listing is bounded: at
+-- most `max_pages` pages (default 1000) within `timeout` seconds (default 600).
+-- @tparam[opt] table opts {status="active"|{...}, group=, page_size=, max_pages=, timeout=}
 function Client:assets(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("client:assets: options must be a table", 2) end
   for k in pairs(opts) do
     if not LIST_KEYS[k] then error("client:assets: unknown option '" .. tostring(k) .. "'", 2) end
   end
+  check.range("client:assets", "page_size", opts.page_size, 1, 10000, 2)
+  check.range("client:assets", "max_pages", opts.max_pages, 1, 1e9, 2)
+  check.timeout("client:assets", "timeout", opts.timeout, 2)
   self:_require("list", "list assets")
   local d = self.dialect
   local g = opts.group
@@ -312,24 +340,9 @@ function Client:assets(opts)
                  page_size = opts.page_size, order = opts.order }
   -- a provider without a list endpoint (crun) answers from what this client created
   if d.iterate_assets then return d.iterate_assets(self, args) end
-  local page, items, i, more = 0, {}, 0, true
-  self._last_error = nil
-  return function()
-    while true do
-      i = i + 1
-      if items[i] then return asset.new(self, items[i], items[i].raw) end
-      if not more then return nil end
-      page = page + 1
-      local body, err = self:_call(d.list_assets(args, page))
-      if not body then
-        self._last_error = err
-        return nil
-      end
-      items, more = d.parse_list(body, page)
-      i = 0
-      if #items == 0 then return nil end
-    end
-  end
+  return pager.iterate(self, { who = "client:assets", parse = d.parse_list, max_pages = opts.max_pages,
+    timeout = opts.timeout, op = function(page) return d.list_assets(args, page) end,
+    make = function(f) return asset.new(self, f, f.raw) end })
 end
 
 --- Asset quota where the provider reports one.
@@ -339,7 +352,8 @@ function Client:quota()
   local d = self.dialect
   local body, err = self:_call(d.quota())
   if not body then return nil, err end
-  local _, _, q = d.parse_list(body, 1)
+  local items, _, q = self:_parse("list", d.parse_list, body, 1)
+  if not items then return nil, q end
   if not q then
     return nil, self:_error({ kind = "protocol",
       message = "the list answer carried no quota" })
@@ -355,6 +369,7 @@ function Client:delete_many(list)
   for i, x in ipairs(list) do
     local id = id_of(x)
     if type(id) ~= "string" then error("client:delete_many: item " .. i .. " is not an asset or id", 2) end
+    check.text("client:delete_many", "item " .. i, id, true, 2)
     ids[i] = id
   end
   self:_require("delete", "delete assets")
@@ -367,7 +382,9 @@ function Client:delete_many(list)
       for i = first, math.min(first + size - 1, #ids) do chunk[#chunk + 1] = ids[i] end
       local body, err = self:_call(d.delete_assets(chunk))
       if not body then return nil, err end
-      for j, r in ipairs(d.parse_delete_batch(body, chunk)) do results[chunk[j]] = r end
+      local outcomes, perr = self:_parse("outcomes", d.parse_delete_batch, body, chunk)
+      if not outcomes then return nil, perr end
+      for j, r in ipairs(outcomes) do results[chunk[j]] = r end
     end
   else
     for _, id in ipairs(ids) do

@@ -7,6 +7,7 @@ local block = require "seedance.block"
 local core = require "seedance.core"
 local url = require "seedance.url"
 local debug_log = require "seedance.debug"
+local check = require "seedance.check"
 
 local Client = {}
 Client.__index = Client
@@ -66,14 +67,43 @@ local function check_options(opts)
     error("seedance.new: unknown provider '" .. opts.provider .. "' (one of " ..
       table.concat(M.providers, ", ") .. ")", 3)
   end
-  for _, k in ipairs({ "timeout", "connect_timeout" }) do
-    if opts[k] and opts[k] <= 0 then error("seedance.new: '" .. k .. "' must be positive", 3) end
-  end
+  for _, k in ipairs({ "timeout", "connect_timeout", "deadline" }) do check.timeout("seedance.new", k, opts[k], 3) end
   if opts.driver and opts.driver ~= "curl" and opts.driver ~= "ngx" then
     error("seedance.new: 'driver' must be \"curl\" or \"ngx\"", 3)
   end
-  if opts.retries and (opts.retries < 0 or opts.retries ~= math.floor(opts.retries)) then
+  check.range("seedance.new", "retries", opts.retries, 0, 100, 3)
+  if opts.retries and opts.retries ~= math.floor(opts.retries) then
     error("seedance.new: 'retries' must be a non-negative integer", 3)
+  end
+  check.range("seedance.new", "max_per_host", opts.max_per_host, 1, 1024, 3)
+  check.range("seedance.new", "backoff_base", opts.backoff_base, 0, 3600, 3)
+  check.range("seedance.new", "backoff_max", opts.backoff_max, 0, 3600, 3)
+  -- credentials go into every request's headers: an absurd one is a mistake to say now
+  for _, k in ipairs({ "api_key", "access_key", "secret_key", "user_agent", "region", "auth_scheme" }) do
+    check.text("seedance.new", k, opts[k], false, 3)
+  end
+  for _, k in ipairs({ "journal", "ca_file", "ca_path" }) do check.path("seedance.new", k, opts[k], 3) end
+  for _, k in ipairs({ "base_url", "control_url" }) do
+    if opts[k] ~= nil and not opts[k]:match("^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]") then
+      error("seedance.new: '" .. k .. "' must be an http(s) URL", 3)
+    end
+    check.text("seedance.new", k, opts[k], true, 3)
+  end
+end
+
+local POLL_KINDS = { "asset", "task", "session", "list" }
+
+-- one poll setting, checked where it is given: intervals have a floor (check.MIN_INTERVAL),
+-- so no setting can send a service thousands of requests a second
+local function poll_value(name, k, v)
+  if k == "interval" or k == "max" then
+    check.interval("seedance.new", name, v, 4)
+  elseif k == "factor" then
+    check.range("seedance.new", name, v, 1, 10, 4)
+  elseif k == "jitter" then
+    check.range("seedance.new", name, v, 0, 1, 4)
+  else
+    error("seedance.new: unknown poll option '" .. name .. "'", 4)
   end
 end
 
@@ -85,14 +115,20 @@ local function poll_config(p)
   if p then
     for k, v in pairs(p) do
       if k == "interval" or k == "max" then
-        if type(v) ~= "number" or v <= 0 then error("seedance.new: poll." .. k .. " must be a positive number", 4) end
-        for _, kind in ipairs({ "asset", "task", "session", "list" }) do out[kind][k] = v end
+        poll_value("poll." .. k, k, v)
+        for _, kind in ipairs(POLL_KINDS) do out[kind][k] = v end
       elseif k == "factor" or k == "jitter" then
-        if type(v) ~= "number" or v < 0 then error("seedance.new: poll." .. k .. " must be a number", 4) end
+        poll_value("poll." .. k, k, v)
         out[k] = v
-      elseif k == "asset" or k == "task" or k == "session" or k == "list" then
-        if type(v) ~= "table" then error("seedance.new: poll." .. k .. " must be a table", 4) end
-        for kk, vv in pairs(v) do out[k][kk] = vv end
+      elseif out[k] then
+        if type(v) ~= "table" then error("seedance.new: poll." .. tostring(k) .. " must be a table", 4) end
+        for kk, vv in pairs(v) do
+          if kk ~= "interval" and kk ~= "max" then
+            error("seedance.new: unknown poll option 'poll." .. k .. "." .. tostring(kk) .. "'", 4)
+          end
+          poll_value("poll." .. k .. "." .. kk, kk, vv)
+          out[k][kk] = vv
+        end
       else
         error("seedance.new: unknown poll option '" .. tostring(k) .. "'", 4)
       end
@@ -292,6 +328,12 @@ M.ext_type = url.MEDIA_TYPE
 -- @static
 function M.media_type(u)
   return url.media_type(u)
+end
+
+--- Read an answer with dialect parse function `fn(body, ...)`, under guard (http.parse):
+-- its results, or nil and a `protocol` error for an answer of the wrong shape.
+function Client:_parse(shape, fn, body, ...)
+  return http.parse(self, shape, fn, body, ...)
 end
 
 --- The error value used when a call is refused before any request.

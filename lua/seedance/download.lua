@@ -1,11 +1,55 @@
 --- Downloading a result file: to `<path>.part`, resumed by range, renamed when whole.
 -- The request carries no header of ours at all: result hosts get no credential.
 -- @module seedance.download
-local errors = require "seedance.error"
 local block = require "seedance.block"
 local core = require "seedance.core"
+local check = require "seedance.check"
+local http = require "seedance.http"
 
 local M = {}
+
+--- Seconds a download may take unless its `timeout` says otherwise: a host that trickles
+-- bytes must not hold a caller for ever.
+M.TIMEOUT = 1800
+--- Bytes a download may write unless its `max_bytes` says otherwise (1 GiB; a generated
+-- video is a small fraction of that).
+M.MAX_BYTES = 2 ^ 30
+
+local OPTS = { on_progress = "function", timeout = "number", max_bytes = "number" }
+local ASYNC_OPTS = { on_progress = "function", on_done = "function", timeout = "number", max_bytes = "number" }
+
+--- Check a download's path and options for call `who` (task:download or, `async`,
+-- task:download_async), raising on misuse as the caller; returns the options table.
+function M.check_args(who, path, opts, async)
+  if path == nil then error(who .. ": 'path' must be a file path", 3) end
+  check.path(who, "path", path, 3)
+  if opts ~= nil and type(opts) ~= "table" then error(who .. ": options must be a table", 3) end
+  opts = opts or {}
+  local allowed = async and ASYNC_OPTS or OPTS
+  for k, v in pairs(opts) do
+    local want = allowed[k]
+    if not want then error(who .. ": unknown option '" .. tostring(k) .. "'", 3) end
+    if want == "function" and type(v) ~= "function" then error(who .. ": '" .. k .. "' must be a function", 3) end
+  end
+  check.timeout(who, "timeout", opts.timeout, 3)
+  check.range(who, "max_bytes", opts.max_bytes, 1, 2 ^ 53, 3)
+  return opts
+end
+
+-- the engine request for one attempt: no header of ours, the size cap in max_body
+local function request(u, part, opts, left)
+  return { method = "GET", url = u, file = part, resume = true, follow = true, idempotent = true,
+           headers = {}, deadline = left, max_body = opts.max_bytes or M.MAX_BYTES }
+end
+
+-- what to do about a file we cannot write: the task is done (and paid); say so, and how
+-- to fetch the same video again, never "rerun" (a rerun of the workflow may pay again)
+local function local_file(client, path, why, task_id)
+  local again = task_id and (" (in a later run: client:task(%q) gives the task back)"):format(task_id) or ""
+  return client:_error({ kind = "validation", code = "local_file", retryable = false,
+    message = ("cannot write the video to %s: %s. This is a local file problem, not the service's: "
+               .. "the task is done; fix the path or free space, then download again%s"):format(path, why, again) })
+end
 
 local function file_size(p)
   local f = io.open(p, "rb")
@@ -16,15 +60,13 @@ local function file_size(p)
 end
 
 local function fail(client, f)
-  f.provider = client.provider
-  return nil, errors.new(f)
+  return nil, client:_error(f)
 end
 
 local function attempt(client, u, part, opts, deadline)
   local eng = client.engine
   local res
-  local id = eng:submit({ method = "GET", url = u, file = part, resume = true, follow = true,
-                          idempotent = true, headers = {}, deadline = opts.timeout },
+  local id = eng:submit(request(u, part, opts, math.max(deadline - core.now(), check.MIN_TIMEOUT)),
                         function(r) res = r end)
   local last, perr
   local function report()
@@ -50,11 +92,17 @@ end
 
 -- Judge one finished attempt: the path when the file is whole and in place; "again" when
 -- the host refused our range (the partial file was dropped, start over); else nil, err.
-local function settle(client, r, part, path, round, on_progress)
-  if r.error then
+local function settle(client, r, part, path, round, on_progress, task_id, max_bytes)
+  if r.error == "file" then
+    return nil, local_file(client, part, tostring(r.message), task_id)
+  elseif r.error == "too_large" then
+    return fail(client, { kind = "protocol", code = "too_large", retryable = false, partial = file_size(part),
+      message = ("the video is larger than max_bytes (%d bytes): pass a larger max_bytes to fetch it")
+                :format(max_bytes or M.MAX_BYTES) })
+  elseif r.error then
     return fail(client, { kind = r.error == "timeout" and "timeout" or "network", retryable = true,
       code = r.error == "cancelled" and "cancelled" or nil,
-      message = "download interrupted (" .. tostring(r.message) .. "); rerun to resume",
+      message = "download interrupted (" .. tostring(r.message) .. "); download again to resume",
       partial = file_size(part) })
   end
   local s = r.status
@@ -77,27 +125,36 @@ local function settle(client, r, part, path, round, on_progress)
   if not want and s == 200 and r.headers["content-length"] then want = tonumber(r.headers["content-length"]) end
   if want and have ~= want then
     return fail(client, { kind = "network", retryable = true, partial = have,
-      message = ("download incomplete: %d of %d bytes; rerun to resume"):format(have, want) })
+      message = ("download incomplete: %d of %d bytes; download again to resume"):format(have, want) })
   end
   if on_progress then on_progress(have, want or have) end
   local ok, err = os.rename(part, path)
-  if not ok then
-    return fail(client, { kind = "network", message = "cannot move the video into place: " .. tostring(err) })
-  end
+  if not ok then return nil, local_file(client, path, "cannot move it into place: " .. tostring(err), task_id) end
   return path
 end
 
---- Fetch `u` into `path`, blocking until it is there.
-function M.file(client, u, path, opts)
+-- a result URL we will not fetch: nil, or the protocol error saying why
+local function refuse_url(client, u)
+  if http.is_http_url(u) then return nil end
+  return client:_error({ kind = "protocol", code = "bad_answer", retryable = false,
+    message = ("the result URL is not an http(s) URL (%s): seedance does not fetch it")
+              :format(type(u) == "string" and (u:match("^([%w+.-]*):") or "no scheme") or type(u)) })
+end
+
+--- Fetch `u` into `path`, blocking until it is there (or `opts.timeout`, default M.TIMEOUT,
+-- passes). `task_id` names the task in the advice of a local file error.
+function M.file(client, u, path, opts, task_id)
+  local bad = refuse_url(client, u)
+  if bad then return nil, bad end
   local part = path .. ".part"
-  local deadline = opts.timeout and (core.now() + opts.timeout) or nil
+  local deadline = core.now() + (opts.timeout or M.TIMEOUT)
   for round = 1, 2 do
     local r = attempt(client, u, part, opts, deadline)
     if not r then
-      return fail(client, { kind = "timeout", message = "download did not finish in time; rerun to resume",
+      return fail(client, { kind = "timeout", message = "download did not finish in time; download again to resume",
                             partial = file_size(part) })
     end
-    local p, err = settle(client, r, part, path, round, opts.on_progress)
+    local p, err = settle(client, r, part, path, round, opts.on_progress, task_id, opts.max_bytes)
     if p ~= "again" then return p, err end
   end
 end
@@ -113,10 +170,12 @@ M.PROGRESS_INTERVAL = 1 / 60
 --- Start fetching `u` into `path` and return a Download at once; the transfer, the
 -- progress reports and `opts.on_done(path)` / `opts.on_done(nil, err)` all happen inside
 -- later `client:step()` calls. Same file rules as M.file.
-function M.file_async(client, u, path, opts)
+function M.file_async(client, u, path, opts, task_id)
+  local bad = refuse_url(client, u)
+  if bad then return nil, bad end
   local eng = client.engine
   local part = path .. ".part"
-  local deadline = opts.timeout and (core.now() + opts.timeout) or nil
+  local deadline = core.now() + (opts.timeout or M.TIMEOUT)
   local d = setmetatable({ _client = client, path = path, bytes = file_size(part) or 0, done = false }, Download)
   local ticker, last
 
@@ -152,21 +211,17 @@ function M.file_async(client, u, path, opts)
     end)
   end
   local function start(round)
-    local left
-    if deadline then
-      left = deadline - core.now()
-      if left <= 0 then
-        return finish(fail(client, { kind = "timeout", partial = file_size(part),
-          message = "download did not finish in time; rerun to resume" }))
-      end
+    local left = deadline - core.now()
+    if left <= 0 then
+      return finish(fail(client, { kind = "timeout", partial = file_size(part),
+        message = "download did not finish in time; download again to resume" }))
     end
-    d._id = eng:submit({ method = "GET", url = u, file = part, resume = true, follow = true,
-                         idempotent = true, headers = {}, deadline = left },
+    d._id = eng:submit(request(u, part, opts, math.max(left, check.MIN_TIMEOUT)),
       function(r)
         local p, err = settle(client, r, part, path, round, function(b, t)
           d.bytes, d.total = b, t
           final = { b, t }
-        end)
+        end, task_id, opts.max_bytes)
         if p == "again" then return start(round + 1) end
         finish(p, err)
       end)
@@ -204,9 +259,10 @@ end
 -- @return path, or nil and a seedance.Error
 function Download:wait(opts)
   if opts ~= nil and type(opts) ~= "table" then error("download:wait: options must be a table", 2) end
+  check.timeout("download:wait", "timeout", opts and opts.timeout, 2)
   local deadline = opts and opts.timeout and (core.now() + opts.timeout) or nil
   if not block.until_done({ self._client.engine }, function() return self.done end, deadline) then
-    return nil, errors.new({ kind = "timeout", provider = self._client.provider,
+    return nil, self._client:_error({ kind = "timeout",
       message = "download still running; wait again or read its fields from step()", partial = self.bytes })
   end
   if self.error then return nil, self.error end

@@ -30,7 +30,12 @@ function Group:update(args)
   local d = c.dialect
   local body, err = c:_call(d.update_group(self.id, args))
   if not body then return nil, err end
-  local fields = d.parse_group and d.parse_group(body, args) or {}
+  local fields = {}
+  if d.parse_group then
+    local f, perr = c:_parse("refresh", d.parse_group, body, args)
+    if not f then return nil, perr end
+    fields = f
+  end
   self:_assign(args)
   fields.id = nil
   self:_assign(fields)

@@ -3,6 +3,8 @@
 local client_mod = require "seedance.client"
 local group = require "seedance.group"
 local session = require "seedance.session"
+local pager = require "seedance.pager"
+local check = require "seedance.check"
 
 local Client = client_mod.class
 
@@ -22,7 +24,8 @@ function Client:create_group(args)
   local d = self.dialect
   local body, err = self:_call(d.create_group(args))
   if not body then return nil, err end
-  local fields = d.parse_group(body, args)
+  local fields, perr = self:_parse("object", d.parse_group, body, args)
+  if not fields then return nil, perr end
   fields.name = fields.name or args.name
   fields.description = fields.description or args.description
   fields.type = fields.type or "aigc"
@@ -31,39 +34,29 @@ end
 
 local GROUP_TYPES = { aigc = true, real_human = true }
 
---- Iterate over groups, every page, lazily. A failure ends the loop (see last_error).
--- @tparam[opt] table opts {type="aigc"|"real_human", name=}
+--- Iterate over groups, every page, lazily. A failure ends the loop (see last_error); so do
+-- the bounds, `max_pages` pages (default 1000) and `timeout` seconds (default 600).
+-- @tparam[opt] table opts {type="aigc"|"real_human", name=, page_size=, max_pages=, timeout=}
 function Client:groups(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("client:groups: options must be a table", 2) end
   for k in pairs(opts) do
-    if k ~= "type" and k ~= "name" and k ~= "page_size" then
+    if k ~= "type" and k ~= "name" and k ~= "page_size" and k ~= "max_pages" and k ~= "timeout" then
       error("client:groups: unknown option '" .. tostring(k) .. "'", 2)
     end
   end
   if opts.type ~= nil and not GROUP_TYPES[opts.type] then
     error("client:groups: 'type' must be \"aigc\" or \"real_human\"", 2)
   end
+  check.range("client:groups", "page_size", opts.page_size, 1, 10000, 2)
+  check.range("client:groups", "max_pages", opts.max_pages, 1, 1e9, 2)
+  check.timeout("client:groups", "timeout", opts.timeout, 2)
+  if opts.name ~= nil then check.text("client:groups", "name", opts.name, false, 2) end
   self:_require("groups", "list groups")
   local d = self.dialect
-  local page, items, i, more = 0, {}, 0, true
-  self._last_error = nil
-  return function()
-    while true do
-      i = i + 1
-      if items[i] then return group.new(self, items[i], items[i].raw) end
-      if not more then return nil end
-      page = page + 1
-      local body, err = self:_call(d.list_groups(opts, page))
-      if not body then
-        self._last_error = err
-        return nil
-      end
-      items, more = d.parse_group_list(body, page)
-      i = 0
-      if #items == 0 then return nil end
-    end
-  end
+  return pager.iterate(self, { who = "client:groups", parse = d.parse_group_list, max_pages = opts.max_pages,
+    timeout = opts.timeout, op = function(page) return d.list_groups(opts, page) end,
+    make = function(f) return group.new(self, f, f.raw) end })
 end
 
 --- Start a real-person verification session.
@@ -80,7 +73,9 @@ function Client:verify(args)
   local d = self.dialect
   local body, err = self:_call(d.create_session(args))
   if not body then return nil, err end
-  return self:_track(session.new(self, d.parse_session(body), body))
+  local fields, perr = self:_parse("object", d.parse_session, body)
+  if not fields then return nil, perr end
+  return self:_track(session.new(self, fields, body))
 end
 
 return Client

@@ -78,7 +78,9 @@ function M.class(kind)
     local op, parse = self:_refresh_op()
     return self._client:_op_async(op, function(body, err, text)
       if not body then return cb(nil, err) end
-      self:_apply(parse(body, self), M.raw(body, text))
+      local fields, perr = self._client:_parse(kind == "task" and "task" or "refresh", parse, body, self)
+      if not fields then return cb(nil, perr) end
+      self:_apply(fields, M.raw(body, text))
       return cb(self)
     end)
   end
@@ -89,7 +91,9 @@ function M.class(kind)
     local op, parse = self:_refresh_op()
     local body, err, text = self._client:_call(op)
     if not body then return nil, err end
-    return self:_apply(parse(body, self), M.raw(body, text))
+    local fields, perr = self._client:_parse(kind == "task" and "task" or "refresh", parse, body, self)
+    if not fields then return nil, perr end
+    return self:_apply(fields, M.raw(body, text))
   end
 
   return C

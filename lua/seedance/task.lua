@@ -68,7 +68,11 @@ function Task:cancel()
   c:_require("cancel", "cancel tasks")
   local body, err = c:_call(c.dialect.cancel_task(self.id, self))
   if not body then return nil, err end
-  if c.dialect.parse_cancel then self:_apply(c.dialect.parse_cancel(body, self), body) end
+  if c.dialect.parse_cancel then
+    local fields, perr = c:_parse("refresh", c.dialect.parse_cancel, body, self)
+    if not fields then return nil, perr end
+    self:_apply(fields, body)
+  end
   return self
 end
 
@@ -76,27 +80,19 @@ end
 -- request after an interruption, renamed into place when whole. No credential of any
 -- kind is sent to the result host.
 -- @tparam string path
--- @tparam[opt] table opts {on_progress=function(done, total), timeout=}
+-- @tparam[opt] table opts {on_progress=function(done, total), timeout=1800, max_bytes=2^30}
+-- (a download ends at `timeout` seconds and at `max_bytes` bytes; raise them for more)
 -- @return path, or nil and a seedance.Error (code "url_expired" when the host refuses:
--- call task:refresh() for a fresh URL, then download again — it resumes)
+-- call task:refresh() for a fresh URL, then download again — it resumes; code
+-- "local_file" when the file cannot be written: the task stays done, download again)
 function Task:download(path, opts)
-  if type(path) ~= "string" or path == "" then error("task:download: 'path' must be a file path", 2) end
-  if opts ~= nil and type(opts) ~= "table" then error("task:download: options must be a table", 2) end
-  opts = opts or {}
-  for k in pairs(opts) do
-    if k ~= "on_progress" and k ~= "timeout" then error("task:download: unknown option '" .. tostring(k) .. "'", 2) end
-  end
-  if opts.on_progress ~= nil and type(opts.on_progress) ~= "function" then
-    error("task:download: 'on_progress' must be a function", 2)
-  end
+  opts = download.check_args("task:download", path, opts, false)
   if not self.video_url then
     return nil, errors.new({ kind = "task_failed", provider = self._client.provider, code = self.status,
       message = ("task %s is %s: no video to download"):format(tostring(self.id), tostring(self.status)) })
   end
-  return download.file(self._client, self.video_url, path, opts)
+  return download.file(self._client, self.video_url, path, opts, self.id)
 end
-
-local ASYNC_OPTS = { on_progress = true, on_done = true, timeout = true }
 
 --- Start downloading the video to `path` and return at once: for game loops and other
 -- frame-driven programs. The transfer advances inside `client:step()` (or any wait on this
@@ -104,28 +100,17 @@ local ASYNC_OPTS = { on_progress = true, on_done = true, timeout = true }
 -- no credential to the result host, code "url_expired" when it refuses).
 -- @tparam string path
 -- @tparam[opt] table opts {on_progress=function(done, total), on_done=function(path) |
--- function(nil, err), timeout=}; both callbacks run from inside `client:step()`
+-- function(nil, err), timeout=1800, max_bytes=2^30}; both callbacks run from inside `client:step()`
 -- @return a seedance.download Download (fields `bytes`, `total`, `done`, `error`, `path`;
 -- methods `progress()`, `cancel()`, `wait{timeout=}`), or nil and a seedance.Error when
 -- the task has no video
 function Task:download_async(path, opts)
-  if type(path) ~= "string" or path == "" then error("task:download_async: 'path' must be a file path", 2) end
-  if opts ~= nil and type(opts) ~= "table" then error("task:download_async: options must be a table", 2) end
-  opts = opts or {}
-  for k, v in pairs(opts) do
-    if not ASYNC_OPTS[k] then error("task:download_async: unknown option '" .. tostring(k) .. "'", 2) end
-    if k ~= "timeout" and type(v) ~= "function" then
-      error("task:download_async: '" .. k .. "' must be a function", 2)
-    end
-  end
-  if opts.timeout ~= nil and (type(opts.timeout) ~= "number" or opts.timeout <= 0) then
-    error("task:download_async: 'timeout' must be a positive number of seconds", 2)
-  end
+  opts = download.check_args("task:download_async", path, opts, true)
   if not self.video_url then
     return nil, errors.new({ kind = "task_failed", provider = self._client.provider, code = self.status,
       message = ("task %s is %s: no video to download"):format(tostring(self.id), tostring(self.status)) })
   end
-  return download.file_async(self._client, self.video_url, path, opts)
+  return download.file_async(self._client, self.video_url, path, opts, self.id)
 end
 
 return M

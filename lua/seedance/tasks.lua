@@ -8,6 +8,7 @@ local journal = require "seedance.journal"
 local errors = require "seedance.error"
 local core = require "seedance.core"
 local object = require "seedance.object"
+local check = require "seedance.check"
 
 local Client = client_mod.class
 
@@ -173,7 +174,12 @@ function Client:_generate(a, suffix)
     if not journal.definite(cerr) then cerr.maybe_submitted = true end
     return nil, cerr
   end
-  local fields = d.parse_created_task(body, g)
+  local fields, perr = self:_parse("object", d.parse_created_task, body, g)
+  if not fields then
+    -- the service took the request (and may bill it); only its answer is unreadable
+    perr.maybe_submitted = true
+    return nil, perr
+  end
   fields.prompt = g.prompt
   fields.model = fields.model or g.model
   fields.key = g.key
@@ -188,7 +194,8 @@ end
 --- Fetch a task by id (e.g. one started by an earlier run).
 -- @return Task, or nil and a seedance.Error
 function Client:task(id)
-  if type(id) ~= "string" or id == "" then error("client:task: 'id' must be a non-empty string", 2) end
+  check.text("client:task", "id", id, true, 2)
+  if id == nil then error("client:task: 'id' must be a non-empty string", 2) end
   self:_require("generate", "fetch tasks")
   local t = task.new(self, { id = id }, nil)
   local ok, err = t:refresh()
@@ -201,6 +208,7 @@ end
 -- @tparam string key the generation's `key`
 function Client:forget(key)
   if type(key) ~= "string" then error("client:forget: 'key' must be a string", 2) end
+  check.text("client:forget", "key", key, false, 2)
   if self.journal then return self.journal:put(journal.task_key(self.provider, { key = key }), false) end
   return true
 end
@@ -224,6 +232,12 @@ function Client:generate_with_retry(args, opts)
   if opts.vary ~= nil and type(opts.vary) ~= "function" then
     error("client:generate_with_retry: 'vary' must be a function", 2)
   end
+  if opts.on_update ~= nil and type(opts.on_update) ~= "function" then
+    error("client:generate_with_retry: 'on_update' must be a function", 2)
+  end
+  check.timeout("client:generate_with_retry", "timeout", opts.timeout, 2)
+  check.range("client:generate_with_retry", "attempts", opts.attempts, 1, 100, 2)
+  check.range("client:generate_with_retry", "backoff", opts.backoff, 0, 86400, 2)
   local attempts, backoff = opts.attempts or 3, opts.backoff or 5
   local deadline = core.now() + (opts.timeout or 1800)
   local tried, err = {}, nil

@@ -87,7 +87,8 @@ function M:_poll(st)
     st.req = nil
     if st.over then return end
     if err then
-      if HARD[err.kind] then return self:_finish(st, err) end
+      -- an answer of the wrong shape (code bad_answer) will not mend by asking again
+      if HARD[err.kind] or err.code == "bad_answer" then return self:_finish(st, err) end
       local cfg = self:_cfg(st.obj._kind)
       st.interval = math.min(st.interval * cfg.factor, cfg.max)
       return self:_schedule(st, err.retry_after or st.interval)
@@ -186,18 +187,21 @@ function M:_round(kind, r)
       if not body then
         failure = failure or err
       else
-        local more
+        local more, perr
         if spec.brief then
           -- ids and status words only: a round over ten thousand pending objects must not
           -- build ten thousand full records to throw away
-          more = spec.brief(body, n, still)
+          more, perr = client:_parse("brief", spec.brief, body, n, still)
         else
           local items
-          items, more = d[spec.parse](body, n)
-          for _, f in ipairs(items) do
-            if f.id then still[f.id] = { raw_status = f.raw_status } end
+          items, more = client:_parse("list", d[spec.parse], body, n)
+          if items then
+            for _, f in ipairs(items) do still[f.id] = { raw_status = f.raw_status } end
+          else
+            perr, more = more, nil
           end
         end
+        if perr then failure = failure or perr end
         if more and n == want and want < 50 then want = want + 1 end
       end
       return launch()

@@ -6,6 +6,7 @@ local core = require "seedance.core"
 local errors = require "seedance.error"
 local block = require "seedance.block"
 local object = require "seedance.object"
+local check = require "seedance.check"
 
 local M = {}
 
@@ -18,9 +19,7 @@ local function check_opts(opts, who)
   for k in pairs(opts) do
     if not OPTS[k] then error(who .. ": unknown option '" .. tostring(k) .. "'", 3) end
   end
-  if opts.timeout ~= nil and (type(opts.timeout) ~= "number" or opts.timeout <= 0) then
-    error(who .. ": 'timeout' must be a positive number of seconds", 3)
-  end
+  check.timeout(who, "timeout", opts.timeout, 4)
   if opts.on_update ~= nil and type(opts.on_update) ~= "function" then
     error(who .. ": 'on_update' must be a function", 3)
   end

@@ -224,7 +224,11 @@ function D.iterate_assets(client, args)
         forget(client, id)
         client._last_error = nil -- a vanished asset is no failure of the listing
       else
-        local f = D.parse_asset(body)
+        local f, perr = client:_parse("object", D.parse_asset, body)
+        if not f then
+          client._last_error = perr
+          return nil
+        end
         f.group_id = f.group_id or groups[id]
         local a = asset.new(client, f, body)
         if (not want or want[a.status]) and (not args.group or a.group_id == args.group) then
