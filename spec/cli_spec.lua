@@ -5,19 +5,12 @@
 -- never printed, and generate -> wait -> download producing the emulator's MP4.
 local emulator = require "seedance.emulator"
 local sample = require "seedance.emulator.sample_mp4"
-local cjson = require "cjson"
 local helpers = require "helpers"
 local read = helpers.read
 
 local KEY = "sk-cli-secret-4815162342"
-local ROOT = (debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$")) or "."
--- the interpreter running this suite runs the CLI too (make LUA=luajit test)
-local LUA = type(jit) == "table" and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
-local OUT, ERR, VIDEO = os.tmpname(), os.tmpname(), os.tmpname()
-
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local quote = helpers.quote
+local VIDEO = os.tmpname()
 
 local function has_command(name)
   local r = os.execute("command -v " .. name .. " >/dev/null 2>&1")
@@ -27,41 +20,10 @@ end
 describe("bin/seedance", function()
   local emu, orca
 
-  -- The command line for argv with environment `env` (false unsets a variable).
-  local function command(argv, env)
-    local vars = { SEEDANCE_API_KEY = KEY, SEEDANCE_PROVIDER = "piapi", SEEDANCE_BASE_URL = emu.url,
-                   TERM = "xterm" }
-    for k, v in pairs(env or {}) do vars[k] = v end
-    local parts = { "env", "-u SEEDANCE_API_KEY -u SEEDANCE_PROVIDER -u SEEDANCE_BASE_URL" }
-    for k, v in pairs(vars) do
-      if v then parts[#parts + 1] = k .. "=" .. quote(v) end
-    end
-    parts[#parts + 1] = LUA .. " " .. quote(ROOT .. "/bin/seedance")
-    for _, a in ipairs(argv) do parts[#parts + 1] = quote(a) end
-    return table.concat(parts, " ")
-  end
-
-  -- Runs the CLI with stdout and stderr to files (so: piped); returns code, stdout, stderr.
-  -- Nothing it prints, anywhere, may contain the API key.
-  local function run(argv, env)
-    local p = io.popen(command(argv, env) .. " >" .. OUT .. " 2>" .. ERR .. "; echo $?")
-    local code = tonumber(p:read("*a"):match("%d+"))
-    p:close()
-    local out, err = read(OUT), read(ERR)
-    assert.is_nil(out:find(KEY, 1, true), "the key was printed on stdout")
-    assert.is_nil(err:find(KEY, 1, true), "the key was printed on stderr")
-    return code, out, err
-  end
-
-  -- Runs with --json and a short poll; returns code, decoded document, stderr.
-  local function run_json(argv, env)
-    local a = { "--json", "--poll", "0.05" }
-    for _, x in ipairs(argv) do a[#a + 1] = x end
-    local code, out, err = run(a, env)
-    local doc = cjson.decode(out)
-    assert.is_table(doc, "stdout was not one JSON document: " .. out)
-    return code, doc, err
-  end
+  local cli = helpers.cli(KEY, function()
+    return { SEEDANCE_API_KEY = KEY, SEEDANCE_PROVIDER = "piapi", SEEDANCE_BASE_URL = emu.url, TERM = "xterm" }
+  end)
+  local command, run, run_json = cli.command, cli.run, cli.run_json
 
   local function uploaded(url, name)
     local code, doc = run_json({ "assets", "upload", url, "--name", name })
@@ -77,7 +39,8 @@ describe("bin/seedance", function()
   teardown(function()
     emu:stop()
     orca:stop()
-    for _, p in ipairs({ OUT, ERR, VIDEO, VIDEO .. ".part" }) do os.remove(p) end
+    for _, p in ipairs({ VIDEO, VIDEO .. ".part" }) do os.remove(p) end
+    cli.cleanup()
   end)
 
   describe("usage", function()

@@ -15,6 +15,12 @@ function M.new(client, fields, raw)
   return object.new("asset", client):_apply(fields, raw)
 end
 
+--- Whether `v` is an Asset object.
+-- @static
+function M.is(v)
+  return object.kind(v) == "asset"
+end
+
 function Asset:_refresh_op()
   local d = self._client.dialect
   return d.get_asset(self.id, self), d.parse_asset

@@ -219,6 +219,12 @@ function Client:_auth_headers(op, req)
   return self.dialect.auth(s.api_key, op, s, req, self)
 end
 
+--- Whether this client can fetch an asset by id (Ark's library needs its key pair).
+function Client:_can_look_up()
+  local f = self.dialect.can_look_up
+  return not f or f(secrets[self] or {})
+end
+
 --- Raise unless the provider has capability `cap` (what is named in the message).
 function Client:_require(cap, what)
   if not (self.dialect.capabilities or {})[cap] then

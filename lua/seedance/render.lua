@@ -5,7 +5,7 @@
 -- @module seedance.render
 local errors = require "seedance.error"
 local client_mod = require "seedance.client"
-local object = require "seedance.object"
+local asset_mod = require "seedance.asset"
 
 local M = {}
 
@@ -22,39 +22,128 @@ local function invalid(provider, msg)
   return nil, errors.new({ kind = "validation", provider = provider, message = msg })
 end
 
+-- the URLs a media reference may have (an asset's is asset://)
 local function is_url(s)
-  return s:match("^https?://") or s:match("^asset://") or s:match("^data:")
+  return s:match("^https?://[^/?#]") or s:match("^data:")
 end
 
--- What a reference value is: media {type=, url=, asset=} or text; nil + message if neither.
-local function classify(name, v)
+-- the upstream's asset ids look like "asset-20260318071009-xy98z"; any one word that
+-- begins "asset-" is taken for one (a text like it would be a costly typo)
+local function upstream_id(s)
+  return s:match("^asset%-%w[%w%-_]*$") ~= nil
+end
+
+--- Whether a string is one of the forms a user holds for an asset: "asset://<id>" (form
+-- "ref"), the upstream's asset id, or an asset id of the service's own (form "id", for a
+-- dialect whose `is_asset_id` says so: Sunra's record ids). Such a string is never text.
+-- @return "ref" or "id" and the id, or nil
+function M.asset_form(s, dialect)
+  if type(s) ~= "string" then return nil end
+  if s:sub(1, 8) == "asset://" then return "ref", s:sub(9) end
+  if upstream_id(s) or (dialect and dialect.is_asset_id and dialect.is_asset_id(s)) then return "id", s end
+  return nil
+end
+
+-- how to give an asset reference's type, for the message that refuses to guess it
+local TYPE_HINT = 'give its type: {url = "%s", type = "image"|"video"|"audio"}, or pass the Asset object'
+
+local function unknown_type(name, shown, why)
+  return nil, ("reference '%s' is asset %s, whose media type %s; " .. TYPE_HINT)
+    :format(name, shown, why or "is not known here", shown), "reference_type"
+end
+
+-- an Asset object: its ref and type, once active
+local function from_asset(name, a, ctx, want)
+  if a.status ~= "active" then
+    return nil, ("reference '%s' is asset %s, which is %s, not active")
+      :format(name, tostring(a.id), tostring(a.status))
+  end
+  if type(a.ref) ~= "string" then
+    return nil, ("reference '%s': asset %s carries no asset:// reference"):format(name, tostring(a.id))
+  end
+  local t = a.type
+  if not TYPES[t or ""] then
+    if want then return { type = want, url = a.ref, asset = a } end
+    if ctx.resolve and not ctx.looked_up then
+      -- its record may say what this object does not know yet: ask once
+      local found, err = ctx.resolve("id", a.id)
+      if found then return from_asset(name, found, { looked_up = true }) end
+      if err then return nil, err end
+    end
+    return unknown_type(name, a.ref)
+  end
+  if want and want ~= t then
+    return nil, ("reference '%s' is a%s %s asset, not %s"):format(name, t == "image" and "n" or "", t, want)
+  end
+  return { type = t, url = a.ref, asset = a }
+end
+
+-- "asset://<id>" or an asset id, with its type when the caller gave one: what it stands for
+-- (looked up once through ctx.resolve where the type is not given or the id is the
+-- service's own), never text
+local function from_form(name, form, id, want, ctx)
+  if id == "" then return nil, ("reference '%s': 'asset://' names no asset"):format(name) end
+  local ref = "asset://" .. id
+  local own = form == "id" and not upstream_id(id) -- a service's own id (Sunra) is not the ref's
+  if want and not own then return { type = want, url = ref } end
+  if not ctx.resolve then
+    if own then
+      return nil, ("reference '%s' is %s's asset id %s: pass the Asset object, or generate through a client, "
+                   .. "which looks it up"):format(name, tostring(ctx.provider), id), "reference_type"
+    end
+    return unknown_type(name, ref, "cannot be told without asking " .. (ctx.provider or "the service"))
+  end
+  local a, err = ctx.resolve(form, id)
+  if a then return from_asset(name, a, { looked_up = true }, want) end
+  if err then return nil, err end
+  return unknown_type(name, ref, "cannot be looked up on " .. tostring(ctx.provider))
+end
+
+-- What a reference value is: media {type=, url=, asset=} or text; nil + message (and a
+-- code) or nil + seedance.Error (a lookup failed) if neither.
+local function classify(name, v, ctx)
   local tv = type(v)
-  if object.kind(v) == "asset" then
-    if v.status ~= "active" then
-      return nil, ("reference '%s' is asset %s, which is %s, not active")
-        :format(name, tostring(v.id), tostring(v.status))
-    end
-    if not TYPES[v.type or ""] then
-      return nil, ("reference '%s' is asset %s of unknown type"):format(name, tostring(v.id))
-    end
-    return { type = v.type, url = v.ref, asset = v }
-  elseif tv == "table" and v.url ~= nil then
+  if asset_mod.is(v) then return from_asset(name, v, ctx) end
+  if tv == "table" and v.url ~= nil then
     if type(v.url) ~= "string" then return nil, ("reference '%s': url must be a string"):format(name) end
+    if v.type ~= nil and not TYPES[v.type] then
+      return nil, ("reference '%s': type must be image, video or audio"):format(name)
+    end
+    local form, id = M.asset_form(v.url, ctx.dialect)
+    if form then return from_form(name, form, id, v.type, ctx) end
+    if not is_url(v.url) then
+      return nil, ("reference '%s': url %s is neither http(s)://, data: nor asset://"):format(name, v.url)
+    end
     local t = v.type or client_mod.media_type(v.url)
     if not TYPES[t or ""] then
       return nil, ("reference '%s': type must be image, video or audio"):format(name)
     end
     return { type = t, url = v.url }
-  elseif tv == "string" and is_url(v) then
-    local t = client_mod.media_type(v)
-    if not t then
-      return nil, ("reference '%s': cannot tell the media type of %s; pass {url=, type=}"):format(name, v)
+  elseif tv == "string" then
+    local form, id = M.asset_form(v, ctx.dialect)
+    if form then return from_form(name, form, id, nil, ctx) end
+    if is_url(v) then
+      local t = client_mod.media_type(v)
+      if not t then
+        return nil, ("reference '%s': cannot tell the media type of %s; pass {url=, type=}"):format(name, v)
+      end
+      return { type = t, url = v }
     end
-    return { type = t, url = v }
-  elseif tv == "string" or tv == "number" then
+    return { text = v }
+  elseif tv == "number" then
     return { text = tostring(v) }
   end
   error(("seedance.render: reference '%s' must be an asset, a URL, {url=, type=} or text"):format(name), 4)
+end
+
+--- One reference value as media ({type=, url=, asset=}) or text ({text=}), by the rules of
+-- M.render (a first or last frame goes through here too).
+-- @tparam string name what the caller calls it (for messages)
+-- @param v the value
+-- @tparam table ctx {dialect=, provider=, resolve=function(form, id) -> Asset | nil, err}
+-- @return the classification, or nil and a message (and a code) or a seedance.Error
+function M.reference(name, v, ctx)
+  return classify(name, v, ctx)
 end
 
 -- Templating: `{{> partial}}` pieces and `{{name | filter | ...}}` chains, expanded to
@@ -162,10 +251,18 @@ end
 --- Render `prompt` with `refs` for `provider` (a provider name or a dialect table).
 -- The prompt is a template: `{{name}}`, `{{name | filter}}` (built-in `describe` and
 -- `name`, plus `opts.filters`), `{{> partial}}` (from `opts.partials`).
+-- A reference that names an asset by its id or `asset://` and not its type is looked up
+-- through `resolve` (client:generate passes one); without it, it is refused with a
+-- message saying how to give the type. It is never substituted as text.
+-- @tparam string prompt
+-- @tparam[opt] table refs name -> value
+-- @param[opt] provider a provider name or dialect
 -- @tparam[opt] table opts {filters=, partials=, descriptions=} (see expand)
+-- @tparam[opt] function resolve function(form, id) -> Asset, or nil and an error, or false
+-- when the service cannot look it up (see M.asset_form)
 -- @return {prompt=, images={...}, videos={...}, audios={...}} (each media item
 -- {url=, type=, name=, asset=}), or nil and a seedance.Error of kind "validation"
-function M.render(prompt, refs, provider, opts)
+function M.render(prompt, refs, provider, opts, resolve)
   if type(prompt) ~= "string" then error("seedance.render: 'prompt' must be a string", 2) end
   if refs ~= nil and type(refs) ~= "table" then error("seedance.render: 'refs' must be a table", 2) end
   refs = refs or {}
@@ -180,10 +277,14 @@ function M.render(prompt, refs, provider, opts)
   local token = dialect and dialect.token or M.default_token
 
   local kinds, texts = {}, {}
+  local ctx = { dialect = dialect, provider = pname, resolve = resolve }
   for name, v in pairs(refs) do
     if type(name) ~= "string" then error("seedance.render: reference names must be strings", 2) end
-    local k, msg = classify(name, v)
-    if not k then return invalid(pname, msg) end
+    local k, msg, code = classify(name, v, ctx)
+    if not k then
+      if errors.is(msg) then return nil, msg end
+      return nil, errors.new({ kind = "validation", provider = pname, message = msg, code = code })
+    end
     kinds[name] = k
     texts[name] = k.text
   end

@@ -3,6 +3,7 @@
 -- @classmod seedance.Client
 local client_mod = require "seedance.client"
 local render = require "seedance.render"
+local asset_mod = require "seedance.asset"
 local task = require "seedance.task"
 local journal = require "seedance.journal"
 local errors = require "seedance.error"
@@ -40,16 +41,17 @@ local function check_types(a)
   end
 end
 
--- a first/last frame: an active image asset, an image URL, or {url=}
-local function frame(v, name)
+-- a first/last frame: an image asset in any form a reference takes (see seedance.render),
+-- an image URL, or {url=}
+local function frame(v, name, ctx)
   if v == nil then return nil end
-  local u
-  if object.kind(v) == "asset" then
-    if v.status ~= "active" then
-      return nil, ("%s is asset %s, which is %s, not active"):format(name, tostring(v.id), tostring(v.status))
-    end
-    if v.type ~= "image" then return nil, name .. " must be an image" end
-    return { url = v.ref, asset = v, type = "image" }
+  local obj = asset_mod.is(v)
+  local u = (type(v) == "table" and not obj) and v.url or v
+  if obj or render.asset_form(u, ctx.dialect) then
+    local r, err, code = render.reference(name, obj and v or { url = u, type = "image" }, ctx)
+    if not r then return nil, err, code end
+    if r.type ~= "image" then return nil, name .. " must be an image, not " .. tostring(r.type) end
+    return r
   elseif type(v) == "table" and type(v.url) == "string" then
     u = v.url
   elseif type(v) == "string" then
@@ -57,20 +59,69 @@ local function frame(v, name)
   else
     error("client:generate: '" .. name .. "' must be an image asset, a URL or {url=}", 5)
   end
+  if not (u:match("^https?://[^/?#]") or u:match("^data:")) then
+    return nil, name .. " " .. u .. " is neither an image URL nor an asset"
+  end
   local t = client_mod.media_type(u)
   if t and t ~= "image" then return nil, name .. " must be an image, not " .. t end
   return { url = u, type = "image" }
 end
 
+--- A resolver for seedance.render: the asset an id or an `asset://` names, looked up once
+-- per generation where the service can (false where it cannot).
+function Client:_reference_resolver()
+  local memo = {}
+  return function(form, id)
+    local key = form .. " " .. id
+    if not memo[key] then memo[key] = { self:_reference_asset(form, id) } end
+    return memo[key][1], memo[key][2]
+  end
+end
+
+--- The asset that `asset://<id>` (form "ref") or an asset id (form "id") names: fetched by
+-- id, or, where the service's paths take its own ids rather than the upstream's (Sunra,
+-- `ref_by_list`), found in the listing by its reference.
+-- @return Asset, or nil and a seedance.Error, or false when this client cannot look it up
+function Client:_reference_asset(form, id)
+  local d = self.dialect
+  if not self:_can_look_up() then return false end
+  local own = d.is_asset_id and d.is_asset_id(id)
+  if not d.ref_by_list or (form == "id" and own) then
+    local a, err = self:asset(id)
+    if a then return a end
+    if err.kind ~= "not_found" then return nil, err end
+  elseif (d.capabilities or {}).list then
+    local want = "asset://" .. id
+    for a in self:assets() do
+      if a.ref == want or a.id == id then return a end
+    end
+    local lerr = self:last_error()
+    if lerr then return nil, lerr end
+  else
+    return false
+  end
+  return nil, self:_error({ kind = "not_found",
+    message = ("no asset %s at %s (referenced as %s)"):format(id, self.provider,
+                                                              form == "ref" and "asset://" .. id or "its id") })
+end
+
+-- a frame that is not what generation takes: the lookup's own error, or a validation one
+function Client:_frame_error(e, code)
+  if errors.is(e) then return nil, e end
+  return self:_invalid(e, code)
+end
+
 --- Validate, render and route a generation request; nil + Error if the service would refuse it.
 function Client:_generation(a)
   local d = self.dialect
-  local r, err = render.render(a.prompt, a.refs, d)
+  local resolve = self:_reference_resolver()
+  local r, err = render.render(a.prompt, a.refs, d, nil, resolve)
   if not r then return nil, err end
-  local ff, ferr = frame(a.first_frame, "first_frame")
-  if ferr then return self:_invalid(ferr) end
-  local lf, lerr = frame(a.last_frame, "last_frame")
-  if lerr then return self:_invalid(lerr) end
+  local ctx = { dialect = d, provider = self.provider, resolve = resolve }
+  local ff, ferr, fcode = frame(a.first_frame, "first_frame", ctx)
+  if not ff and ferr then return self:_frame_error(ferr, fcode) end
+  local lf, lerr, lcode = frame(a.last_frame, "last_frame", ctx)
+  if not lf and lerr then return self:_frame_error(lerr, lcode) end
   if (ff or lf) and (#r.images + #r.videos + #r.audios) > 0 then
     return self:_invalid("first/last frames cannot be mixed with reference media")
   end
@@ -99,7 +150,9 @@ function Client:_generation(a)
       if m.asset or (m.url or ""):match("^asset://") then uses_assets = true end
     end
   end
-  if (ff and ff.asset) or (lf and lf.asset) then uses_assets = true end
+  for _, f in ipairs({ ff or {}, lf or {} }) do
+    if f.asset or (f.url or ""):match("^asset://") then uses_assets = true end
+  end
   local kind = a.model or "standard"
   local model = kind
   if kind == "standard" or kind == "fast" then

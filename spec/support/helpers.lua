@@ -300,4 +300,65 @@ function M.assert_download_resumes(emu, task, path, want, cut)
   assert.is_nil(st.media_credential_violations)
 end
 
+--- `s` quoted for the shell.
+-- @tparam string s
+-- @treturn string
+function M.quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+--- A runner of bin/seedance as a subprocess, by the interpreter running the suite, with
+-- stdout and stderr to files (so: piped). Nothing it prints, anywhere, may show `key`.
+-- @tparam string key the api key (and any further secret in `secrets`) never to be printed
+-- @tparam function defaults () -> the environment every run gets (a variable set to false
+-- is unset); called at each run, so it may name an emulator started later
+-- @tparam[opt] {string,...} secrets more strings never to be printed (Ark's secret key)
+-- @return {command = fn(argv, env) -> shell line, run = fn(argv, env) -> code, stdout, stderr,
+-- run_json = fn(argv, env) -> code, document, stderr (with --json and a 0.05 s poll),
+-- cleanup = fn()}
+function M.cli(key, defaults, secrets)
+  local lua = type(jit) == "table" and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
+  local out_path, err_path = os.tmpname(), os.tmpname()
+  local quote = M.quote
+  local r = {}
+  function r.command(argv, env)
+    local vars = defaults()
+    for k, v in pairs(env or {}) do vars[k] = v end
+    local parts = { "env" }
+    for k in pairs(vars) do parts[#parts + 1] = "-u " .. k end
+    for k, v in pairs(vars) do
+      if v then parts[#parts + 1] = k .. "=" .. quote(v) end
+    end
+    parts[#parts + 1] = lua .. " " .. quote(M.ROOT .. "/bin/seedance")
+    for _, a in ipairs(argv) do parts[#parts + 1] = quote(a) end
+    return table.concat(parts, " ")
+  end
+  function r.run(argv, env)
+    local p = io.popen(r.command(argv, env) .. " >" .. out_path .. " 2>" .. err_path .. "; echo $?")
+    local code = tonumber(p:read("*a"):match("%d+"))
+    p:close()
+    local out, err = M.read(out_path), M.read(err_path)
+    local all = { key }
+    for _, x in ipairs(secrets or {}) do all[#all + 1] = x end
+    for _, secret in ipairs(all) do
+      assert.is_nil(out:find(secret, 1, true), "a secret was printed on stdout")
+      assert.is_nil(err:find(secret, 1, true), "a secret was printed on stderr")
+    end
+    return code, out, err
+  end
+  function r.run_json(argv, env)
+    local a = { "--json", "--poll", "0.05" }
+    for _, x in ipairs(argv) do a[#a + 1] = x end
+    local code, out, err = r.run(a, env)
+    local ok, doc = pcall(cjson.decode, out)
+    assert.is_true(ok and type(doc) == "table", "stdout was not one JSON document: " .. out .. err)
+    return code, doc, err
+  end
+  function r.cleanup()
+    os.remove(out_path)
+    os.remove(err_path)
+  end
+  return r
+end
+
 return M

@@ -11,7 +11,9 @@ local TIMEOUT = "  --timeout S          give up after S seconds\n"
 local M = {}
 
 --- Options every command takes (name -> kind, see seedance.cli.args).
-M.GLOBAL = { provider = "string", ["base-url"] = "string", json = "flag", poll = "number", help = "flag" }
+M.GLOBAL = { provider = "string", ["base-url"] = "string", json = "flag", poll = "number", help = "flag",
+             ["access-key"] = "string", ["secret-key"] = "string", ["control-url"] = "string",
+             region = "string" }
 
 --- Every command, in the order the usage lists them.
 M.list = {
@@ -52,7 +54,8 @@ M.list = {
                 audio = "flag", wait = "flag", timeout = "number", download = "string" },
     run = generate.generate,
     help = "Start a video generation; {{name}} in the prompt refers to a --ref.\n\n"
-      .. "  --ref name=value     an asset id (asset-...), a media URL, or text substituted as is\n"
+      .. "  --ref name=value     an asset id or asset://id (looked up, never text), a media URL, or text\n"
+      .. "  --ref name:type=value  the same with its media type given (image, video, audio)\n"
       .. "  --model M            standard (default), fast, or the provider's model id\n"
       .. "  --ratio R            21:9 16:9 4:3 1:1 3:4 9:16 adaptive\n"
       .. "  --duration N         seconds, 4-15\n"

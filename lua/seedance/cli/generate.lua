@@ -6,19 +6,24 @@ local output = require "seedance.cli.output"
 
 local M = {}
 
--- --ref name=value: an asset id is fetched (generation wants the asset, which knows its
--- type and status); a URL or any other text is passed on for the renderer to classify
+local TYPES = { image = true, video = true, audio = true }
+
+-- --ref name=value, or name:type=value to give the media type. The value goes to the
+-- library as it is: an asset id or asset:// is looked up there (never taken as text), a
+-- URL is media, anything else is text.
 local function refs(ctx)
   local list = ctx.opts.ref
   if not list then return nil end
   local out = {}
   for _, spec in ipairs(list) do
     local name, value = spec:match("^([^=]+)=(.*)$")
-    if not name then args.usage_error("--ref wants name=value, got '" .. spec .. "'") end
-    if value:match("^asset%-") then
-      local a, err = ctx:client():asset(value)
-      if not a then return nil, err end
-      out[name] = a
+    if not name then args.usage_error("--ref wants name=value or name:type=value, got '" .. spec .. "'") end
+    local base, t = name:match("^(.-):(%a+)$")
+    if base then
+      if not TYPES[t] then
+        args.usage_error("--ref " .. name .. ": the type after ':' is image, video or audio, not '" .. t .. "'")
+      end
+      out[base] = { url = value, type = t }
     else
       out[name] = value
     end
@@ -67,7 +72,12 @@ function M.generate(ctx)
   if rerr then return nil, rerr end
   local t, err = ctx:client():generate({ prompt = ctx.args[1], refs = r, model = o.model, ratio = o.ratio,
     duration = o.duration, resolution = o.resolution, audio = o.audio })
-  if not t then return nil, err end
+  if not t then
+    if err.code == "reference_type" then
+      err.message = err.message .. " (on the command line: --ref NAME:image=VALUE, or :video, :audio)"
+    end
+    return nil, err
+  end
   if not (o.wait or o.download) then return finish(ctx, t) end
   local ok, werr = M.wait(ctx, t)
   if not ok then return finish(ctx, t, nil, werr) end

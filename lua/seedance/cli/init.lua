@@ -17,10 +17,16 @@ local function global_help()
     .. "  --base-url U         the service's base URL, e.g. an emulator's (default $SEEDANCE_BASE_URL)\n"
     .. "  --json               print one JSON document on stdout and nothing else there\n"
     .. "  --poll S             poll every S seconds while waiting (default: backing off from 2-5 s)\n"
+    .. "  --access-key K       ark: the access key that signs the asset library (default $SEEDANCE_ACCESS_KEY)\n"
+    .. "  --secret-key S       ark: its secret key (default $SEEDANCE_SECRET_KEY; the variable keeps it out of ps)\n"
+    .. "  --control-url U      ark: the asset library's URL (default $SEEDANCE_CONTROL_URL, else the provider's)\n"
+    .. "  --region R           ark: the region it signs for (default $SEEDANCE_REGION, else cn-beijing)\n"
     .. "  -h, --help           this help\n"
 end
 
-local ENVIRONMENT = "environment: SEEDANCE_API_KEY (required, never printed), SEEDANCE_PROVIDER, SEEDANCE_BASE_URL\n"
+local ENVIRONMENT = "environment: SEEDANCE_API_KEY (required, never printed; on ark only for generation), "
+  .. "SEEDANCE_PROVIDER, SEEDANCE_BASE_URL;\n  ark: SEEDANCE_ACCESS_KEY, SEEDANCE_SECRET_KEY (never printed), "
+  .. "SEEDANCE_CONTROL_URL, SEEDANCE_REGION\n"
   .. "exit status: 0 done, 1 the service refused or a wait failed, 2 misuse\n"
 
 local function synopsis(c)
@@ -88,8 +94,24 @@ function Context:client()
       .. table.concat(seedance.providers, ", ") .. ")")
   end
   if o.poll and o.poll <= 0 then args.usage_error("--poll needs a positive number of seconds") end
-  self._client = seedance.new({ provider = provider, base_url = o.base_url or nonempty(os.getenv("SEEDANCE_BASE_URL")),
-                                poll = o.poll and { interval = o.poll, max = o.poll } or nil })
+  local opts = { provider = provider, base_url = o.base_url or nonempty(os.getenv("SEEDANCE_BASE_URL")),
+                 poll = o.poll and { interval = o.poll, max = o.poll } or nil }
+  if provider == "ark" then
+    -- the asset library is signed with a key pair; the api_key is only for generation
+    opts.access_key = o.access_key or nonempty(os.getenv("SEEDANCE_ACCESS_KEY"))
+    opts.secret_key = o.secret_key or nonempty(os.getenv("SEEDANCE_SECRET_KEY"))
+    opts.control_url = o.control_url or nonempty(os.getenv("SEEDANCE_CONTROL_URL"))
+    opts.region = o.region or nonempty(os.getenv("SEEDANCE_REGION"))
+    if (opts.access_key == nil) ~= (opts.secret_key == nil) then
+      args.usage_error("ark needs both --access-key and --secret-key (or SEEDANCE_ACCESS_KEY and "
+                       .. "SEEDANCE_SECRET_KEY) for its asset library, or neither")
+    end
+  else
+    for _, k in ipairs({ "access_key", "secret_key", "control_url", "region" }) do
+      if o[k] then args.usage_error("--" .. k:gsub("_", "-") .. " is for ark only, not " .. provider) end
+    end
+  end
+  self._client = seedance.new(opts)
   return self._client
 end
 

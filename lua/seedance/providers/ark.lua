@@ -111,6 +111,12 @@ function D.key_optional(opts)
   return opts.access_key ~= nil and opts.secret_key ~= nil
 end
 
+--- Assets can be looked up (a reference's type found out) only with the key pair that
+-- signs the asset library.
+function D.can_look_up(secrets)
+  return secrets.access_key ~= nil and secrets.secret_key ~= nil
+end
+
 -- host, path and raw query of a URL as it goes on the wire
 local function split_url(u)
   local host, rest = u:match("^%a[%w+.-]*://([^/?#]+)(.*)$")

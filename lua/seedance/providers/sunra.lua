@@ -46,6 +46,18 @@ local D = {
   retry_on = { 403 },
 }
 
+--- Sunra's own record ids (what `asset.id` is here), as opposed to the upstream's
+-- `ark_asset_id`: a string of this shape in `refs` names an asset, never text. [assumed
+-- shape: the docs show none; "sunra-<stamp>-<suffix>" as the twin issues, or a UUID]
+function D.is_asset_id(s)
+  return type(s) == "string" and (s:match("^sunra%-%d+%-%w+$") ~= nil or
+    s:match("^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$") ~= nil)
+end
+
+--- Paths take Sunra's record id, while `asset://` carries the upstream id: an asset named
+-- by its reference is found in the listing (seedance.tasks).
+D.ref_by_list = true
+
 -- its queue docs show `Key <key>`, its asset docs `Bearer <key>`
 local SCHEMES = { Bearer = true, Key = true }
 
