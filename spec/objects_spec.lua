@@ -158,6 +158,23 @@ describe("objects", function()
     collectgarbage()
   end)
 
+  it("show the scheduler (object.h) the fields Lua sees, and take its writes", function()
+    local t = task_mod.new(client, { id = "t-2", raw_status = "running", progress = 10 })
+    assert.same({ kind = "task", closed = false, ok = true, id = "t-2", status = "running", raw_status = "running",
+                  progress = 10 }, core._object_view(t))
+    local v = core._object_view(t, "succeeded", "SUCCESS", 100)
+    assert.same({ "succeeded", "SUCCESS", 100 }, { v.status, v.raw_status, v.progress })
+    assert.same({ "succeeded", "SUCCESS", 100, "t-2" }, { t.status, t.raw_status, t.progress, t.id })
+    assert.is_true(t:_terminal())
+    v = core._object_view(t, false, false, false)
+    assert.same({ kind = "task", closed = false, ok = true, id = "t-2" }, v)
+    assert.is_nil(t.status)
+    t:close()
+    v = core._object_view(t, "running")
+    assert.same({ kind = "task", closed = true, ok = false }, v)
+    assert.has_error(function() core._object_view({}) end)
+  end)
+
   it("are what waits and tracking take; a group or a table is refused", function()
     assert.has_error(function() seedance.wait_all({ group }) end,
                      "seedance.wait_all: item 1 is not an asset, task or session")

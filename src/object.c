@@ -566,9 +566,56 @@ static int l_object_kind(lua_State *L)
     return 1;
 }
 
+/* core._object_view(obj [, status, raw_status, progress]): what object.h's accessors see,
+ * after its setters ran with the given values (false clears a field). Exposed so specs
+ * check the scheduler's view of an object without a scheduler. */
+static int l_object_view(lua_State *L)
+{
+    sd_object *o = sd_object_check(L, 1);
+    const char *s;
+    size_t n;
+    double p;
+    int i, rc = 0;
+    for (i = 2; i <= 3; i++) {
+        if (lua_isstring(L, i)) {
+            s = lua_tolstring(L, i, &n);
+            rc |= i == 2 ? sd_object_set_status(o, s, n) : sd_object_set_raw_status(o, s, n);
+        } else if (lua_isboolean(L, i) && !lua_toboolean(L, i)) {
+            rc |= i == 2 ? sd_object_set_status(o, NULL, 0) : sd_object_set_raw_status(o, NULL, 0);
+        }
+    }
+    if (lua_type(L, 4) == LUA_TNUMBER) rc |= sd_object_set_progress(o, lua_tonumber(L, 4));
+    else if (lua_isboolean(L, 4) && !lua_toboolean(L, 4)) sd_object_clear_progress(o);
+    lua_createtable(L, 0, 7);
+    lua_pushstring(L, sd_object_kind_name(sd_object_kind(o)));
+    lua_setfield(L, -2, "kind");
+    lua_pushboolean(L, sd_object_closed(o));
+    lua_setfield(L, -2, "closed");
+    lua_pushboolean(L, rc == 0);
+    lua_setfield(L, -2, "ok");
+    if ((s = sd_object_id(o, &n)) != NULL) {
+        lua_pushlstring(L, s, n);
+        lua_setfield(L, -2, "id");
+    }
+    if ((s = sd_object_status(o, &n)) != NULL) {
+        lua_pushlstring(L, s, n);
+        lua_setfield(L, -2, "status");
+    }
+    if ((s = sd_object_raw_status(o, &n)) != NULL) {
+        lua_pushlstring(L, s, n);
+        lua_setfield(L, -2, "raw_status");
+    }
+    if (sd_object_progress(o, &p)) {
+        lua_pushnumber(L, p);
+        lua_setfield(L, -2, "progress");
+    }
+    return 1;
+}
+
 const luaL_Reg sd_object_functions[] = {{"object_new", l_object_new},
                                         {"object_methods", l_object_methods},
                                         {"object_kind", l_object_kind},
+                                        {"_object_view", l_object_view},
                                         {NULL, NULL}};
 
 void sd_open_objects(lua_State *L)

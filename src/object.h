@@ -24,7 +24,8 @@ typedef struct sd_object sd_object;
 
 /* Registers the four metatables; pushes nothing. Called once by luaopen_seedance_core. */
 void sd_open_objects(lua_State *L);
-/* The Lua functions core exports for objects (object_new, object_methods, object_kind). */
+/* The Lua functions core exports for objects (object_new, object_methods, object_kind, and
+ * _object_view for specs). */
 extern const luaL_Reg sd_object_functions[];
 
 /* The object at stack index idx, or NULL when the value is not one of the four kinds. */
