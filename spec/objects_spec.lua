@@ -121,6 +121,16 @@ describe("objects", function()
     assert.has_error(function() asset._kind = "task" end)
   end)
 
+  it("iterate their public fields with pairs where the Lua honours __pairs (5.2+)", function()
+    if _VERSION == "Lua 5.1" then return end -- LuaJIT and 5.1 ignore __pairs
+    asset._mine = 1
+    asset:_apply({ ark_asset_id = "ark-1" })
+    local seen = {}
+    for k, v in pairs(asset) do seen[k] = v end
+    assert.same({ id = asset.id, status = "processing", type = "image", url = "https://cdn.example.com/hero.png",
+                  ref = asset.ref, group_id = group.id, name = asset.name, ark_asset_id = "ark-1" }, seen)
+  end)
+
   it("keep numbers as the provider gave them", function()
     local t = task_mod.new(client, { id = "t-1", raw_status = "running", progress = 50, created_at = 1780846883.5 })
     assert.same({ 50, 1780846883.5, "running" }, { t.progress, t.created_at, t.status })

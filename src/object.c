@@ -521,6 +521,37 @@ static int l_tostring(lua_State *L)
     return 1;
 }
 
+/* __pairs (5.2+): the public fields the object has, as a table's pairs gave them when
+ * objects were tables (the library's "_" names and the raw answer left out: raw is
+ * decoded only when read). */
+static int l_pairs(lua_State *L)
+{
+    sd_object *o = lua_touserdata(L, 1);
+    size_t i;
+    lua_getglobal(L, "next");
+    lua_newtable(L);
+    for (i = 0; i < sizeof FIELDS / sizeof FIELDS[0]; i++) {
+        int t = FIELDS[i].code / 64;
+        if (FIELDS[i].name[0] == '_' || t == T_SPECIAL || t == T_EXTRA) continue;
+        if (push_field(L, o, 1, FIELDS[i].code)) lua_setfield(L, -2, FIELDS[i].name);
+    }
+    if (push_extras(L, 1, 0)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2) != 0) {
+            if (lua_type(L, -2) == LUA_TSTRING && lua_tostring(L, -2)[0] == '_') {
+                lua_pop(L, 1);
+                continue;
+            }
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -5);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pushnil(L);
+    return 3;
+}
+
 static int l_eq(lua_State *L)
 {
     lua_pushboolean(L, lua_rawequal(L, 1, 2));
@@ -660,6 +691,8 @@ void sd_open_objects(lua_State *L)
             lua_setfield(L, -2, "__tostring");
             lua_pushcfunction(L, l_eq);
             lua_setfield(L, -2, "__eq");
+            lua_pushcfunction(L, l_pairs);
+            lua_setfield(L, -2, "__pairs");
         }
         lua_pop(L, 1);
     }
