@@ -33,6 +33,7 @@
 
 local T = require "seedance.emulator.twin"
 local tasks = require "seedance.emulator.tasks"
+local upstream = require "seedance.emulator.ark_tasks"
 
 local iso, floor, lower, byte, char = T.iso, math.floor, string.lower, string.byte, string.char
 
@@ -550,7 +551,7 @@ local function create_video(state, req, _, env, now, key)
   local text = body.content[1].type == "text" and body.content[1].text or ""
   local rec = tasks.new(env, {id = env.new_id("cgt"), prompt = text, model = body.model, input = body},
                         state, "task\0" .. req.body)
-  rec.owner, rec.upstream = key, m.upstream
+  rec.owner, rec.upstream, rec.params = key, m.upstream, body
   rec.alias = "asyntask_" .. T.random_string(state.rng, 32)
   state.task_alias[rec.alias] = rec
   return T.json(200, {id = rec.id, task_id = rec.id, object = "video", model = body.model, status = "",
@@ -570,10 +571,10 @@ local function get_video(state, req, params, env, _, key)
     return T.json(400, {code = "task_not_exist", message = "task_not_exist", data = T.null})
   end
   local st, progress, since = tasks.state(rec, env)
-  local input = rec.input
-  local up = {id = rec.id, model = rec.upstream, status = st, created_at = floor(rec.created),
-              updated_at = floor(since), ratio = input.ratio or "adaptive", resolution = input.resolution or "720p",
-              duration = input.duration or 5, generate_audio = input.generate_audio ~= false}
+  -- the upstream's own record (seedance.emulator.ark_tasks), as AnyFast passes it on
+  local up = upstream.render(rec, env, req)
+  up.model, up.super_resolution, up.error = rec.upstream, up.resolution, nil
+  if up.usage then up.usage.super_resolution_tokens = up.usage.total_tokens end
   local data = {task_id = rec.alias, action = "omniGenerate", result_url = "", fail_reason = "",
                 submit_time = floor(rec.created), start_time = 0, finish_time = 0, request_id = rec.alias:sub(10, 30),
                 data = up}
@@ -585,8 +586,7 @@ local function get_video(state, req, params, env, _, key)
   elseif st == "succeeded" then
     local u = tasks.video_url(rec, env, req)
     data.status, data.progress, data.result_url = "SUCCESS", "100%", u
-    data.fail_reason = u -- the legacy copy AnyFast keeps for old clients
-    up.content = {video_url = u}
+    data.fail_reason, data.original_result_url = u, u -- the legacy copy AnyFast keeps for old clients
   else
     local f = FAILURES[st == "failed" and rec.outcome or st] or FAILURES.fail
     data.status, data.progress, data.fail_reason = "FAILURE", st == "failed" and "100%" or "0%", f.message

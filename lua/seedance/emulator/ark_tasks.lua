@@ -280,8 +280,9 @@ local FAILURES = {
   fail = {code = "InternalServiceError", message = "the generation failed; please retry"},
 }
 
--- One task as GET shows it.
-local function render(rec, env, req)
+--- One task as the upstream's GET shows it (`rec.params`: the create body); AnyFast's twin
+-- shows the same upstream record.
+function M.render(rec, env, req)
   local st, _, changed = tasks.state(rec, env)
   local p = rec.params
   local resolution = p.resolution or "720p"
@@ -317,7 +318,7 @@ end
 local function get(state, req, params, env)
   local rec = state.tasks[params.task_id]
   if not rec then return not_found(params.task_id) end
-  return answer(200, render(rec, env, req))
+  return answer(200, M.render(rec, env, req))
 end
 
 local LIST_PARAMS = {page_num = true, page_size = true, ["filter.status"] = true, ["filter.model"] = true,
@@ -353,7 +354,7 @@ local function list(state, req, _, env)
     return (not want or tasks.state(rec, env) == want) and (not ids or ids[rec.id])
        and (not model or rec.model == model)
   end, true)
-  return answer(200, T.page(matching, page, size, function(rec) return render(rec, env, req) end, {"items", "total"}))
+  return answer(200, T.page(matching, page, size, function(rec) return M.render(rec, env, req) end, {"items", "total"}))
 end
 
 local function delete(state, _, params, env)

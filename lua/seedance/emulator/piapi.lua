@@ -301,7 +301,12 @@ local function get_task(state, req, params, env)
   if not rec then return fail(404, "task not found") end
   local st, progress = tasks.state(rec, env)
   local data = {task_id = rec.id, status = TASK_WORDS[st], input = rec.input, progress = progress}
-  if st == "succeeded" then data.output = {video = tasks.video_url(rec, env, req)} end
+  if st == "succeeded" then
+    -- points, as the page's example bills a 5 s task (10,000,000)
+    local seconds = tonumber(rec.input.duration) or 5
+    data.output = {video = tasks.video_url(rec, env, req)}
+    data.meta = {usage = {type = "point", consume = seconds * 2000000}}
+  end
   data.error = TASK_ERRORS[st == "failed" and rec.outcome == "moderation" and "moderation" or st]
   return envelope(data)
 end
