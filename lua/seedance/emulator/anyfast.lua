@@ -597,24 +597,21 @@ local function get_video(state, req, params, env, _, key)
   return T.json(200, {code = "success", message = "", data = data})
 end
 
---- Groups, assets, sessions and tasks in creation order: for {op = "dump"}.
-function anyfast.dump(state, env)
-  local now = env.now()
-  local assets, groups = T.sorted(state.assets), T.sorted(state.groups)
-  local sessions, list = T.sorted(state.sessions), T.sorted(state.tasks)
-  for i, a in ipairs(assets) do
-    assets[i] = render(a, now)
-    assets[i].file = a.file
-  end
-  for i, g in ipairs(groups) do groups[i] = render_group(g) end
-  for i, s in ipairs(sessions) do
-    sessions[i] = {BytedToken = s.token, CallbackURL = s.callback or T.null, GroupId = s.group or T.null}
-  end
-  for i, t in ipairs(list) do
-    list[i] = {id = t.id, task_id = t.alias, model = t.model, status = tasks.state(t, env)}
-  end
-  return {assets = T.array(assets), groups = T.array(groups), sessions = T.array(sessions), tasks = T.array(list)}
-end
+--- {op = "dump"}: groups, assets (with an uploaded file's size and checksum), sessions, tasks.
+anyfast.show = {
+  {"assets", "assets", function(a, _, now)
+    local r = render(a, now)
+    r.file = a.file
+    return r
+  end},
+  {"groups", "groups", render_group},
+  {"sessions", "sessions", function(s)
+    return {BytedToken = s.token, CallbackURL = s.callback or T.null, GroupId = s.group or T.null}
+  end},
+  {"tasks", "tasks", function(t, env)
+    return {id = t.id, task_id = t.alias, model = t.model, status = tasks.state(t, env)}
+  end},
+}
 
 local P = "/volc/asset/"
 

@@ -498,7 +498,12 @@ end
 function ops.dump(self)
   local out = {}
   for _, m in ipairs(self.mounts) do
-    local d = m.twin.dump and m.twin.dump(m.state, m.env) or {}
+    local d, now = m.twin.dump and m.twin.dump(m.state, m.env) or {}, self:now()
+    for _, s in ipairs(m.twin.show or {}) do
+      local list = T.sorted(m.state[s[2]])
+      for i, x in ipairs(list) do list[i] = s[3](x, m.env, now) end
+      d[s[1]] = T.array(list)
+    end
     d.last_request, d.last_create = m.state.last or T.null, m.state.last_create or T.null
     out[m.name] = d
   end

@@ -432,17 +432,17 @@ local function handle(state, req, _, env, now)
   return envelope(rid, action, st, result)
 end
 
---- Everything, for {op = "dump"}: groups, assets and sessions in creation order, and the
--- count of each action served.
-function ark.dump(state, env)
-  local now = env.now()
-  local groups, assets, sessions = T.sorted(state.groups), T.sorted(state.assets), T.sorted(state.sessions)
-  for i, g in ipairs(groups) do groups[i] = render_group(g) end
-  for i, a in ipairs(assets) do assets[i] = render_asset(a, now) end
-  for i, s in ipairs(sessions) do
-    sessions[i] = {BytedToken = s.token, spent = s.spent == true, GroupId = s.group_id, CallbackURL = s.callback}
-  end
-  return {groups = T.array(groups), assets = T.array(assets), sessions = T.array(sessions), actions = state.actions}
+--- {op = "dump"}: groups, assets, sessions, and the count of each action served.
+ark.show = {
+  {"groups", "groups", render_group},
+  {"assets", "assets", function(a, _, now) return render_asset(a, now) end},
+  {"sessions", "sessions", function(s)
+    return {BytedToken = s.token, spent = s.spent == true, GroupId = s.group_id, CallbackURL = s.callback}
+  end},
+}
+
+function ark.dump(state)
+  return {actions = state.actions}
 end
 
 ark.routes = {{"POST", "/", handle, auth = false}}

@@ -285,21 +285,24 @@ local function task_info(state, req, _, env)
   return T.json(501, {code = 501, message = f.message, data = data})
 end
 
---- Everything the twin holds, in creation order: for {op = "dump"}.
-function crun.dump(state, env)
-  local now, groups = env.now(), {}
-  local assets, sessions, list = T.sorted(state.assets), T.sorted(state.sessions), T.sorted(state.tasks)
-  for i, a in ipairs(assets) do
-    assets[i] = render(a, now)
-    assets[i].URL, assets[i].GroupId = a.url, a.group_id
-  end
-  for i, s in ipairs(sessions) do
-    sessions[i] = {BytedToken = s.token, CallbackURL = s.callback, GroupId = s.group or T.null}
-  end
+--- {op = "dump"}: assets, sessions, tasks, and the ids of the real-person groups.
+crun.show = {
+  {"assets", "assets", function(a, _, now)
+    local r = render(a, now)
+    r.URL, r.GroupId = a.url, a.group_id
+    return r
+  end},
+  {"sessions", "sessions", function(s)
+    return {BytedToken = s.token, CallbackURL = s.callback, GroupId = s.group or T.null}
+  end},
+  {"tasks", "tasks", function(t, env) return {task_id = t.id, model = t.model, status = WORD[tasks.state(t, env)]} end},
+}
+
+function crun.dump(state)
+  local groups = {}
   for gid in pairs(state.groups) do groups[#groups + 1] = gid end
   table.sort(groups)
-  for i, t in ipairs(list) do list[i] = {task_id = t.id, model = t.model, status = WORD[tasks.state(t, env)]} end
-  return {assets = T.array(assets), sessions = T.array(sessions), groups = T.array(groups), tasks = T.array(list)}
+  return {groups = T.array(groups)}
 end
 
 local P = "/api/v1/client/job"

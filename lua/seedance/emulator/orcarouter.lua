@@ -368,29 +368,21 @@ local function get_generation(state, req, params, env)
   return fail(404, "task " .. params.task_id .. " not found", "NotFound")
 end
 
---- Groups, assets, sessions and generations in creation order: for {op = "dump"}.
-function orca.dump(state, env)
-  local now = env.now()
-  local function sorted(t, render)
-    local list = T.sorted(t)
-    for i, x in ipairs(list) do list[i] = render(x) end
-    return T.array(list)
-  end
-  return {
-    groups = sorted(state.groups, function(g)
-      local out = render_group(g)
-      out.Description = g.description
-      return out
-    end),
-    assets = sorted(state.assets, function(a) return render_asset(a, now) end),
-    sessions = sorted(state.sessions, function(s)
-      return {session_id = s.id, status = s.status, group_id = s.group_id, return_url = s.return_url}
-    end),
-    generations = sorted(state.tasks, function(rec)
-      return {id = rec.generation_id, task_id = rec.id, model = rec.model, status = TASK_WORDS[tasks.state(rec, env)]}
-    end),
-  }
-end
+--- {op = "dump"}: groups, assets, sessions and generations.
+orca.show = {
+  {"groups", "groups", function(g)
+    local out = render_group(g)
+    out.Description = g.description
+    return out
+  end},
+  {"assets", "assets", function(a, _, now) return render_asset(a, now) end},
+  {"sessions", "sessions", function(s)
+    return {session_id = s.id, status = s.status, group_id = s.group_id, return_url = s.return_url}
+  end},
+  {"generations", "tasks", function(rec, env)
+    return {id = rec.generation_id, task_id = rec.id, model = rec.model, status = TASK_WORDS[tasks.state(rec, env)]}
+  end},
+}
 
 orca.routes = {
   {"POST", "/v1/asset/groups", create_group},

@@ -224,22 +224,18 @@ local function delete_batch(state, req, _, _, now)
   return T.json(200, {deleted = deleted, failed = #ids - deleted, results = T.array(results)})
 end
 
---- Every asset, in creation order, as GET would show it (without touching `last_used_at`),
--- and the tasks: for {op = "dump"}.
-function piapi.dump(state, env)
-  local plan, now = plan_of(env) or {ttl = 0}, env.now()
-  local list = T.sorted(state.assets)
-  for i, a in ipairs(list) do
-    list[i] = render(a, plan, now)
-    list[i].ready_at = a.ready_at -- when it left Processing: benchmarks measure against it
-  end
-  local out = {}
-  for _, rec in ipairs(T.sorted(state.tasks)) do
+--- {op = "dump"}: every asset as GET would show it (without touching `last_used_at`), and the tasks.
+piapi.show = {
+  {"assets", "assets", function(a, env, now)
+    local r = render(a, plan_of(env) or {ttl = 0}, now)
+    r.ready_at = a.ready_at -- when it left Processing: benchmarks measure against it
+    return r
+  end},
+  {"tasks", "tasks", function(rec, env)
     local st, _, since = tasks.state(rec, env)
-    out[#out + 1] = {task_id = rec.id, status = st, changed_at = since, prompt = rec.prompt}
-  end
-  return {assets = T.array(list), tasks = T.array(out)}
-end
+    return {task_id = rec.id, status = st, changed_at = since, prompt = rec.prompt}
+  end},
+}
 
 --- Tasks
 

@@ -218,19 +218,17 @@ local function cancel_task(state, _, params, env)
   return T.json(202, {status = "CANCELLATION_REQUESTED"})
 end
 
---- Every record (soft-deleted ones marked) and the queue requests, in creation order:
--- for {op = "dump"}.
-function sunra.dump(state, env)
-  local now, all, reqs = env.now(), T.sorted(state.assets), T.sorted(state.tasks)
-  for i, r in ipairs(all) do
-    all[i] = render(r, now)
-    all[i].deleted = r.deleted or false
-  end
-  for i, rec in ipairs(reqs) do
-    reqs[i] = {request_id = rec.id, model = rec.model, status = QUEUE_WORDS[(tasks.state(rec, env))], input = rec.input}
-  end
-  return {assets = T.array(all), requests = T.array(reqs)}
-end
+--- {op = "dump"}: every record (soft-deleted ones marked) and the queue requests.
+sunra.show = {
+  {"assets", "assets", function(r, _, now)
+    local out = render(r, now)
+    out.deleted = r.deleted or false
+    return out
+  end},
+  {"requests", "tasks", function(rec, env)
+    return {request_id = rec.id, model = rec.model, status = QUEUE_WORDS[(tasks.state(rec, env))], input = rec.input}
+  end},
+}
 
 sunra.routes = {
   {"POST", "/v1/ark/assets", create},

@@ -14,7 +14,9 @@
 --     guard       optional fn(state, req, env, now, route) -> refusal answer or nil, after auth
 --     error       fn(status, message) -> an answer in the service's error shape
 --     new         optional fn(env) -> fresh state (default T.state())
---     dump        optional fn(state, env) -> what {op="dump"} shows besides the last requests
+--     show        optional list of {name, kind, fn(record, env, now)}: {op="dump"} shows each
+--                 record of state[kind], in creation order, under `name`
+--     dump        optional fn(state, env) -> what else {op="dump"} shows
 --     capture     optional fn(req) -> how the last request is kept (default: as received)
 --     rate_limit_status, base_path, control_plane: see seedance.emulator.app
 --
