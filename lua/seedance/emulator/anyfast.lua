@@ -60,6 +60,7 @@ local fail = anyfast.error
 
 local WORDS = {unknown = "unknown field '%s'", required = "%s is required", type = "%s must be a %s",
                enum = "invalid value in %s: %s"}
+anyfast.words = WORDS
 -- checks `body` against `schema`; `where` names a nested object in the messages
 local function checked(body, schema, where)
   local words = WORDS
@@ -211,30 +212,28 @@ local function check_model(m)
   end
 end
 
-local function action(fn, raw)
-  return function(state, req, _, env, now, key)
-    if raw then return fn(state, req, key, env, now) end
-    local body, err = T.json_body(req, fail, 400)
-    if not body then return err end
-    err = check_model(body.model)
-    if err then return err end
-    return fn(state, body, key, env, now)
-  end
+-- an action's body is checked by the route's schema, the billing model first
+local MODEL = {"model", enum = MODELS,
+               msg = function(_, m) return "model '" .. tostring(m) .. "' is not an asset billing model" end}
+local function action(name, fn, schema)
+  local body = {MODEL}
+  for _, f in ipairs(schema) do body[#body + 1] = f end
+  return {"POST", "/volc/asset/" .. name, function(state, req, _, env, now, key)
+    return fn(state, req.json, key, env, now)
+  end, body = body}
 end
 
-local PAGING = {{"model"}, {"Filter"},
+local PAGING = {{"Filter"},
                 {"PageNumber", "integer", min = 1, msg = "PageNumber must be a positive integer"},
                 {"PageSize", "integer", min = 1, max = 100, msg = "PageSize must be an integer of 1-100"}}
 
 -- the Filter of a List* body checked, as a table of sets; or nil and the refusal
 local function filter_of(body, schema, required)
-  local err = checked(body, PAGING)
-  if err then return nil, err end
   local f = body.Filter
   if required and not T.is_object(f) then return nil, fail(400, "Filter is required: an object") end
   f = T.present(f) and f or {}
   if not T.is_object(f) then return nil, fail(400, "Filter must be an object") end
-  err = checked(f, schema, "Filter")
+  local err = checked(f, schema, "Filter")
   if err then return nil, err end
   local sets = {}
   for _, field in ipairs(schema) do
@@ -259,11 +258,11 @@ end
 
 --- Groups
 
+local NEW_GROUP = {{"Name", "string", req = true, max = 64, msg = function(_, v)
+  return type(v) == "string" and #v > 64 and "Name must be at most 64 characters" or "Name is required"
+end}}
+
 local function create_group(state, body, key, env, now)
-  local err = checked(body, {{"model"}, {"Name", "string", req = true, max = 64, msg = function(_, v)
-    return type(v) == "string" and #v > 64 and "Name must be at most 64 characters" or "Name is required"
-  end}})
-  if err then return err end
   local g = new_group(state, env, now, key, body.Name, "AIGC")
   env.created("group:" .. body.Name)
   return T.json(200, {Id = g.id})
@@ -390,7 +389,7 @@ local function create_multipart(state, req, key, env, now)
             checksum = anyfast.checksum(file.data)}})
 end
 
-local function create_asset(state, req, key, env, now)
+local function create_asset(state, req, _, env, now, key)
   local ct = lower(req.headers["content-type"] or "")
   if ct:find("^multipart/form%-data") then return create_multipart(state, req, key, env, now) end
   if ct:find("application/json", 1, true) then return create_json(state, req, key, env, now) end
@@ -398,8 +397,6 @@ local function create_asset(state, req, key, env, now)
 end
 
 local function get_asset(state, body, key, _, now)
-  local err = checked(body, {{"model"}, {"Id", "string", req = true, msg = "Id is required"}})
-  if err then return err end
   local a = state.assets[body.Id]
   if not a or a.owner ~= key then return fail(404, "asset not found: " .. body.Id, "NotFound.Asset") end
   return T.json(200, render(a, now))
@@ -426,8 +423,6 @@ end
 --- Real-person sessions
 
 local function start_session(state, body, key, env, now)
-  local err = checked(body, {{"model"}, {"CallbackURL", "string", msg = "CallbackURL must be an http(s) URL"}})
-  if err then return err end
   local cb = T.present(body.CallbackURL) and body.CallbackURL or nil
   if cb and not cb:find("^https?://[^/]") then return fail(400, "CallbackURL must be an http(s) URL") end
   local token = T.byted_token(state.rng, now)
@@ -437,8 +432,6 @@ local function start_session(state, body, key, env, now)
 end
 
 local function session_result(state, body, key, env, now)
-  local err = checked(body, {{"model"}, {"BytedToken", "string", req = true, msg = "BytedToken is required"}})
-  if err then return err end
   local s = state.sessions[body.BytedToken]
   if not s or s.owner ~= key then return fail(404, "BytedToken not found", "NotFound.BytedToken") end
   local st = T.session_state(s, now)
@@ -613,16 +606,16 @@ anyfast.show = {
   end},
 }
 
-local P = "/volc/asset/"
-
 anyfast.routes = {
-  {"POST", P .. "CreateAssetGroup", action(create_group)},
-  {"POST", P .. "ListAssetGroups", action(list_groups)},
-  {"POST", P .. "CreateAsset", action(create_asset, true)},
-  {"POST", P .. "GetAsset", action(get_asset)},
-  {"POST", P .. "ListAssets", action(list_assets)},
-  {"POST", P .. "CreateVisualValidateSession", action(start_session)},
-  {"POST", P .. "GetVisualValidateResult", action(session_result)},
+  action("CreateAssetGroup", create_group, NEW_GROUP),
+  action("ListAssetGroups", list_groups, PAGING),
+  {"POST", "/volc/asset/CreateAsset", create_asset},
+  action("GetAsset", get_asset, {{"Id", "string", req = true, msg = "Id is required"}}),
+  action("ListAssets", list_assets, PAGING),
+  action("CreateVisualValidateSession", start_session,
+         {{"CallbackURL", "string", msg = "CallbackURL must be an http(s) URL"}}),
+  action("GetVisualValidateResult", session_result,
+         {{"BytedToken", "string", req = true, msg = "BytedToken is required"}}),
   {"POST", "/v1/video/generations", create_video, create = true},
   {"GET", "/v1/video/generations/{id}", get_video},
 }

@@ -46,20 +46,14 @@ local function ok(data, message)
 end
 
 -- crun refuses a request it cannot read as a validation error (422), where others say 400
-local WORDS = {unknown = "unknown field '%s'", required = "%s is required", type = "%s must be a %s"}
-local function checked(body, schema, words)
-  local msg = T.check(body, schema, words or WORDS)
-  return msg and fail(422, msg)
-end
-local function json_body(req)
-  return T.json_body(req, fail, 422)
-end
+crun.words = {unknown = "unknown field '%s'", required = "%s is required", type = "%s must be a %s"}
+crun.bad_status = 422
 
 local PARAM_WORDS = {unknown = "unknown parameter '%s'", required = "%s is required"}
 -- the one query parameter a GET takes, required: its value, or nil and the refusal
 local function only_param(req, name)
-  local bad = checked(req.query, {{name, req = true}}, PARAM_WORDS)
-  return req.query[name], bad
+  local msg = T.check(req.query, {{name, req = true}}, PARAM_WORDS)
+  return req.query[name], msg and fail(422, msg)
 end
 
 function crun.new(env)
@@ -103,10 +97,7 @@ local function failure_of(u, asset_type, group)
 end
 
 local function upload(state, req, _, env, now)
-  local body, err = json_body(req)
-  if not body then return err end
-  err = checked(body, UPLOAD)
-  if err then return err end
+  local body = req.json
   local msg = url_problem(body.asset_url)
   if msg then return fail(422, msg) end
   local group
@@ -135,12 +126,10 @@ end
 
 --- Real-person sessions
 
+local SESSION = {{"callback_url", "string", req = true, msg = "callback_url is required: an http(s) URL"}}
+
 local function start_session(state, req, _, env, now)
-  local body, err = json_body(req)
-  if not body then return err end
-  err = checked(body, {{"callback_url", "string", req = true, msg = "callback_url is required: an http(s) URL"}})
-  if err then return err end
-  local cb = body.callback_url
+  local cb = req.json.callback_url
   if not cb:find("^https?://[^/]") then return fail(422, "callback_url is required: an http(s) URL") end
   local token = T.byted_token(state.rng, now)
   while state.sessions[token] do token = T.byted_token(state.rng, now) end
@@ -242,10 +231,7 @@ local function input_problem(state, input, model, now)
 end
 
 local function create_task(state, req, _, env, now)
-  local body, err = json_body(req)
-  if not body then return err end
-  err = checked(body, TASK)
-  if err then return err end
+  local body = req.json
   local model = MODELS[body.model]
   local msg = input_problem(state, body.input, model, now)
   if msg then return fail(422, msg) end
@@ -308,11 +294,11 @@ end
 local P = "/api/v1/client/job"
 
 crun.routes = {
-  {"POST", P .. "/asset-upload", upload},
+  {"POST", P .. "/asset-upload", upload, body = UPLOAD},
   {"GET", P .. "/asset-info", info},
-  {"POST", P .. "/visual-validate-session", start_session},
+  {"POST", P .. "/visual-validate-session", start_session, body = SESSION},
   {"GET", P .. "/visual-validate-result", session_result},
-  {"POST", P .. "/CreateTask", create_task, create = true},
+  {"POST", P .. "/CreateTask", create_task, body = TASK, create = true},
   {"GET", P .. "/TaskInfo", task_info},
 }
 

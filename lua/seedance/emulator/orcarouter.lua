@@ -52,14 +52,18 @@ end
 local WORDS = {unknown = "unknown parameter '%s'", required = "'%s' is required", type = "'%s' must be a %s",
                enum = "'%s' must be Image, Video or Audio",
                range = function(k, f) return T.format("'%s' must be at most %d characters", k, f.max) end}
+orca.words = WORDS
+orca.json_refused = {content_type = "Content-Type must be application/json", object = "the body must be a JSON object"}
+function orca.refuse(status, msg, rule)
+  return fail(status, msg, rule == "required" and "MissingParameter" or nil)
+end
 local function checked(body, schema)
   local msg, rule = T.check(body, schema, WORDS)
-  return msg and fail(400, msg, rule == "required" and "MissingParameter" or nil)
+  return msg and orca.refuse(400, msg, rule)
 end
 local function json_body(req, allow_empty)
   if allow_empty and (req.body == nil or req.body == "") then return {} end
-  return T.json_body(req, fail, 400, {content_type = "Content-Type must be application/json",
-                                      object = "the body must be a JSON object"})
+  return T.json_body(req, fail, 400, orca.json_refused)
 end
 
 -- Advanced Creation Rights, which the asset library needs and plain video generation does not
@@ -109,10 +113,7 @@ local NEW_GROUP = {{"Name", "string", req = true, max = 64}, {"Description", "st
 local GROUP_TYPES = {aigc = "AIGC", real_human = "LivenessFace"}
 
 local function create_group(state, req, _, env, now)
-  local body, err = json_body(req)
-  if not body then return err end
-  err = checked(body, NEW_GROUP)
-  if err then return err end
+  local body = req.json
   local g = new_group(state, env, now, body.Name, T.present(body.Description) and body.Description or "", "AIGC")
   env.created("group:" .. g.name)
   return T.json(200, {Id = g.id})
@@ -166,10 +167,7 @@ local function asset_failure(u, asset_type, group)
 end
 
 local function create_asset(state, req, _, env, now)
-  local body, err = json_body(req)
-  if not body then return err end
-  err = checked(body, ASSET)
-  if err then return err end
+  local body = req.json
   if not body.URL:match("^https?://") then return fail(400, "'URL' must be a publicly accessible http(s) URL") end
   local g = state.groups[body.GroupId]
   if not g then return fail(404, "group " .. body.GroupId .. " not found", "NotFound.GroupId") end
@@ -321,19 +319,14 @@ local function check_content(state, content, now)
 end
 
 local function create_generation(state, req, _, env, now)
-  local body, err = json_body(req)
-  if not body then return err end
-  err = checked(body, GENERATION)
-  if err then return err end
+  local body = req.json
   local model, meta = MODELS[body.model], body.metadata
   if not model then return invalid("model '" .. body.model .. "' is not supported") end
   if T.present(meta) then
     if not T.is_object(meta) then return invalid("'metadata' must be an object") end
-    err = checked(meta, META)
-    if err then return err end
     local msg = T.settings_error(meta, model.fast, "the fast model", {"generate_audio", "watermark"})
-    if msg then return invalid(msg) end
-    err = T.present(meta.content) and check_content(state, meta.content, now)
+    local err = checked(meta, META) or (msg and invalid(msg))
+                or (T.present(meta.content) and check_content(state, meta.content, now))
     if err then return err end
   end
   local rec = tasks.new(env, {id = env.new_id("cgt"), prompt = body.prompt, model = body.model, input = body},
@@ -385,16 +378,16 @@ orca.show = {
 }
 
 orca.routes = {
-  {"POST", "/v1/asset/groups", create_group},
+  {"POST", "/v1/asset/groups", create_group, body = NEW_GROUP},
   {"GET", "/v1/asset/groups", list_groups},
   {"PATCH", "/v1/asset/groups/{id}", update_group},
-  {"POST", "/v1/asset/files", create_asset},
+  {"POST", "/v1/asset/files", create_asset, body = ASSET},
   {"GET", "/v1/asset/files", list_assets},
   {"GET", "/v1/asset/files/{id}", get_asset},
   {"DELETE", "/v1/asset/files/{id}", delete_asset},
   {"POST", "/v1/asset/real-human/sessions", create_session},
   {"GET", "/v1/asset/real-human/sessions/{session_id}", get_session},
-  {"POST", "/v1/video/generations", create_generation, open = true, create = true},
+  {"POST", "/v1/video/generations", create_generation, body = GENERATION, open = true, create = true},
   {"GET", "/v1/video/generations/{task_id}", get_generation, open = true},
 }
 

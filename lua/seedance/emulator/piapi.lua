@@ -36,14 +36,9 @@ local WORDS = {
   unknown = "invalid request: unknown field '%s'", required = "invalid request: '%s' is required",
   type = "invalid request: '%s' must be a %s",
 }
-local function checked(body, schema)
-  local msg = T.check(body, schema, WORDS)
-  return msg and fail(400, msg)
-end
-local function json_body(req)
-  return T.json_body(req, fail, 400, {content_type = "invalid request: Content-Type must be application/json",
-                                      object = "invalid request: body must be a JSON object"})
-end
+piapi.words = WORDS
+piapi.json_refused = {content_type = "invalid request: Content-Type must be application/json",
+                      object = "invalid request: body must be a JSON object"}
 
 -- The plan in force, rebuilt only when configure changed plan or quota.
 local cached_name, cached_quota, cached
@@ -123,9 +118,7 @@ local function create(state, item, env, now)
 end
 
 local function upload(state, req, _, env, now)
-  local body, err = json_body(req)
-  if not body then return err end
-  local a, msg = create(state, body, env, now)
+  local a, msg = create(state, req.json, env, now)
   if not a then return fail(400, msg) end
   return T.json(200, {asset_id = a.id, status = "Processing", upload_at = iso(now),
                       expires_at = iso(now + plan_of(env).ttl)})
@@ -134,11 +127,7 @@ end
 local BATCH = {{"items", "list", req = true, min = 1, msg = "invalid request: 'items' is required"}}
 
 local function upload_batch(state, req, _, env, now)
-  local body, err = json_body(req)
-  if not body then return err end
-  err = checked(body, BATCH)
-  if err then return err end
-  local items = body.items
+  local items = req.json.items
   if #items > 50 then return fail(400, "invalid request: at most 50 items per batch") end
   local results, ok_n = {}, 0
   for i, item in ipairs(items) do
@@ -205,11 +194,7 @@ end
 local DELETE = {{"asset_ids", "list", req = true, min = 1, msg = "invalid request: 'asset_ids' is required"}}
 
 local function delete_batch(state, req, _, _, now)
-  local body, err = json_body(req)
-  if not body then return err end
-  err = checked(body, DELETE)
-  if err then return err end
-  local ids = body.asset_ids
+  local ids = req.json.asset_ids
   if #ids > 100 then return fail(400, "invalid request: at most 100 asset_ids per request") end
   local results, deleted = {}, 0
   for i, id in ipairs(ids) do
@@ -272,10 +257,7 @@ local function check_ref(state, u, relaxed, now)
 end
 
 local function create_task(state, req, _, env, now)
-  local body, bad = json_body(req)
-  if not body then return bad end
-  bad = checked(body, TASK)
-  if bad then return bad end
+  local body = req.json
   local relaxed = TASK_TYPES[body.task_type]
   if relaxed == nil then return fail(400, "invalid request: unknown task_type " .. tostring(body.task_type)) end
   local input = body.input
@@ -283,7 +265,7 @@ local function create_task(state, req, _, env, now)
   if msg then return fail(400, msg) end
   for _, k in ipairs({"image_urls", "video_urls", "audio_urls"}) do
     for _, u in ipairs(input[k] or {}) do
-      bad = check_ref(state, u, relaxed, now)
+      local bad = check_ref(state, u, relaxed, now)
       if bad then return bad end
     end
   end
@@ -308,11 +290,11 @@ local function get_task(state, req, params, env)
 end
 
 piapi.routes = {
-  {"POST", "/api/v1/task", create_task, create = true},
+  {"POST", "/api/v1/task", create_task, body = TASK, create = true},
   {"GET", "/api/v1/task/{task_id}", get_task},
-  {"POST", "/api/v1/asset/upload", upload},
-  {"POST", "/api/v1/asset/upload/batch", upload_batch},
-  {"POST", "/api/v1/asset/delete", delete_batch},
+  {"POST", "/api/v1/asset/upload", upload, body = {open = true}},
+  {"POST", "/api/v1/asset/upload/batch", upload_batch, body = BATCH},
+  {"POST", "/api/v1/asset/delete", delete_batch, body = DELETE},
   {"GET", "/api/v1/asset", list_assets},
   {"GET", "/api/v1/asset/{asset_id}", get_asset},
   {"DELETE", "/api/v1/asset/{asset_id}", delete_asset},

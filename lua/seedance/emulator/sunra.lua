@@ -41,10 +41,8 @@ local fail = sunra.error
 
 local WORDS = {unknown = "unknown field '%s'", required = "'%s' is required", type = "'%s' must be a %s",
                enum = "'%s' must be one of image, video, audio"}
-local function json_body(req)
-  return T.json_body(req, fail, 400, {content_type = "Content-Type must be application/json",
-                                      object = "body must be a JSON object"})
-end
+sunra.words = WORDS
+sunra.json_refused = {content_type = "Content-Type must be application/json", object = "body must be a JSON object"}
 
 local function render(r, now)
   local status = T.asset_status(r, now)
@@ -61,10 +59,7 @@ local CREATE = {{"source_url", "string", req = true, msg = "'source_url' is requ
                 {"asset_type", enum = {image = true, video = true, audio = true}}}
 
 local function create(state, req, _, env, now)
-  local body, err = json_body(req)
-  if not body then return err end
-  local msg = T.check(body, CREATE, WORDS)
-  if msg then return fail(400, msg) end
+  local body = req.json
   local u = body.source_url
   local ext, kind = T.extension(u), body.asset_type
   local implied = T.media_type(ext)
@@ -168,7 +163,7 @@ local function create_task(state, req, params, env, now)
   local model_id = params.owner .. "/" .. params.model
   local model = MODELS[model_id]
   if not model then return fail(404, "model '" .. model_id .. "' not found") end
-  local body, err = json_body(req)
+  local body, err = T.json_body(req, fail, 400, sunra.json_refused)
   if not body then return err end
   local msg = T.check(body, TASK, TASK_WORDS)
   if msg then return fail(400, msg) end
@@ -231,7 +226,7 @@ sunra.show = {
 }
 
 sunra.routes = {
-  {"POST", "/v1/ark/assets", create},
+  {"POST", "/v1/ark/assets", create, body = CREATE},
   {"GET", "/v1/ark/assets", list},
   {"GET", "/v1/ark/assets/{id}", get},
   {"DELETE", "/v1/ark/assets/{id}", delete},

@@ -4,10 +4,15 @@
 -- A twin module returns a table:
 --
 --     name        the provider's name
---     routes      list of {method, "/path/{param}", fn, create=, auth=, ...}: fn(state,
---                 req, params, env, now, key) -> answer; `create`: the request is kept as
---                 `last_create` in the dump; `auth = false`: the route checks its own
---                 credential; other fields are the twin's own (its guard sees the route)
+--     routes      list of {method, "/path/{param}", fn, body=, create=, auth=, ...}:
+--                 fn(state, req, params, env, now, key) -> answer; `body`: a schema (see
+--                 T.check) the JSON object body must fit, then given as `req.json`;
+--                 `create`: the request is kept as `last_create` in the dump; `auth = false`:
+--                 the route checks its own credential; other fields are the twin's own
+--     words, json_refused, bad_status, refuse
+--                 how the twin refuses a body: T.check's words, the words for another
+--                 content type or no object ({content_type=, object=}), the status (400),
+--                 refuse(status, message, rule, field) -> answer (default: error)
 --     auth        {header = "x-api-key"} or {schemes = {bearer = true}} (Authorization), and
 --                 `message`: the twin's 401 words; routes run only with a key it accepts
 --                 (any non-empty one, or only config.api_key)
@@ -472,6 +477,13 @@ function T.serve(twin, state, route, req, params, env)
   if twin.guard then
     local refusal = twin.guard(state, req, env, now, route)
     if refusal then return refusal end
+  end
+  if route.body then
+    local body, err = T.json_body(req, twin.error, twin.bad_status, twin.json_refused)
+    if not body then return err end
+    local msg, rule, field = T.check(body, route.body, twin.words)
+    if msg then return (twin.refuse or twin.error)(twin.bad_status or 400, msg, rule, field) end
+    req.json = body
   end
   return route.fn(state, req, params, env, now, key)
 end
