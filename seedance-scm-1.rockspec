@@ -16,6 +16,7 @@ dependencies = { "lua >= 5.1", "lua-cjson" }
 external_dependencies = {
   CURL = { library = "curl" },
   CRYPTO = { header = "openssl/evp.h", library = "crypto" },
+  JSMN = { header = "jsmn.h" },
   SQLITE = { header = "sqlite3.h", library = "sqlite3" },
   HIREDIS = { header = "hiredis/hiredis.h", library = "hiredis" },
 }
@@ -35,7 +36,10 @@ build = {
         "src/driver_external.c",
         "src/durable.c",
         "src/engine.c",
+        "src/heap.c",
+        "src/json.c",
         "src/lua_engine.c",
+        "src/lua_sched.c",
         "src/object.c",
         "src/probe/probe.c",
         "src/probe/probe_audio.c",
@@ -44,6 +48,7 @@ build = {
         "src/probe/probe_lua.c",
         "src/probe/probe_mp4.c",
         "src/retry.c",
+        "src/sched.c",
         "src/sign.c",
         "src/store_lua.c",
         "src/store_redis.c",
@@ -99,10 +104,9 @@ build = {
     ["seedance.task"] = "lua/seedance/task.lua",
     ["seedance.tasks"] = "lua/seedance/tasks.lua",
     ["seedance.time"] = "lua/seedance/time.lua",
-    ["seedance.timers"] = "lua/seedance/timers.lua",
-    ["seedance.tracker"] = "lua/seedance/tracker.lua",
     ["seedance.url"] = "lua/seedance/url.lua",
     ["seedance.wait"] = "lua/seedance/wait.lua",
+    ["seedance.watch"] = "lua/seedance/watch.lua",
   },
   install = { bin = { ["seedance"] = "bin/seedance" } },
 }

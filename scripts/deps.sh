@@ -3,7 +3,7 @@
 # Used by `make demo`, `make test` and CI; needs root or sudo on a fresh machine.
 set -eu
 PKGS="build-essential pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted
-libmicrohttpd-dev libssl-dev lua-socket libsqlite3-dev sqlite3 libhiredis-dev"
+libmicrohttpd-dev libssl-dev lua-socket libsqlite3-dev sqlite3 libhiredis-dev libjsmn-dev"
 # LuaJIT is OpenResty's branch (luajit2): nginx's Lua module needs it and conflicts with Debian's luajit
 [ "${1:-}" = "--all" ] && PKGS="$PKGS luajit2 libluajit2-5.1-dev lua-check valgrind nginx libnginx-mod-http-lua
 lua5.3 liblua5.3-dev lua5.1 liblua5.1-0-dev lua-ldoc lua-markdown love xvfb xauth luarocks redis-server"

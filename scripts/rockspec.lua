@@ -88,6 +88,7 @@ dependencies = { "lua >= 5.1", "lua-cjson" }
 external_dependencies = {
   CURL = { library = "curl" },
   CRYPTO = { header = "openssl/evp.h", library = "crypto" },
+  JSMN = { header = "jsmn.h" },
   SQLITE = { header = "sqlite3.h", library = "sqlite3" },
   HIREDIS = { header = "hiredis/hiredis.h", library = "hiredis" },
 }

@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "engine.h"
+#include "sched.h"
 
 #define SLOT_BITS 22u
 #define SLOT_MASK ((1u << SLOT_BITS) - 1u)
@@ -40,67 +41,31 @@ const char *sd_errkind_name(sd_errkind k)
     }
 }
 
-/* ---- heap on due ---- */
+/* ---- the one heap ---- */
 
-static void heap_swap(sd_engine *e, size_t a, size_t b)
+static int queue_request(sd_engine *e, sd_request *r, double due)
 {
-    sd_request *t = e->heap[a];
-    e->heap[a] = e->heap[b];
-    e->heap[b] = t;
-    e->heap[a]->heap_idx = a;
-    e->heap[b]->heap_idx = b;
-}
-
-static void heap_up(sd_engine *e, size_t i)
-{
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (e->heap[p]->due <= e->heap[i]->due) break;
-        heap_swap(e, p, i);
-        i = p;
-    }
-}
-
-static void heap_down(sd_engine *e, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < e->heap_len && e->heap[l]->due < e->heap[m]->due) m = l;
-        if (r < e->heap_len && e->heap[r]->due < e->heap[m]->due) m = r;
-        if (m == i) break;
-        heap_swap(e, i, m);
-        i = m;
-    }
-}
-
-static int heap_push(sd_engine *e, sd_request *r)
-{
-    if (e->heap_len == e->heap_cap) {
-        size_t cap = e->heap_cap ? e->heap_cap * 2 : 64;
-        sd_request **h = realloc(e->heap, cap * sizeof *h);
-        if (h == NULL) return -1;
-        e->heap = h;
-        e->heap_cap = cap;
-    }
-    r->heap_idx = e->heap_len;
-    e->heap[e->heap_len++] = r;
-    heap_up(e, r->heap_idx);
+    r->h.tm.due = due;
+    if (sd_heap_push(&e->heap, &r->h.tm) != 0) return -1;
     r->state = SD_WAITING;
     e->waiting++;
     return 0;
 }
 
-static void heap_remove(sd_engine *e, sd_request *r)
+static void unqueue_request(sd_engine *e, sd_request *r)
 {
-    size_t i = r->heap_idx;
-    e->heap_len--;
-    if (i != e->heap_len) {
-        e->heap[i] = e->heap[e->heap_len];
-        e->heap[i]->heap_idx = i;
-        heap_down(e, i);
-        heap_up(e, i);
-    }
+    sd_heap_remove(&e->heap, &r->h.tm);
     e->waiting--;
+}
+
+double sd_engine_now(const sd_engine *e)
+{
+    return e->manual_clock ? e->clock : sd_monotonic();
+}
+
+void sd_engine_advance(sd_engine *e, double seconds)
+{
+    if (e->manual_clock && seconds > 0) e->clock += seconds;
 }
 
 /* ---- hosts ---- */
@@ -147,6 +112,8 @@ int sd_engine_init(sd_engine *e, const sd_config *cfg, const sd_driver *drv, cha
     e->rng = cfg->seed ? cfg->seed : ((uint64_t)(sd_walltime() * 1e6) ^ (uint64_t)(uintptr_t)e) | 1u;
     e->drv = drv;
     e->generation = 1;
+    e->manual_clock = cfg->manual_clock;
+    e->clock = 1000.0; /* a manual clock starts at an arbitrary, visible point */
     if (drv == &sd_driver_curl) {
         extern int sd_curl_init(sd_engine * e, char *err, size_t errlen);
         if (sd_curl_init(e, err, errlen) != 0) return -1;
@@ -168,11 +135,7 @@ void sd_request_free(sd_engine *e, sd_request *r)
 {
     int i;
     if (r == NULL) return;
-    if (e && r->slot < e->nslots && e->slots[r->slot] == r) {
-        e->slots[r->slot] = NULL;
-        e->free_slots[e->nfree++] = r->slot;
-        e->total--;
-    }
+    if (e) sd_handle_free(e, &r->h);
     free(r->method);
     free(r->url);
     free(r->body);
@@ -192,32 +155,41 @@ void sd_engine_close(sd_engine *e)
     sd_request *r;
     if (e->closed) return;
     e->closed = 1;
+    sd_sched_close(e);
     for (i = 0; i < e->nslots; i++) {
-        r = e->slots[i];
-        if (r && r->state == SD_ACTIVE) e->drv->abort(e, r);
+        if (e->slots[i] == NULL || e->slots[i]->tm.type != SD_TM_REQUEST) continue;
+        r = (sd_request *)e->slots[i];
+        if (r->state == SD_ACTIVE) e->drv->abort(e, r);
     }
     if (e->drv->close) e->drv->close(e);
-    for (i = 0; i < e->nslots; i++)
-        if (e->slots[i]) sd_request_free(e, e->slots[i]);
+    for (i = 0; i < e->nslots; i++) {
+        sd_handle *hd = e->slots[i];
+        if (hd == NULL) continue;
+        if (hd->tm.type == SD_TM_REQUEST) sd_request_free(e, (sd_request *)hd);
+        else {
+            sd_handle_free(e, hd);
+            free(hd);
+        }
+    }
     free(e->slots);
     free(e->free_slots);
-    free(e->heap);
+    sd_heap_free(&e->heap);
+    free(e->fired);
     for (h = 0; h < e->nhosts; h++) free(e->hosts[h].name);
     free(e->hosts);
     free(e->cfg.ca_file);
     free(e->cfg.ca_path);
     free(e->cfg.user_agent);
     e->slots = NULL;
-    e->heap = NULL;
     e->hosts = NULL;
 }
 
-static int slot_alloc(sd_engine *e, sd_request *r)
+int sd_handle_alloc(sd_engine *e, sd_handle *h)
 {
     uint32_t s;
     if (e->nfree == 0) {
         uint32_t n = e->nslots ? e->nslots * 2 : 64, i;
-        sd_request **sl;
+        sd_handle **sl;
         uint32_t *fr;
         if (n > SLOT_MASK + 1u) return -1;
         sl = realloc(e->slots, n * sizeof *sl);
@@ -233,31 +205,108 @@ static int slot_alloc(sd_engine *e, sd_request *r)
         e->nslots = n;
     }
     s = e->free_slots[--e->nfree];
-    e->slots[s] = r;
-    r->slot = s;
+    e->slots[s] = h;
+    h->slot = s;
     e->generation++;
-    r->id = (double)e->generation * (double)(SLOT_MASK + 1u) + (double)s;
-    e->total++;
+    h->id = (double)e->generation * (double)(SLOT_MASK + 1u) + (double)s;
+    if (h->tm.type == SD_TM_REQUEST) e->total++;
     return 0;
 }
 
-sd_request *sd_engine_find(sd_engine *e, double id)
+void sd_handle_free(sd_engine *e, sd_handle *h)
+{
+    if (h->slot < e->nslots && e->slots[h->slot] == h) {
+        e->slots[h->slot] = NULL;
+        e->free_slots[e->nfree++] = h->slot;
+        if (h->tm.type == SD_TM_REQUEST) e->total--;
+    }
+}
+
+sd_handle *sd_handle_find(sd_engine *e, double id, sd_timer_type type)
 {
     double gen;
     uint32_t s;
     if (!(id >= 0) || id > 9007199254740991.0) return NULL;
     gen = floor(id / (double)(SLOT_MASK + 1u));
     s = (uint32_t)(id - gen * (double)(SLOT_MASK + 1u));
-    if (s >= e->nslots || e->slots[s] == NULL || e->slots[s]->id != id) return NULL;
+    if (s >= e->nslots || e->slots[s] == NULL || e->slots[s]->id != id || e->slots[s]->tm.type != type) return NULL;
     return e->slots[s];
+}
+
+sd_request *sd_engine_find(sd_engine *e, double id)
+{
+    return (sd_request *)sd_handle_find(e, id, SD_TM_REQUEST);
+}
+
+/* ---- Lua timers ---- */
+
+double sd_engine_timer(sd_engine *e, double delay)
+{
+    sd_handle *h = calloc(1, sizeof *h);
+    if (h == NULL) return -1;
+    h->tm.type = SD_TM_LUA;
+    h->tm.idx = SD_HEAP_NONE;
+    if (sd_handle_alloc(e, h) != 0) {
+        free(h);
+        return -1;
+    }
+    h->tm.due = sd_engine_now(e) + (delay > 0 ? delay : 0);
+    if (sd_heap_push(&e->heap, &h->tm) != 0) {
+        sd_handle_free(e, h);
+        free(h);
+        return -1;
+    }
+    e->lua_timers++;
+    return h->id;
+}
+
+int sd_engine_cancel_timer(sd_engine *e, double id)
+{
+    sd_handle *h = sd_handle_find(e, id, SD_TM_LUA);
+    if (h == NULL) return 0;
+    sd_heap_remove(&e->heap, &h->tm);
+    sd_handle_free(e, h);
+    free(h);
+    e->lua_timers--;
+    return 1;
+}
+
+static void fire_lua_timer(sd_engine *e, sd_handle *h)
+{
+    if (e->nfired == e->capfired) {
+        size_t cap = e->capfired ? e->capfired * 2 : 16;
+        double *f = realloc(e->fired, cap * sizeof *f);
+        if (f == NULL) {
+            /* try again at the next step rather than lose it */
+            h->tm.due = sd_engine_now(e) + 0.001;
+            if (sd_heap_push(&e->heap, &h->tm) == 0) return;
+            f = e->fired; /* unreachable in practice: the heap just had room for it */
+        } else {
+            e->fired = f;
+            e->capfired = cap;
+        }
+    }
+    if (e->nfired < e->capfired) e->fired[e->nfired++] = h->id;
+    sd_handle_free(e, h);
+    free(h);
+    e->lua_timers--;
 }
 
 sd_request *sd_engine_submit(sd_engine *e, const sd_submit *s, char *err, size_t errlen)
 {
+    return sd_engine_submit_owned(e, s, NULL, err, errlen);
+}
+
+sd_request *sd_engine_submit_owned(sd_engine *e, const sd_submit *s, struct sd_poll *p, char *err, size_t errlen)
+{
     sd_request *r = calloc(1, sizeof *r);
-    double now = sd_monotonic();
+    double now = sd_engine_now(e);
     int i;
     if (r == NULL) goto oom;
+    r->h.tm.type = SD_TM_REQUEST;
+    r->h.tm.idx = SD_HEAP_NONE;
+    r->poll = p;
+    r->owned = p != NULL;
     r->method = dup_s(s->method ? s->method : "GET");
     r->url = dup_s(s->url);
     r->host = url_host(s->url);
@@ -284,7 +333,6 @@ sd_request *sd_engine_submit(sd_engine *e, const sd_submit *s, char *err, size_t
     if (r->method == NULL || r->url == NULL) goto oom;
     r->timeout = s->timeout > 0 ? s->timeout : e->cfg.timeout;
     r->deadline = s->deadline > 0 ? now + s->deadline : 0;
-    r->due = now + (s->delay > 0 ? s->delay : 0);
     r->max_retries = s->retries >= 0 ? s->retries : e->cfg.retries;
     r->idempotent = s->idempotent;
     r->follow = s->follow;
@@ -293,8 +341,8 @@ sd_request *sd_engine_submit(sd_engine *e, const sd_submit *s, char *err, size_t
     r->retry_after = -1;
     r->max_body = s->max_body > 0 ? s->max_body : e->cfg.max_body;
     for (i = 0; i < s->n_retry_on && i < 8; i++) r->retry_on[r->n_retry_on++] = s->retry_on[i];
-    if (slot_alloc(e, r) != 0) goto oom;
-    if (heap_push(e, r) != 0) {
+    if (sd_handle_alloc(e, &r->h) != 0) goto oom;
+    if (queue_request(e, r, now + (s->delay > 0 ? s->delay : 0)) != 0) {
         sd_request_free(e, r);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -342,7 +390,7 @@ static void admit(sd_engine *e, sd_request *r)
     r->retry_after = -1;
     sd_buf_reset(&r->resp_body);
     sd_buf_reset(&r->resp_headers);
-    r->started = sd_monotonic();
+    r->started = sd_engine_now(e);
     r->state = SD_ACTIVE;
     h->active++;
     e->active++;
@@ -387,13 +435,12 @@ void sd_engine_finished(sd_engine *e, sd_request *r)
 /* An attempt is over and its host place given back: schedule the retry or report it done. */
 static void settle(sd_engine *e, sd_request *r)
 {
-    double now = sd_monotonic(), delay;
+    double now = sd_engine_now(e), delay;
     r->driver_data = NULL;
     delay = sd_retry_delay(e, r, now);
     if (delay >= 0) {
         e->retries_done++;
-        r->due = now + delay;
-        if (heap_push(e, r) == 0) return;
+        if (queue_request(e, r, now + delay) == 0) return;
         r->err = SD_ERR_INTERNAL;
     }
     done_push(e, r);
@@ -401,15 +448,25 @@ static void settle(sd_engine *e, sd_request *r)
 
 static void start_due(sd_engine *e)
 {
-    double now = sd_monotonic();
-    while (e->heap_len > 0 && e->heap[0]->due <= now) {
-        sd_request *r = e->heap[0];
-        heap_remove(e, r);
-        if (r->deadline > 0 && now >= r->deadline) {
-            finish_now(e, r, SD_ERR_DEADLINE, "deadline passed before the request could be sent");
-            continue;
+    double now = sd_engine_now(e);
+    sd_timer *t;
+    while ((t = sd_heap_top(&e->heap)) != NULL && t->due <= now) {
+        sd_heap_remove(&e->heap, t);
+        switch (t->type) {
+        case SD_TM_REQUEST: {
+            sd_request *r = (sd_request *)(void *)t;
+            e->waiting--;
+            if (r->deadline > 0 && now >= r->deadline) {
+                finish_now(e, r, SD_ERR_DEADLINE, "deadline passed before the request could be sent");
+                continue;
+            }
+            admit(e, r);
+            break;
         }
-        admit(e, r);
+        case SD_TM_LUA: fire_lua_timer(e, (sd_handle *)(void *)t); break;
+        case SD_TM_POLL:
+        case SD_TM_ROUND: sd_sched_fire(e, t); break;
+        }
     }
 }
 
@@ -418,15 +475,17 @@ int sd_engine_step(sd_engine *e)
     if (e->closed) return 0;
     start_due(e);
     e->drv->perform(e);
-    start_due(e); /* retries with no delay and hosts freed by completions */
-    return e->active + e->waiting + e->ready;
+    sd_sched_collect(e); /* poll answers are read here, in C; Lua sees only changes */
+    start_due(e);        /* retries with no delay and hosts freed by completions */
+    return e->active + e->waiting + e->ready + e->lua_timers + sd_sched_busy(e);
 }
 
 double sd_engine_next_due(sd_engine *e)
 {
+    sd_timer *t = sd_heap_top(&e->heap);
     double d;
-    if (e->heap_len == 0) return e->active > 0 ? 3600.0 : -1;
-    d = e->heap[0]->due - sd_monotonic();
+    if (t == NULL) return e->active > 0 ? 3600.0 : -1;
+    d = t->due - sd_engine_now(e);
     return d > 0 ? d : 0;
 }
 
@@ -436,9 +495,18 @@ void sd_engine_wait(sd_engine *e, double max_wait)
     int ms;
     if (e->closed || max_wait <= 0) return;
     if (d >= 0 && d < max_wait) max_wait = d;
-    if (e->active == 0 && e->heap_len == 0) return; /* nothing could wake us */
+    if (e->active == 0 && e->heap.len == 0) return; /* nothing could wake us */
+    if (e->manual_clock) {
+        /* tests: nothing real to wait for, so time jumps to what is due next */
+        if (e->active == 0) sd_engine_advance(e, max_wait);
+        return;
+    }
     ms = (int)ceil(max_wait * 1000.0);
     if (ms <= 0) return;
+    if (e->active == 0) {
+        sd_sleep(max_wait); /* only timers to wait for: no transfer can end sooner */
+        return;
+    }
     e->drv->wait(e, ms);
 }
 
@@ -448,7 +516,7 @@ void sd_engine_cancel(sd_engine *e, sd_request *r)
     sd_request **pp;
     switch (r->state) {
     case SD_WAITING:
-        heap_remove(e, r);
+        unqueue_request(e, r);
         break;
     case SD_READY:
         h = host_get(e, r->host);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "heap.h"
 
 /* as large as curl's own error buffer, so its message is never cut */
 #define CURL_ERROR_SIZE_COPY 256
@@ -30,6 +31,8 @@ typedef enum {
 
 typedef enum { SD_WAITING, SD_READY, SD_ACTIVE, SD_DONE } sd_state;
 
+struct sd_sched;
+
 typedef struct sd_config {
     double connect_timeout; /* seconds */
     double timeout;         /* per attempt, seconds */
@@ -42,15 +45,26 @@ typedef struct sd_config {
     int verify_tls;
     char *ca_file, *ca_path, *user_agent;
     uint64_t seed;
+    int manual_clock;
 } sd_config;
 
 struct sd_engine;
 
-typedef struct sd_request {
-    double id;          /* handed to Lua; slot in the low bits, generation above */
+/* What Lua holds a number for: a request or a timer. The id carries the slot in its low
+ * bits and a generation above, so a stale id never finds a newer occupant. */
+typedef struct sd_handle {
+    sd_timer tm; /* first: the heap entry; its type tells what the handle is */
+    double id;
     uint32_t slot;
+} sd_handle;
+
+struct sd_poll;
+struct sd_round;
+
+typedef struct sd_request {
+    sd_handle h;
     sd_state state;
-    double due, deadline, timeout, started;
+    double deadline, timeout, started;
     int attempts, max_retries, idempotent;
     int retry_on[8], n_retry_on;
     char *method, *url, *body, *file, *host;
@@ -70,7 +84,9 @@ typedef struct sd_request {
     double retry_after; /* seconds the server asked for, -1 when it said nothing */
     long long file_bytes;
     /* bookkeeping */
-    size_t heap_idx;
+    struct sd_poll *poll;    /* the scheduler's poll this request answers, if any */
+    struct sd_round *round;  /* or the list round it is a page of */
+    int owned;               /* made by the scheduler: never handed to Lua */
     struct sd_request *next; /* done list or per-host ready list */
     void *driver_data;
 } sd_request;
@@ -94,11 +110,16 @@ typedef struct sd_engine {
     sd_config cfg;
     const sd_driver *drv;
     void *drv_state;
-    sd_request **slots;
+    sd_handle **slots;
     uint32_t nslots, *free_slots, nfree;
     uint32_t generation;
-    sd_request **heap;
-    size_t heap_len, heap_cap;
+    sd_heap heap;               /* requests, polls, list rounds and Lua timers alike */
+    double *fired;              /* ids of Lua timers that fell due, for Lua to collect */
+    size_t nfired, capfired;
+    int lua_timers;             /* Lua timers set and not yet fired or cancelled */
+    int manual_clock;           /* tests: time moves only by sd_engine_advance */
+    double clock;
+    struct sd_sched *sched;     /* the poll scheduler (sched.c), made on first use */
     sd_request *done_head, *done_tail;
     sd_host *hosts;
     int nhosts;
@@ -144,6 +165,18 @@ void sd_engine_finished(sd_engine *e, sd_request *r);
 sd_request *sd_engine_pop_done(sd_engine *e);
 void sd_request_free(sd_engine *e, sd_request *r);
 const char *sd_errkind_name(sd_errkind k);
+/* The engine's clock (monotonic seconds, or the manual one in tests). */
+double sd_engine_now(const sd_engine *e);
+void sd_engine_advance(sd_engine *e, double seconds);
+/* Lua timers: an id, fired into e->fired when due (sd_engine_step). */
+double sd_engine_timer(sd_engine *e, double delay);
+int sd_engine_cancel_timer(sd_engine *e, double id);
+/* Handles: allocate an id for h (type set by the caller), free it, find it. */
+int sd_handle_alloc(sd_engine *e, sd_handle *h);
+void sd_handle_free(sd_engine *e, sd_handle *h);
+sd_handle *sd_handle_find(sd_engine *e, double id, sd_timer_type type);
+/* Queue a request built in C (the scheduler's polls) like a submitted one. */
+sd_request *sd_engine_submit_owned(sd_engine *e, const sd_submit *s, struct sd_poll *p, char *err, size_t errlen);
 
 /* retry.c */
 double sd_retry_after(const char *headers, size_t len, double now_wall);

@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "lua_engine.h"
+#include "sched.h"
 
 #define ENGINE_MT "seedance.engine"
 
@@ -31,6 +32,11 @@ static lengine *check_engine(lua_State *L, int i)
     lengine *le = luaL_checkudata(L, i, ENGINE_MT);
     if (!le->open) luaL_argerror(L, i, "engine is closed");
     return le;
+}
+
+sd_engine *sd_check_engine(lua_State *L, int i)
+{
+    return &check_engine(L, i)->e;
 }
 
 /* Raise on option names we do not know: a typo must not silently mean "default". */
@@ -84,7 +90,7 @@ static int opt_bool(lua_State *L, int t, const char *k, int def)
 static const char *const engine_opts[] = {"connect_timeout", "timeout", "retries", "backoff_base",
                                           "backoff_max", "max_retry_after", "max_per_host", "max_body",
                                           "verify_tls", "ca_file", "ca_path", "user_agent", "seed",
-                                          "driver", NULL};
+                                          "driver", "clock", NULL};
 
 static int l_engine(lua_State *L)
 {
@@ -110,6 +116,11 @@ static int l_engine(lua_State *L)
     cfg.ca_path = (char *)opt_str(L, 1, "ca_path");
     cfg.user_agent = (char *)opt_str(L, 1, "user_agent");
     cfg.seed = (uint64_t)opt_num(L, 1, "seed", 0);
+    {
+        const char *clk = opt_str(L, 1, "clock");
+        if (clk && strcmp(clk, "manual") == 0) cfg.manual_clock = 1;
+        else if (clk && strcmp(clk, "monotonic") != 0) luaL_error(L, "option 'clock' must be \"monotonic\" or \"manual\"");
+    }
     drv = opt_str(L, 1, "driver");
     if (drv && strcmp(drv, "external") == 0) d = &sd_driver_external;
     else if (drv && strcmp(drv, "curl") != 0) luaL_error(L, "option 'driver' must be \"curl\" or \"external\"");
@@ -132,38 +143,35 @@ static const char *const submit_opts[] = {"method", "url", "headers", "body", "t
                                           "delay", "retries", "idempotent", "retry_on", "file",
                                           "resume", "follow", "max_body", NULL};
 
-static int l_submit(lua_State *L)
+/* The request table at index t into s; strings stay anchored by that table. */
+void sd_read_submit(lua_State *L, int t, sd_submit *sp, const char **hdrs, int *retry_on)
 {
-    lengine *le = check_engine(L, 1);
     sd_submit s;
-    sd_request *r;
-    const char *hdrs[64];
-    int retry_on[8], i, n;
+    int i, n;
     size_t blen = 0;
-    char err[128];
-    luaL_checktype(L, 2, LUA_TTABLE);
-    check_keys(L, 2, submit_opts, "submit");
+    luaL_checktype(L, t, LUA_TTABLE);
+    check_keys(L, t, submit_opts, "submit");
     memset(&s, 0, sizeof s);
-    s.method = opt_str(L, 2, "method");
-    s.url = opt_str(L, 2, "url");
+    s.method = opt_str(L, t, "method");
+    s.url = opt_str(L, t, "url");
     if (s.url == NULL) luaL_error(L, "submit: 'url' is required");
     if (strlen(s.url) > SD_MAX_URL) luaL_error(L, "submit: 'url' over %d bytes", SD_MAX_URL);
-    if (sd_getfield(L, 2, "body") == LUA_TSTRING) s.body = lua_tolstring(L, -1, &blen);
+    if (sd_getfield(L, t, "body") == LUA_TSTRING) s.body = lua_tolstring(L, -1, &blen);
     else if (!lua_isnil(L, -1)) luaL_error(L, "option 'body' must be a string");
     lua_pop(L, 1);
     s.body_len = blen;
-    s.file = opt_str(L, 2, "file");
-    s.timeout = opt_num(L, 2, "timeout", 0);
-    s.deadline = opt_num(L, 2, "deadline", 0);
-    s.delay = opt_num(L, 2, "delay", 0);
-    s.retries = (int)opt_num(L, 2, "retries", -1);
-    s.resume = opt_bool(L, 2, "resume", 0);
-    s.max_body = (size_t)opt_num(L, 2, "max_body", 0);
-    s.idempotent = opt_bool(L, 2, "idempotent", s.method == NULL || strcmp(s.method, "GET") == 0 ||
+    s.file = opt_str(L, t, "file");
+    s.timeout = opt_num(L, t, "timeout", 0);
+    s.deadline = opt_num(L, t, "deadline", 0);
+    s.delay = opt_num(L, t, "delay", 0);
+    s.retries = (int)opt_num(L, t, "retries", -1);
+    s.resume = opt_bool(L, t, "resume", 0);
+    s.max_body = (size_t)opt_num(L, t, "max_body", 0);
+    s.idempotent = opt_bool(L, t, "idempotent", s.method == NULL || strcmp(s.method, "GET") == 0 ||
                                                     strcmp(s.method, "HEAD") == 0 ||
                                                     strcmp(s.method, "DELETE") == 0);
-    s.follow = opt_bool(L, 2, "follow", 0);
-    if (sd_getfield(L, 2, "headers") == LUA_TTABLE) {
+    s.follow = opt_bool(L, t, "follow", 0);
+    if (sd_getfield(L, t, "headers") == LUA_TTABLE) {
         n = (int)lua_rawlen(L, -1);
         if (n > 64) luaL_error(L, "submit: at most 64 headers");
         for (i = 0; i < n; i++) {
@@ -182,7 +190,7 @@ static int l_submit(lua_State *L)
         luaL_error(L, "option 'headers' must be a list of strings");
     }
     lua_pop(L, 1);
-    if (sd_getfield(L, 2, "retry_on") == LUA_TTABLE) {
+    if (sd_getfield(L, t, "retry_on") == LUA_TTABLE) {
         n = (int)lua_rawlen(L, -1);
         for (i = 0; i < n && i < 8; i++) {
             lua_rawgeti(L, -1, i + 1);
@@ -193,12 +201,24 @@ static int l_submit(lua_State *L)
         s.n_retry_on = i;
     }
     lua_pop(L, 1);
+    *sp = s;
+}
+
+static int l_submit(lua_State *L)
+{
+    lengine *le = check_engine(L, 1);
+    sd_submit s;
+    sd_request *r;
+    const char *hdrs[64];
+    int retry_on[8];
+    char err[128];
+    sd_read_submit(L, 2, &s, hdrs, retry_on);
     r = sd_engine_submit(&le->e, &s, err, sizeof err);
     if (r == NULL) {
         if (strcmp(err, "out of memory") == 0) return luaL_error(L, "%s", err);
         return luaL_error(L, "submit: %s", err);
     }
-    sd_pushint(L, r->id);
+    sd_pushint(L, r->h.id);
     return 1;
 }
 
@@ -249,11 +269,11 @@ static void push_headers(lua_State *L, const char *h, size_t len)
     }
 }
 
-static void push_result(lua_State *L, sd_request *r)
+void sd_push_result(lua_State *L, sd_request *r)
 {
     const char *ek = sd_errkind_name(r->err);
     lua_createtable(L, 0, 12);
-    sd_pushint(L, r->id);
+    sd_pushint(L, r->h.id);
     lua_setfield(L, -2, "id");
     lua_pushstring(L, r->method);
     lua_setfield(L, -2, "method");
@@ -290,9 +310,12 @@ static int l_collect(lua_State *L)
     lengine *le = check_engine(L, 1);
     int n = 0, max = (int)luaL_optinteger(L, 2, 1 << 30);
     sd_request *r;
+    /* answers an external driver fed since the last step may be the scheduler's: it reads
+     * those itself, so they must not reach Lua as completions */
+    sd_sched_collect(&le->e);
     lua_newtable(L);
     while (n < max && (r = sd_engine_pop_done(&le->e)) != NULL) {
-        push_result(L, r);
+        sd_push_result(L, r);
         lua_rawseti(L, -2, ++n);
         sd_request_free(&le->e, r);
     }
@@ -344,7 +367,7 @@ static int l_outbox(lua_State *L)
     lua_newtable(L);
     while ((r = sd_external_take(&le->e)) != NULL) {
         lua_createtable(L, 0, 12);
-        sd_pushint(L, r->id);
+        sd_pushint(L, r->h.id);
         lua_setfield(L, -2, "id");
         lua_pushstring(L, r->method);
         lua_setfield(L, -2, "method");
@@ -367,7 +390,7 @@ static int l_outbox(lua_State *L)
         lua_pushnumber(L, (double)r->max_body);
         lua_setfield(L, -2, "max_body");
         if (r->deadline > 0) {
-            double left = r->deadline - sd_monotonic();
+            double left = r->deadline - sd_engine_now(&le->e);
             lua_pushnumber(L, left > 0.001 ? left : 0.001);
             lua_setfield(L, -2, "deadline");
         }
@@ -507,6 +530,7 @@ int sd_open_engine(lua_State *L)
     if (luaL_newmetatable(L, ENGINE_MT)) {
         lua_newtable(L);
         sd_setfuncs(L, methods, 0);
+        sd_setfuncs(L, sd_sched_methods, 0);
         lua_setfield(L, -2, "__index");
         lua_pushcfunction(L, l_close);
         lua_setfield(L, -2, "__gc");

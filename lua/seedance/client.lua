@@ -278,17 +278,20 @@ function Client:_bookkeeping_error(obj, msg)
       tostring(obj.id), tostring(msg)) })
 end
 
---- The client's poller (created on first use).
+--- The client's watcher of the C scheduler's polls (created on first use).
 function Client:_tracker()
-  if not self._poller then self._poller = require("seedance.tracker").new(self) end
+  if not self._poller then
+    self._poller = require("seedance.watch").new(self)
+    self.engine.watch = self._poller
+  end
   return self._poller
 end
 
 --- With seedance.new{track = true} (game loops), every object this client creates is
 -- refreshed by step() until it is terminal; otherwise only waits and client:track() poll.
 function Client:_track(obj)
-  -- when it was made here: a wait that starts soon after looks sooner (tracker.add)
-  obj._born = core.now()
+  -- when it was made here: a wait that starts soon after looks sooner (watch.add)
+  obj._born = self.engine:now()
   if self.auto_track then self:_tracker():add(obj, true) end
   return obj
 end

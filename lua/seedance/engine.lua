@@ -1,9 +1,9 @@
---- The Lua half of the engine: completion callbacks and poll timers around the C core.
--- The C core (seedance.core) moves bytes, keeps deadlines and decides retries; this side
--- turns its results into calls of the functions that asked for them.
+--- The Lua half of the engine: completion and timer callbacks around the C core.
+-- The C core (seedance.core) moves bytes, keeps deadlines, decides retries, owns the one
+-- timer heap and the poll scheduler; this side turns its results into calls of the
+-- functions that asked for them, and the scheduler's events into object changes.
 -- @module seedance.engine
 local core = require "seedance.core"
-local timers = require "seedance.timers"
 local cosocket = require "seedance.driver.ngx"
 
 local M = {}
@@ -21,7 +21,7 @@ function M.new(opts)
     c, err = core.engine(opts)
   end
   if not c then return nil, err end
-  return setmetatable({ core = c, driver = name, cbs = {}, inflight = 0, timers = timers.new() }, M)
+  return setmetatable({ core = c, driver = name, cbs = {}, inflight = 0, tcbs = {} }, M)
 end
 
 --- Submit a request table; `cb(result)` runs from a later step().
@@ -39,53 +39,88 @@ end
 
 --- Run fn after `delay` seconds (from a later step()); returns a handle for cancel_timer.
 function M:after(delay, fn)
-  return self.timers:add(core.now() + (delay > 0 and delay or 0), fn)
+  local id = self.core:timer(delay > 0 and delay or 0)
+  self.tcbs[id] = fn
+  return id
 end
 
 --- Cancel a timer set with `after` before it fires.
-function M:cancel_timer(t)
-  self.timers:cancel(t)
+function M:cancel_timer(id)
+  if id and self.tcbs[id] then
+    self.tcbs[id] = nil
+    self.core:cancel_timer(id)
+  end
 end
 
---- Objects still in motion: transfers in flight plus timers set.
+--- The engine's clock (seconds; a manual one in deterministic tests).
+function M:now()
+  return self.core:now()
+end
+
+--- Objects still in motion: transfers, timers and polls.
 function M:busy()
-  return self.inflight + self.timers.live
+  return self.core:busy()
 end
 
---- Advance everything that is due, never sleeping; returns busy().
-function M:step()
-  self.core:step()
-  local done = self.core:collect()
-  local failure
-  for i = 1, #done do
-    local r = done[i]
-    local cb = self.cbs[r.id]
-    self.cbs[r.id] = nil
-    self.inflight = self.inflight - 1
-    -- the results are already out of the engine: one callback's error must not drop the
-    -- others', so it is raised once every completion has been handed over
-    if cb then
-      local ok, err = pcall(cb, r)
+-- call each fn(arg) of a list; one error must not drop the others, so the first is
+-- raised once every one has run
+local function run_all(fns, args, failure)
+  for i = 1, #fns do
+    if fns[i] then
+      local ok, err = pcall(fns[i], args[i])
       if not ok and failure == nil then failure = err end
     end
   end
+  return failure
+end
+
+-- One pass over what the core finished: request callbacks, fired timers, poll events.
+-- Returns how many things it handed over, and the first error raised by one of them.
+function M:_dispatch(failure)
+  local c = self.core
+  local done = c:collect()
+  local fns = {}
+  for i = 1, #done do
+    local r = done[i]
+    fns[i] = self.cbs[r.id]
+    self.cbs[r.id] = nil
+    self.inflight = self.inflight - 1
+  end
+  failure = run_all(fns, done, failure)
+  local fired = c:fired()
+  local tfns = {}
+  for i = 1, #fired do
+    tfns[i] = self.tcbs[fired[i]]
+    self.tcbs[fired[i]] = nil
+  end
+  failure = run_all(tfns, fired, failure)
+  local events = c:poll_events()
+  if #events > 0 and self.watch then
+    local ok, err = pcall(self.watch.events, self.watch, events)
+    if not ok and failure == nil then failure = err end
+  end
+  return #done + #fired + #events, failure
+end
+
+-- what one step's callbacks make due at once (a timer of 0 s, a follow-up request) is
+-- done in the same step, up to this many passes
+local PASSES = 8
+
+--- Advance everything that is due, never sleeping; returns busy().
+function M:step()
+  local failure, n
+  for _ = 1, PASSES do
+    self.core:step()
+    n, failure = self:_dispatch(failure)
+    if n == 0 then break end
+  end
   if failure ~= nil then error(failure, 0) end
-  self.timers:fire(core.now())
-  -- completions may have submitted new requests that are already due
-  if #done > 0 then self.core:step() end
-  return self:busy()
+  return self.core:busy()
 end
 
 --- Seconds until something is due here (0: now), nil when idle.
 function M:next_due()
-  local d = self.core:next_due()
-  local t = self.timers:next_due()
-  if t then
-    t = t - core.now()
-    if t < 0 then t = 0 end
-    if not d or t < d then d = t end
-  end
-  return d
+  return self.core:next_due()
 end
 
 --- Block for I/O or the next timer, at most max_wait seconds.
@@ -94,19 +129,15 @@ function M:wait(max_wait)
   if d == nil then return end
   if d < max_wait then max_wait = d end
   if max_wait <= 0 then return end
-  if self.inflight > 0 or self.driver == "ngx" then -- nginx: yield, never sleep the worker
-    self.core:wait(max_wait)
-  else
-    core.sleep(max_wait)
-  end
+  self.core:wait(max_wait)
 end
 
 --- Close the core (idempotent); pending callbacks are dropped.
 function M:close()
   self.core:close()
   self.cbs = {}
+  self.tcbs = {}
   self.inflight = 0
-  self.timers = timers.new()
 end
 
 return M

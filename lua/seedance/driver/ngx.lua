@@ -82,6 +82,12 @@ function Engine:next_due()
   return self.c:next_due()
 end
 
+-- the clock, the timers and the poll scheduler are the core's own
+for _, m in ipairs({ "now", "timer", "cancel_timer", "fired", "busy", "poll_class", "poll_add", "poll_remove",
+                     "poll_hold", "poll_seen", "poll_submit", "poll_events", "poll_count" }) do
+  Engine[m] = function(self, ...) return self.c[m](self.c, ...) end
+end
+
 --- Download progress (see core engine:progress).
 function Engine:progress(id)
   return self.c:progress(id)

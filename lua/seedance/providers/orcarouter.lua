@@ -235,9 +235,14 @@ function D.token(kind, n)
 end
 
 --- List-based refresh: one page of still-processing assets refreshes many at once
--- (seedance.tracker); anything missing from it changed and is fetched on its own.
+-- (the C scheduler); what left it is looked for in the other statuses, then fetched alone.
 D.list_pending = {
-  asset = { list = "list_assets", parse = "parse_list", args = { status = "processing", page_size = 100 } },
+  asset = { list = "list_assets", parse = "parse_list", args = { status = "processing", page_size = 100 },
+            items = "Items", id = "Id", status = "Status", total = "TotalCount", item = "parse_asset",
+            statuses = { "processing", "active", "failed" } },
 }
+
+-- where a GET answer says the status and progress: an unchanged answer ends in C
+D.poll = { asset = { status = "Status" }, task = { status = "status", progress = "progress" } }
 
 return D

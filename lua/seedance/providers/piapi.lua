@@ -194,18 +194,16 @@ function D.error_kind(status, _, message)
 end
 
 --- List-based refresh: one page of still-processing assets refreshes many at once
--- (seedance.tracker); anything missing from it changed and is fetched on its own.
+-- (the C scheduler); what left it is looked for in the other statuses, then fetched alone.
 D.list_pending = {
   asset = { list = "list_assets", parse = "parse_list", args = { status = "processing", page_size = 100 },
-            -- id -> status word of each item into `out`; whether another page follows
-            brief = function(b, page, out)
-              local items = json.val(b.items) or {}
-              for _, raw in ipairs(items) do
-                local id = json.str(raw.asset_id)
-                if id then out[id] = json.val(raw.status) end
-              end
-              return shared.more(#items, page, b.size, b.total, D.page_size)
-            end },
+            -- where the scheduler reads a page (sched.c), and the statuses a pending asset
+            -- can have moved to, listed when it left the pending list
+            items = "items", id = "asset_id", status = "status", total = "total", item = "parse_asset",
+            statuses = { "processing", "active", "failed" } },
 }
+
+-- where a GET answer says the status and progress: an unchanged answer ends in C
+D.poll = { asset = { status = "status" }, task = { status = "data.status", progress = "data.progress" } }
 
 return D

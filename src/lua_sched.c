@@ -1,0 +1,271 @@
+/* lua_sched.c: the scheduler, the timers and the clock as methods of the engine userdata
+ * (see sched.h). Misuse raises; nothing here calls back into Lua. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compat.h"
+#include "lua_engine.h"
+#include "sched.h"
+
+static int l_now(lua_State *L)
+{
+    lua_pushnumber(L, sd_engine_now(sd_check_engine(L, 1)));
+    return 1;
+}
+
+static int l_advance(lua_State *L)
+{
+    sd_engine *e = sd_check_engine(L, 1);
+    double dt = luaL_checknumber(L, 2);
+    if (!e->manual_clock) return luaL_error(L, "advance: the engine's clock is not manual");
+    if (!(dt >= 0)) return luaL_argerror(L, 2, "must be a non-negative number of seconds");
+    sd_engine_advance(e, dt);
+    return 0;
+}
+
+static int l_timer(lua_State *L)
+{
+    sd_engine *e = sd_check_engine(L, 1);
+    double d = luaL_checknumber(L, 2), id;
+    if (d != d) return luaL_argerror(L, 2, "delay is NaN");
+    id = sd_engine_timer(e, d);
+    if (id < 0) return luaL_error(L, "out of memory");
+    sd_pushint(L, id);
+    return 1;
+}
+
+static int l_cancel_timer(lua_State *L)
+{
+    lua_pushboolean(L, sd_engine_cancel_timer(sd_check_engine(L, 1), luaL_checknumber(L, 2)));
+    return 1;
+}
+
+static int l_fired(lua_State *L)
+{
+    sd_engine *e = sd_check_engine(L, 1);
+    size_t i;
+    lua_createtable(L, (int)e->nfired, 0);
+    for (i = 0; i < e->nfired; i++) {
+        sd_pushint(L, e->fired[i]);
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    e->nfired = 0;
+    return 1;
+}
+
+/* ---- scheduler ---- */
+
+static const char *field_str(lua_State *L, int t, const char *k)
+{
+    const char *v = NULL;
+    int ty = sd_getfield(L, t, k);
+    if (ty == LUA_TSTRING) v = lua_tostring(L, -1);
+    else if (ty != LUA_TNIL) luaL_error(L, "poll_class: '%s' must be a string", k);
+    lua_pop(L, 1); /* anchored by the table */
+    return v;
+}
+
+static double field_num(lua_State *L, int t, const char *k, double def)
+{
+    double v = def;
+    int ty = sd_getfield(L, t, k);
+    if (ty == LUA_TNUMBER) v = lua_tonumber(L, -1);
+    else if (ty != LUA_TNIL) luaL_error(L, "poll_class: '%s' must be a number", k);
+    lua_pop(L, 1);
+    if (v != v) luaL_error(L, "poll_class: '%s' is NaN", k);
+    return v;
+}
+
+/* A list of strings at t[k] into v (at most max), anchored by the table; returns the count. */
+static int field_list(lua_State *L, int t, const char *k, const char **v, int max)
+{
+    int n = 0, i;
+    int ty = sd_getfield(L, t, k);
+    if (ty == LUA_TTABLE) {
+        n = (int)lua_rawlen(L, -1);
+        if (n > max) luaL_error(L, "poll_class: at most %d entries in '%s'", max, k);
+        for (i = 0; i < n; i++) {
+            lua_rawgeti(L, -1, i + 1);
+            if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "poll_class: '%s' must be a list of strings", k);
+            v[i] = lua_tostring(L, -1);
+            lua_pop(L, 1);
+        }
+    } else if (ty != LUA_TNIL) {
+        luaL_error(L, "poll_class: '%s' must be a list of strings", k);
+    }
+    lua_pop(L, 1);
+    return n;
+}
+
+/* eng:poll_class{url_pre=, url_post=, headers={}, status=, progress=, first=, max=, factor=,
+ *                jitter=, max_age=, timeout=, list={urls={pending, moved...}, items=, id=,
+ *                status=, total=, page_size=, threshold=, fanout=, max_pages=, first=, max=}} */
+static int l_poll_class(lua_State *L)
+{
+    sd_engine *e = sd_check_engine(L, 1);
+    sd_pclass_spec s;
+    const char *hdrs[64], *statuses[8];
+    char err[160];
+    int cls;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    memset(&s, 0, sizeof s);
+    s.url_pre = field_str(L, 2, "url_pre");
+    s.url_post = field_str(L, 2, "url_post");
+    s.n_headers = field_list(L, 2, "headers", hdrs, 64);
+    s.headers = hdrs;
+    s.status_path = field_str(L, 2, "status");
+    s.progress_path = field_str(L, 2, "progress");
+    s.first = field_num(L, 2, "first", 2);
+    s.max = field_num(L, 2, "max", 15);
+    s.factor = field_num(L, 2, "factor", 1.5);
+    s.jitter = field_num(L, 2, "jitter", 0.2);
+    s.max_age = field_num(L, 2, "max_age", 1800);
+    s.timeout = field_num(L, 2, "timeout", 0);
+    if (!(s.first > 0)) return luaL_error(L, "poll_class: 'first' must be positive");
+    if (sd_getfield(L, 2, "list") == LUA_TTABLE) {
+        int t = lua_gettop(L);
+        s.items_path = field_str(L, t, "items");
+        s.item_id = field_str(L, t, "id");
+        s.item_status = field_str(L, t, "status");
+        s.total_path = field_str(L, t, "total");
+        s.n_statuses = field_list(L, t, "urls", statuses, 8);
+        s.statuses = statuses;
+        s.page_size = (int)field_num(L, t, "page_size", 100);
+        s.threshold = (int)field_num(L, t, "threshold", 3);
+        s.fanout = (int)field_num(L, t, "fanout", 8);
+        s.max_pages = (int)field_num(L, t, "max_pages", 50);
+        s.list_first = field_num(L, t, "first", 1);
+        s.list_max = field_num(L, t, "max", 4);
+    }
+    cls = sd_sched_class(e, &s, err, sizeof err);
+    lua_pop(L, 1);
+    if (cls < 0) return luaL_error(L, "poll_class: %s", err);
+    sd_pushint(L, cls);
+    return 1;
+}
+
+/* eng:poll_add(cls, id, status_word|nil, progress|nil, fresh) -> key */
+static int l_poll_add(lua_State *L)
+{
+    sd_engine *e = sd_check_engine(L, 1);
+    int cls = (int)luaL_checkinteger(L, 2);
+    const char *id = luaL_checkstring(L, 3), *st = luaL_optstring(L, 4, NULL);
+    double prog = lua_type(L, 5) == LUA_TNUMBER ? lua_tonumber(L, 5) : NAN, key;
+    if (cls < 0 || cls >= sd_sched_nclasses(e)) return luaL_argerror(L, 2, "no such poll class");
+    key = sd_sched_add(e, cls, id, st, prog, lua_toboolean(L, 6));
+    if (key < 0) return luaL_error(L, "out of memory");
+    sd_pushint(L, key);
+    return 1;
+}
+
+static int l_poll_remove(lua_State *L)
+{
+    lua_pushboolean(L, sd_sched_remove(sd_check_engine(L, 1), luaL_checknumber(L, 2)));
+    return 1;
+}
+
+static int l_poll_hold(lua_State *L)
+{
+    lua_pushboolean(L, sd_sched_hold(sd_check_engine(L, 1), luaL_checknumber(L, 2), (int)luaL_checkinteger(L, 3)));
+    return 1;
+}
+
+static int l_poll_seen(lua_State *L)
+{
+    sd_engine *e = sd_check_engine(L, 1);
+    double prog = lua_type(L, 4) == LUA_TNUMBER ? lua_tonumber(L, 4) : NAN;
+    lua_pushboolean(L, sd_sched_seen(e, luaL_checknumber(L, 2), luaL_optstring(L, 3, NULL), prog));
+    return 1;
+}
+
+static int l_poll_submit(lua_State *L)
+{
+    sd_engine *e = sd_check_engine(L, 1);
+    double key = luaL_checknumber(L, 2);
+    sd_submit s;
+    const char *hdrs[64];
+    int retry_on[8];
+    char err[128];
+    sd_read_submit(L, 3, &s, hdrs, retry_on);
+    if (sd_sched_submit(e, key, &s, err, sizeof err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static const char *const EVENT_NAMES[] = {"changed", "error", "item", "ended", "build"};
+
+/* eng:poll_events() -> {{key=, event=, result=, item=, status=, settle=}, ...}, oldest first */
+static int l_poll_events(lua_State *L)
+{
+    sd_engine *e = sd_check_engine(L, 1);
+    size_t n, i;
+    sd_pevent *ev = sd_sched_events(e, &n);
+    lua_createtable(L, (int)n, 0);
+    for (i = 0; i < n; i++) {
+        lua_createtable(L, 0, 5);
+        sd_pushint(L, ev[i].key);
+        lua_setfield(L, -2, "key");
+        lua_pushstring(L, EVENT_NAMES[ev[i].kind]);
+        lua_setfield(L, -2, "event");
+        if (ev[i].r) {
+            sd_push_result(L, ev[i].r);
+            lua_setfield(L, -2, "result");
+        }
+        if (ev[i].item) {
+            lua_pushlstring(L, ev[i].item, ev[i].item_len);
+            lua_setfield(L, -2, "item");
+        }
+        if (ev[i].word) {
+            lua_pushstring(L, ev[i].word);
+            lua_setfield(L, -2, "status");
+        }
+        if (ev[i].settle) {
+            lua_pushboolean(L, 1);
+            lua_setfield(L, -2, "settle");
+        }
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    /* everything is copied out: nothing can raise from here on */
+    for (i = 0; i < n; i++) {
+        if (ev[i].r) sd_request_free(e, ev[i].r);
+        free(ev[i].item);
+        free(ev[i].word);
+    }
+    sd_sched_events_clear(e);
+    return 1;
+}
+
+static int l_poll_count(lua_State *L)
+{
+    sd_engine *e = sd_check_engine(L, 1);
+    sd_pushint(L, sd_sched_count(e, (int)luaL_optinteger(L, 2, -1)));
+    return 1;
+}
+
+/* Transfers, timers and polls still in motion. */
+static int l_busy(lua_State *L)
+{
+    sd_engine *e = sd_check_engine(L, 1);
+    sd_pushint(L, e->active + e->waiting + e->ready + e->lua_timers + sd_sched_busy(e));
+    return 1;
+}
+
+const luaL_Reg sd_sched_methods[] = {{"busy", l_busy},{"now", l_now},
+                                     {"advance", l_advance},
+                                     {"timer", l_timer},
+                                     {"cancel_timer", l_cancel_timer},
+                                     {"fired", l_fired},
+                                     {"poll_class", l_poll_class},
+                                     {"poll_add", l_poll_add},
+                                     {"poll_remove", l_poll_remove},
+                                     {"poll_hold", l_poll_hold},
+                                     {"poll_seen", l_poll_seen},
+                                     {"poll_submit", l_poll_submit},
+                                     {"poll_events", l_poll_events},
+                                     {"poll_count", l_poll_count},
+                                     {NULL, NULL}};

@@ -1,0 +1,810 @@
+/* sched.c: the poll scheduler (see sched.h).
+ * Each pending object is an sd_poll: its key for Lua, its id, the last status word and
+ * progress seen, its current interval. Polls back off (x factor up to max) while nothing
+ * changes and snap back to the first interval when something does; a task that reports
+ * progress is looked at when its progress says it will finish; every delay carries
+ * jitter so thousands of objects never poll in lockstep; a server's Retry-After wins. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "sched.h"
+
+typedef struct sd_poll {
+    sd_handle h; /* tm.type SD_TM_POLL; h.id is the key Lua holds */
+    int cls, holds;
+    unsigned in_round : 1, settling : 1, dead : 1;
+    uint32_t hash, seen;
+    char *id, *status;
+    double progress, p_v, p_t, interval, since;
+    sd_request *req;
+    struct sd_poll *hnext;
+} sd_poll;
+
+typedef struct sd_round {
+    sd_timer tm; /* SD_TM_ROUND */
+    int cls, busy, phase, want, next_page, outstanding, failed, changed;
+    uint32_t no;
+    double interval, retry_after;
+} sd_round;
+
+typedef struct sd_pclass {
+    char *url_pre, *url_post, *status_path, *progress_path;
+    char **headers;
+    int n_headers;
+    double first, max, factor, jitter, max_age, timeout;
+    char *items_path, *item_id, *item_status, *total_path;
+    char **statuses;
+    int n_statuses, page_size, threshold, fanout, max_pages;
+    double list_first, list_max;
+    int count;
+    sd_poll **table; /* id -> poll, chained */
+    size_t tcap;
+    sd_round round;
+} sd_pclass;
+
+typedef struct sd_sched {
+    sd_pclass **cls; /* each on its own: the heap and page requests point into them */
+    int ncls;
+    sd_pevent *ev;
+    size_t nev, capev;
+    sd_json json;
+    int polls;
+} sd_sched;
+
+static char *dup_s(const char *s)
+{
+    size_t n;
+    char *p;
+    if (s == NULL) return NULL;
+    n = strlen(s);
+    p = malloc(n + 1);
+    if (p) memcpy(p, s, n + 1);
+    return p;
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+static sd_sched *sched_of(sd_engine *e)
+{
+    if (e->sched == NULL) e->sched = calloc(1, sizeof(sd_sched));
+    return e->sched;
+}
+
+static uint32_t hash_bytes(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    while (n--) h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h;
+}
+
+/* ---- events ---- */
+
+static sd_pevent *event_new(sd_sched *s, double key, sd_event_kind kind)
+{
+    sd_pevent *ev;
+    if (s->nev == s->capev) {
+        size_t cap = s->capev ? s->capev * 2 : 32;
+        sd_pevent *v = realloc(s->ev, cap * sizeof *v);
+        if (v == NULL) return NULL;
+        s->ev = v;
+        s->capev = cap;
+    }
+    ev = &s->ev[s->nev++];
+    memset(ev, 0, sizeof *ev);
+    ev->key = key;
+    ev->kind = kind;
+    return ev;
+}
+
+/* ---- the id table of a class ---- */
+
+static int table_put(sd_pclass *c, sd_poll *p)
+{
+    size_t i;
+    if ((size_t)c->count + 1 > c->tcap) {
+        size_t cap = c->tcap ? c->tcap * 2 : 64, k;
+        sd_poll **t = calloc(cap, sizeof *t);
+        if (t == NULL) return -1;
+        for (k = 0; k < c->tcap; k++) {
+            sd_poll *q = c->table[k], *next;
+            for (; q; q = next) {
+                next = q->hnext;
+                q->hnext = t[q->hash & (cap - 1)];
+                t[q->hash & (cap - 1)] = q;
+            }
+        }
+        free(c->table);
+        c->table = t;
+        c->tcap = cap;
+    }
+    i = p->hash & (c->tcap - 1);
+    p->hnext = c->table[i];
+    c->table[i] = p;
+    c->count++;
+    return 0;
+}
+
+static void table_del(sd_pclass *c, sd_poll *p)
+{
+    sd_poll **pp = &c->table[p->hash & (c->tcap - 1)];
+    for (; *pp; pp = &(*pp)->hnext) {
+        if (*pp == p) {
+            *pp = p->hnext;
+            c->count--;
+            return;
+        }
+    }
+}
+
+static sd_poll *table_get(sd_pclass *c, const char *id, size_t n)
+{
+    sd_poll *p;
+    uint32_t h;
+    if (c->tcap == 0) return NULL;
+    h = hash_bytes(id, n);
+    for (p = c->table[h & (c->tcap - 1)]; p; p = p->hnext)
+        if (p->hash == h && strlen(p->id) == n && memcmp(p->id, id, n) == 0) return p;
+    return NULL;
+}
+
+/* ---- classes ---- */
+
+static char **dup_list(const char **v, int n)
+{
+    char **out = calloc((size_t)(n > 0 ? n : 1), sizeof *out);
+    int i;
+    if (out == NULL) return NULL;
+    for (i = 0; i < n; i++)
+        if ((out[i] = dup_s(v[i])) == NULL) return out; /* caller checks the last */
+    return out;
+}
+
+static void free_list(char **v, int n)
+{
+    int i;
+    if (v == NULL) return;
+    for (i = 0; i < n; i++) free(v[i]);
+    free(v);
+}
+
+int sd_sched_class(sd_engine *e, const sd_pclass_spec *sp, char *err, size_t errlen)
+{
+    sd_sched *s = sched_of(e);
+    sd_pclass *c = NULL, **v;
+    if (s == NULL) goto oom;
+    v = realloc(s->cls, (size_t)(s->ncls + 1) * sizeof *v);
+    if (v == NULL) goto oom;
+    s->cls = v;
+    c = calloc(1, sizeof *c);
+    if (c == NULL) goto oom;
+    s->cls[s->ncls] = c;
+    c->url_pre = dup_s(sp->url_pre);
+    c->url_post = dup_s(sp->url_post ? sp->url_post : "");
+    c->status_path = dup_s(sp->status_path);
+    c->progress_path = dup_s(sp->progress_path);
+    c->headers = dup_list(sp->headers, sp->n_headers);
+    c->n_headers = sp->n_headers;
+    c->first = sp->first;
+    c->max = sp->max < sp->first ? sp->first : sp->max;
+    c->factor = sp->factor >= 1 ? sp->factor : 1;
+    c->jitter = sp->jitter >= 0 && sp->jitter < 1 ? sp->jitter : 0;
+    c->max_age = sp->max_age;
+    c->timeout = sp->timeout;
+    c->items_path = dup_s(sp->items_path);
+    c->item_id = dup_s(sp->item_id);
+    c->item_status = dup_s(sp->item_status);
+    c->total_path = dup_s(sp->total_path);
+    c->statuses = dup_list(sp->statuses, sp->n_statuses);
+    c->n_statuses = sp->n_statuses;
+    c->page_size = sp->page_size > 0 ? sp->page_size : 100;
+    c->threshold = sp->threshold > 0 ? sp->threshold : 3;
+    c->fanout = sp->fanout > 0 ? sp->fanout : 8;
+    c->max_pages = sp->max_pages > 0 ? sp->max_pages : 50;
+    c->list_first = sp->list_first > 0 ? sp->list_first : 1;
+    c->list_max = sp->list_max > c->list_first ? sp->list_max : c->list_first;
+    c->round.tm.type = SD_TM_ROUND;
+    c->round.tm.idx = SD_HEAP_NONE;
+    c->round.cls = s->ncls;
+    c->round.interval = c->list_first;
+    if (c->url_post == NULL || c->headers == NULL || (sp->n_headers > 0 && c->headers[sp->n_headers - 1] == NULL) ||
+        c->statuses == NULL || (sp->n_statuses > 0 && c->statuses[sp->n_statuses - 1] == NULL))
+        goto oom; /* the half-made class stays unused, freed at close */
+    if (c->n_statuses > 0 && (c->items_path == NULL || c->item_id == NULL || c->item_status == NULL || c->n_statuses < 1)) {
+        snprintf(err, errlen, "a list round needs items, id and status paths and at least one list URL");
+        s->ncls++;
+        return -1;
+    }
+    return s->ncls++;
+oom:
+    if (c) s->ncls++;
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
+static int uses_list(const sd_pclass *c)
+{
+    return c->n_statuses > 0 && c->count >= c->threshold;
+}
+
+/* ---- planning ---- */
+
+static double jittered(sd_engine *e, const sd_pclass *c, double d)
+{
+    return d * (1 - c->jitter + 2 * c->jitter * sd_rand01(&e->rng));
+}
+
+static void poll_free(sd_engine *e, sd_poll *p)
+{
+    sd_handle_free(e, &p->h);
+    free(p->id);
+    free(p->status);
+    free(p);
+}
+
+static void poll_drop(sd_engine *e, sd_poll *p)
+{
+    sd_sched *s = e->sched;
+    sd_pclass *c = s->cls[p->cls];
+    sd_heap_remove(&e->heap, &p->h.tm);
+    if (p->req) {
+        p->req->poll = NULL; /* its answer is dropped when it comes */
+        sd_engine_cancel(e, p->req);
+        p->req = NULL;
+    }
+    table_del(c, p);
+    s->polls--;
+    poll_free(e, p);
+}
+
+static void round_due(sd_engine *e, sd_pclass *c, double delay)
+{
+    double due = sd_engine_now(e) + jittered(e, c, delay);
+    if (c->round.busy) return; /* a round in progress plans the next when it ends */
+    if (sd_timer_queued(&c->round.tm) && c->round.tm.due <= due) return;
+    sd_heap_set(&e->heap, &c->round.tm, due);
+}
+
+/* Plan the next look at p, `delay` seconds from now (before jitter). */
+static void plan(sd_engine *e, sd_poll *p, double delay)
+{
+    sd_pclass *c = e->sched->cls[p->cls];
+    double now = sd_engine_now(e);
+    if (p->holds == 0 && c->max_age > 0 && now - p->since > c->max_age) {
+        sd_pevent *ev = event_new(e->sched, p->h.id, SD_EV_ENDED);
+        if (ev) {
+            poll_drop(e, p);
+            return;
+        }
+    }
+    if (uses_list(c)) {
+        p->in_round = 1;
+        /* joining while a round runs: it waits for the next one, not a GET of its own */
+        if (c->round.busy) p->seen = c->round.no;
+        round_due(e, c, delay);
+        return;
+    }
+    p->in_round = 0;
+    sd_heap_set(&e->heap, &p->h.tm, now + jittered(e, c, delay));
+}
+
+/* After an answer: changed or not, and the progress it reported; returns the delay. */
+static double settle(sd_engine *e, sd_poll *p, int changed)
+{
+    sd_pclass *c = e->sched->cls[p->cls];
+    double delay, now = sd_engine_now(e);
+    if (changed) p->interval = c->first;
+    else p->interval = fmin(p->interval * c->factor, c->max);
+    delay = p->interval;
+    /* a task reporting progress tells when it will finish: look then, not an interval later */
+    if (!isnan(p->progress)) {
+        if (!isnan(p->p_v) && p->progress > p->p_v && p->progress < 100) {
+            double eta = (100 - p->progress) * (now - p->p_t) / (p->progress - p->p_v);
+            delay = fmax(fmin(p->interval, eta), 0.05);
+        }
+        if (p->p_v != p->progress) {
+            p->p_v = p->progress;
+            p->p_t = now;
+        }
+    }
+    return delay;
+}
+
+static int set_status(sd_poll *p, const char *w, size_t n)
+{
+    char *v;
+    if (p->status && strlen(p->status) == n && memcmp(p->status, w, n) == 0) return 0;
+    v = dup_n(w, n);
+    if (v == NULL) return 0;
+    free(p->status);
+    p->status = v;
+    return 1;
+}
+
+/* ---- adding and removing ---- */
+
+double sd_sched_add(sd_engine *e, int cls, const char *id, const char *status, double progress, int fresh)
+{
+    sd_sched *s = sched_of(e);
+    sd_pclass *c;
+    sd_poll *p;
+    if (s == NULL || cls < 0 || cls >= s->ncls) return -1;
+    c = s->cls[cls];
+    p = calloc(1, sizeof *p);
+    if (p == NULL) return -1;
+    p->h.tm.type = SD_TM_POLL;
+    p->h.tm.idx = SD_HEAP_NONE;
+    p->cls = cls;
+    p->id = dup_s(id);
+    p->status = dup_s(status);
+    p->progress = progress;
+    p->p_v = p->p_t = NAN;
+    p->interval = c->first;
+    p->since = sd_engine_now(e);
+    if (p->id == NULL || (status && p->status == NULL) || sd_handle_alloc(e, &p->h) != 0) {
+        free(p->id);
+        free(p->status);
+        free(p);
+        return -1;
+    }
+    p->hash = hash_bytes(p->id, strlen(p->id));
+    if (table_put(c, p) != 0) {
+        poll_free(e, p);
+        return -1;
+    }
+    s->polls++;
+    plan(e, p, fresh ? c->first / 2 : c->first);
+    return p->h.id;
+}
+
+static sd_poll *find(sd_engine *e, double key)
+{
+    return e->sched ? (sd_poll *)sd_handle_find(e, key, SD_TM_POLL) : NULL;
+}
+
+int sd_sched_remove(sd_engine *e, double key)
+{
+    sd_poll *p = find(e, key);
+    if (p == NULL) return 0;
+    poll_drop(e, p);
+    return 1;
+}
+
+int sd_sched_hold(sd_engine *e, double key, int delta)
+{
+    sd_poll *p = find(e, key);
+    if (p == NULL) return 0;
+    p->holds += delta;
+    if (p->holds < 0) p->holds = 0;
+    return 1;
+}
+
+int sd_sched_seen(sd_engine *e, double key, const char *status, double progress)
+{
+    sd_poll *p = find(e, key);
+    int changed;
+    if (p == NULL || !p->settling) return 0;
+    p->settling = 0;
+    changed = status ? set_status(p, status, strlen(status)) : 0;
+    if (!(progress == p->progress || (isnan(progress) && isnan(p->progress)))) changed = 1;
+    p->progress = progress;
+    plan(e, p, settle(e, p, changed));
+    return 1;
+}
+
+int sd_sched_count(sd_engine *e, int cls)
+{
+    if (e->sched == NULL) return 0;
+    if (cls < 0) return e->sched->polls;
+    return cls < e->sched->ncls ? e->sched->cls[cls]->count : 0;
+}
+
+int sd_sched_nclasses(sd_engine *e)
+{
+    return e->sched ? e->sched->ncls : 0;
+}
+
+int sd_sched_busy(sd_engine *e)
+{
+    return e->sched ? e->sched->polls : 0;
+}
+
+/* ---- one object's own poll ---- */
+
+static const char HEX[] = "0123456789ABCDEF";
+
+/* url_pre + id (percent-encoded as url.fill does) + url_post */
+static char *poll_url(const sd_pclass *c, const char *id)
+{
+    size_t a = strlen(c->url_pre), b = strlen(id), d = strlen(c->url_post), i, k = a;
+    char *u = malloc(a + 3 * b + d + 1);
+    if (u == NULL) return NULL;
+    memcpy(u, c->url_pre, a);
+    for (i = 0; i < b; i++) {
+        unsigned char ch = (unsigned char)id[i];
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+            ch == '_' || ch == '.' || ch == '~') {
+            u[k++] = (char)ch;
+        } else {
+            u[k++] = '%';
+            u[k++] = HEX[ch >> 4];
+            u[k++] = HEX[ch & 15];
+        }
+    }
+    memcpy(u + k, c->url_post, d + 1);
+    return u;
+}
+
+static void poll_fire(sd_engine *e, sd_poll *p)
+{
+    sd_pclass *c = e->sched->cls[p->cls];
+    sd_submit sub;
+    char err[128];
+    char *u;
+    if (p->req || p->settling) return;
+    if (c->url_pre == NULL) {
+        /* a signed plane: Lua builds the request, and hands it back with sd_sched_submit */
+        if (event_new(e->sched, p->h.id, SD_EV_BUILD) == NULL) plan(e, p, p->interval);
+        return;
+    }
+    u = poll_url(c, p->id);
+    memset(&sub, 0, sizeof sub);
+    sub.method = "GET";
+    sub.url = u;
+    sub.headers = (const char **)c->headers;
+    sub.n_headers = c->n_headers;
+    sub.timeout = c->timeout;
+    sub.retries = -1;
+    sub.idempotent = 1;
+    p->req = u ? sd_engine_submit_owned(e, &sub, p, err, sizeof err) : NULL;
+    free(u);
+    if (p->req == NULL) plan(e, p, fmin(p->interval * c->factor, c->max));
+}
+
+int sd_sched_submit(sd_engine *e, double key, const sd_submit *sub, char *err, size_t errlen)
+{
+    sd_poll *p = find(e, key);
+    if (p == NULL) {
+        snprintf(err, errlen, "no such poll");
+        return -1;
+    }
+    if (p->req) return 0;
+    p->req = sd_engine_submit_owned(e, sub, p, err, errlen);
+    return p->req ? 0 : -1;
+}
+
+/* Read a poll's answer: unchanged ones end here; the rest become events for Lua. */
+static void poll_answer(sd_engine *e, sd_poll *p, sd_request *r)
+{
+    sd_sched *s = e->sched;
+    sd_pclass *c = s->cls[p->cls];
+    sd_pevent *ev;
+    int changed = 0, known = 0;
+    p->req = NULL;
+    if (r->err != SD_ERR_NONE || r->status < 200 || r->status >= 300) {
+        double d = fmin(p->interval * c->factor, c->max);
+        ev = event_new(s, p->h.id, SD_EV_ERROR);
+        if (ev == NULL) {
+            sd_request_free(e, r);
+        } else {
+            ev->r = r;
+        }
+        p->interval = d;
+        plan(e, p, r->retry_after >= 0 ? r->retry_after : d);
+        return;
+    }
+    if (c->status_path && sd_json_parse(&s->json, r->resp_body.p ? r->resp_body.p : "", r->resp_body.len) == 0) {
+        size_t n;
+        const char *w = sd_json_bytes(&s->json, sd_json_path(&s->json, 0, c->status_path), &n);
+        if (w && memchr(w, '\\', n) == NULL) {
+            double prog = NAN;
+            known = 1;
+            changed = set_status(p, w, n);
+            if (c->progress_path) {
+                int t = sd_json_path(&s->json, 0, c->progress_path);
+                if (t >= 0 && sd_json_number(&s->json, t, &prog) != 0) prog = NAN;
+            }
+            if (!(prog == p->progress || (isnan(prog) && isnan(p->progress)))) changed = 1;
+            p->progress = prog;
+        }
+    }
+    if (known && !changed) {
+        sd_request_free(e, r);
+        plan(e, p, settle(e, p, 0));
+        return;
+    }
+    ev = event_new(s, p->h.id, SD_EV_CHANGED);
+    if (ev == NULL) {
+        /* no room to tell Lua: look again soon rather than lose the change */
+        free(p->status);
+        p->status = NULL;
+        sd_request_free(e, r);
+        plan(e, p, c->first);
+        return;
+    }
+    ev->r = r;
+    if (known) {
+        plan(e, p, settle(e, p, 1));
+    } else {
+        ev->settle = 1;
+        p->settling = 1;
+    }
+}
+
+/* ---- list rounds ---- */
+
+static void round_end(sd_engine *e, sd_pclass *c);
+
+/* The list URL of the round's phase (one per status) with its page number filled in. */
+static char *list_url(const sd_pclass *c, int page, int phase)
+{
+    char num[32];
+    const char *u = c->statuses[phase];
+    size_t cap = strlen(u) + 32 + 1, k = 0;
+    char *out = malloc(cap);
+    if (out == NULL) return NULL;
+    snprintf(num, sizeof num, "%d", page);
+    while (*u) {
+        if (strncmp(u, "{page}", 6) == 0) {
+            memcpy(out + k, num, strlen(num));
+            k += strlen(num);
+            u += 6;
+        } else {
+            out[k++] = *u++;
+        }
+    }
+    out[k] = '\0';
+    return out;
+}
+
+static void page_launch(sd_engine *e, sd_pclass *c)
+{
+    sd_round *rd = &c->round;
+    while (rd->outstanding < c->fanout && rd->next_page <= rd->want && !rd->failed) {
+        sd_submit sub;
+        sd_request *r;
+        char err[128];
+        char *u = list_url(c, rd->next_page, rd->phase);
+        memset(&sub, 0, sizeof sub);
+        sub.method = "GET";
+        sub.url = u;
+        sub.headers = (const char **)c->headers;
+        sub.n_headers = c->n_headers;
+        sub.timeout = c->timeout;
+        sub.retries = -1;
+        sub.idempotent = 1;
+        r = u ? sd_engine_submit_owned(e, &sub, NULL, err, sizeof err) : NULL;
+        free(u);
+        if (r == NULL) {
+            rd->failed = 1;
+            break;
+        }
+        r->round = rd;
+        r->owned = 1;
+        /* the page number rides in the request's resume field, unused by API calls */
+        r->resume_from = rd->next_page;
+        rd->next_page++;
+        rd->outstanding++;
+    }
+    if (rd->outstanding == 0) round_end(e, c);
+}
+
+/* How many of the round's members it has not seen yet. */
+static int missing(sd_pclass *c)
+{
+    size_t i;
+    int n = 0;
+    for (i = 0; i < c->tcap; i++) {
+        sd_poll *p;
+        for (p = c->table[i]; p; p = p->hnext)
+            if (p->in_round && !p->req && p->seen != c->round.no) n++;
+    }
+    return n;
+}
+
+static int pages_for(const sd_pclass *c, int n)
+{
+    int w = (n + c->page_size - 1) / c->page_size;
+    if (w < 1) w = 1;
+    return w > c->max_pages ? c->max_pages : w;
+}
+
+static void round_start(sd_engine *e, sd_pclass *c)
+{
+    sd_round *rd = &c->round;
+    int n;
+    if (rd->busy) return;
+    rd->no++;
+    n = missing(c);
+    if (n == 0) return;
+    rd->busy = 1;
+    rd->phase = 0;
+    rd->failed = 0;
+    rd->changed = 0;
+    rd->retry_after = -1;
+    rd->next_page = 1;
+    rd->want = pages_for(c, n);
+    page_launch(e, c);
+}
+
+static void round_end(sd_engine *e, sd_pclass *c)
+{
+    sd_round *rd = &c->round;
+    size_t i;
+    int left;
+    if (rd->failed) {
+        rd->busy = 0;
+        rd->interval = fmin(rd->interval * c->factor, c->list_max);
+        if (c->count > 0) round_due(e, c, rd->retry_after >= 0 ? rd->retry_after : rd->interval);
+        return;
+    }
+    left = missing(c);
+    if (left > 0 && rd->phase + 1 < c->n_statuses) {
+        /* they left the pending list: look where they can have gone before one GET each */
+        rd->phase++;
+        rd->next_page = 1;
+        rd->want = pages_for(c, left) + 1;
+        if (rd->want > c->max_pages) rd->want = c->max_pages;
+        page_launch(e, c);
+        return;
+    }
+    rd->busy = 0;
+    if (left > 0) rd->changed = 1;
+    for (i = 0; i < c->tcap; i++) {
+        sd_poll *p, *next;
+        for (p = c->table[i]; p; p = next) {
+            next = p->hnext;
+            if (p->in_round && !p->req && p->seen != rd->no) {
+                p->in_round = 0; /* found nowhere: ask for it alone */
+                sd_heap_set(&e->heap, &p->h.tm, sd_engine_now(e));
+            }
+        }
+    }
+    if (rd->changed) rd->interval = c->list_first;
+    else rd->interval = fmin(rd->interval * c->factor, c->list_max);
+    if (c->count > 0) round_due(e, c, rd->interval);
+}
+
+static void page_answer(sd_engine *e, sd_round *rd, sd_request *r)
+{
+    sd_sched *s = e->sched;
+    sd_pclass *c = s->cls[rd->cls];
+    int page = (int)r->resume_from, items, k, n, more = 0;
+    rd->outstanding--;
+    if (r->err != SD_ERR_NONE || r->status < 200 || r->status >= 300 ||
+        sd_json_parse(&s->json, r->resp_body.p ? r->resp_body.p : "", r->resp_body.len) != 0 ||
+        sd_json_type(&s->json, items = sd_json_path(&s->json, 0, c->items_path)) != SD_J_ARRAY) {
+        rd->failed = 1;
+        if (r->retry_after >= 0) rd->retry_after = r->retry_after;
+        sd_request_free(e, r);
+        page_launch(e, c);
+        return;
+    }
+    n = sd_json_size(&s->json, items);
+    for (k = items + 1; n-- > 0; k = sd_json_skip(&s->json, k)) {
+        size_t idn, wn;
+        const char *id = sd_json_bytes(&s->json, sd_json_path(&s->json, k, c->item_id), &idn);
+        const char *w = sd_json_bytes(&s->json, sd_json_path(&s->json, k, c->item_status), &wn);
+        sd_poll *p;
+        if (id == NULL || w == NULL || (p = table_get(c, id, idn)) == NULL || !p->in_round || p->req) continue;
+        p->seen = rd->no;
+        if (set_status(p, w, wn)) {
+            sd_pevent *ev = event_new(s, p->h.id, SD_EV_ITEM);
+            size_t from, to;
+            rd->changed = 1;
+            if (ev == NULL) continue;
+            if (sd_json_span(&s->json, k, &from, &to) == 0) {
+                ev->item = dup_n(r->resp_body.p + from, to - from);
+                ev->item_len = to - from;
+            }
+            ev->word = dup_n(w, wn);
+        }
+    }
+    {
+        double total;
+        int t = c->total_path ? sd_json_path(&s->json, 0, c->total_path) : -1;
+        if (t >= 0 && sd_json_number(&s->json, t, &total) == 0)
+            more = sd_json_size(&s->json, items) > 0 && (double)page * c->page_size < total;
+        else
+            more = sd_json_size(&s->json, items) >= c->page_size;
+    }
+    if (more && page == rd->want && rd->want < c->max_pages) rd->want++;
+    sd_request_free(e, r);
+    page_launch(e, c);
+}
+
+/* ---- engine hooks ---- */
+
+void sd_sched_fire(sd_engine *e, sd_timer *t)
+{
+    if (e->sched == NULL) return;
+    if (t->type == SD_TM_POLL) {
+        poll_fire(e, (sd_poll *)(void *)t);
+    } else {
+        sd_round *rd = (sd_round *)(void *)t;
+        round_start(e, e->sched->cls[rd->cls]);
+    }
+}
+
+/* Take the scheduler's answers out of the engine's done list and read them. */
+void sd_sched_collect(sd_engine *e)
+{
+    sd_request **pp, *r;
+    if (e->sched == NULL) return;
+    pp = &e->done_head;
+    e->done_tail = NULL;
+    while ((r = *pp) != NULL) {
+        if (r->poll == NULL && r->round == NULL && !r->owned) {
+            e->done_tail = r;
+            pp = &r->next;
+            continue;
+        }
+        *pp = r->next;
+        r->next = NULL;
+        if (r->poll) poll_answer(e, r->poll, r);
+        else if (r->round) page_answer(e, r->round, r);
+        else sd_request_free(e, r); /* a poll dropped meanwhile: an answer nobody wants */
+    }
+}
+
+sd_pevent *sd_sched_events(sd_engine *e, size_t *n)
+{
+    *n = e->sched ? e->sched->nev : 0;
+    return e->sched ? e->sched->ev : NULL;
+}
+
+void sd_sched_events_clear(sd_engine *e)
+{
+    if (e->sched) e->sched->nev = 0;
+}
+
+void sd_sched_close(sd_engine *e)
+{
+    sd_sched *s = e->sched;
+    int i;
+    size_t k;
+    if (s == NULL) return;
+    for (i = 0; i < s->ncls; i++) {
+        sd_pclass *c = s->cls[i];
+        for (k = 0; k < c->tcap; k++) {
+            sd_poll *p, *next;
+            for (p = c->table[k]; p; p = next) {
+                next = p->hnext;
+                if (p->req) p->req->poll = NULL;
+                poll_free(e, p);
+            }
+        }
+        free(c->table);
+        free(c->url_pre);
+        free(c->url_post);
+        free(c->status_path);
+        free(c->progress_path);
+        free_list(c->headers, c->n_headers);
+        free(c->items_path);
+        free(c->item_id);
+        free(c->item_status);
+        free(c->total_path);
+        free_list(c->statuses, c->n_statuses);
+        free(c);
+    }
+    for (k = 0; k < s->nev; k++) {
+        free(s->ev[k].item);
+        free(s->ev[k].word);
+        if (s->ev[k].r) sd_request_free(e, s->ev[k].r);
+    }
+    free(s->ev);
+    free(s->cls);
+    sd_json_free(&s->json);
+    free(s);
+    e->sched = NULL;
+}
