@@ -26,7 +26,7 @@ local PAGE = "987654321"
 function M.new(client)
   return setmetatable({ client = client, core = client.engine.core, states = {}, by_key = {},
                         classes = { asset = {}, task = {}, session = {} }, dynamic = {},
-                        count = 0 }, M)
+                        n = 0 }, M)
 end
 
 local function word(v)
@@ -115,7 +115,7 @@ function M:add(obj, fresh)
   st.key = self.core:poll_add(cls, obj.id, word(obj.raw_status), num(obj.progress), fresh)
   self.states[obj] = st
   self.by_key[st.key] = st
-  self.count = self.count + 1
+  self.n = self.n + 1
   return st
 end
 
@@ -131,7 +131,7 @@ function M:_finish(st, err)
   st.over = true
   self.states[st.obj] = nil
   self.by_key[st.key] = nil
-  self.count = self.count - 1
+  self.n = self.n - 1
   self.core:poll_remove(st.key)
   if err then st.obj._poll_error = err end
   notify(st, err, true)
@@ -226,6 +226,11 @@ function M:_event(ev)
   if fields then obj:_apply(fields, object.raw(body, ev.result.body)) end
   if ev.settle then self.core:poll_seen(ev.key, word(obj.raw_status), num(obj.progress)) end
   if fields then return self:_changed(st) end
+end
+
+--- Objects polled now.
+function M:count()
+  return self.n
 end
 
 --- Hand a step's events to the watchers they belong to (engine.lua calls this).
