@@ -45,6 +45,9 @@ end
 
 --- Render a prompt template for a provider (see seedance.render module): `{{name}}`,
 -- `{{name | filter}}` (built-in `describe`, `name`; `opts.filters`), `{{> partial}}`.
+-- @tparam string prompt the template
+-- @tparam[opt] table refs name -> asset, URL, {url=, type=} or text
+-- @param[opt] provider a provider name or a dialect table
 -- @tparam[opt] table opts {filters=, partials=, descriptions=}
 -- @return {prompt=, images=, videos=, audios=}, or nil and a seedance.Error
 function M.render(prompt, refs, provider, opts)
@@ -55,6 +58,13 @@ end
 -- workflows interleave on one thread (see seedance.run module).
 function M.run(...)
   return require("seedance.run").run(...)
+end
+
+--- A production: a cast and a shot list, run to the end (see seedance.production).
+-- @tparam table opts {client=, name=, out=, concurrency=, max_cost=, cost=, retry=, filters=, partials=}
+-- @return a Production with :cast{}, :shot{}, :run{}
+function M.production(opts)
+  return require("seedance.production").new(opts)
 end
 
 M.Error = errors.Error

@@ -16,6 +16,7 @@ local Client = client_mod.class
 local GEN_KEYS = {
   prompt = true, refs = true, model = true, resolution = true, ratio = true, duration = true,
   audio = true, seed = true, watermark = true, first_frame = true, last_frame = true, key = true,
+  return_last_frame = true,
 }
 local RATIOS = { ["21:9"] = true, ["16:9"] = true, ["4:3"] = true, ["1:1"] = true, ["3:4"] = true,
                  ["9:16"] = true, adaptive = true }
@@ -36,7 +37,7 @@ local function check_types(a)
   for _, k in ipairs({ "duration", "seed" }) do
     if a[k] ~= nil and type(a[k]) ~= "number" then error("client:generate: '" .. k .. "' must be a number", 4) end
   end
-  for _, k in ipairs({ "audio", "watermark" }) do
+  for _, k in ipairs({ "audio", "watermark", "return_last_frame" }) do
     if a[k] ~= nil and type(a[k]) ~= "boolean" then error("client:generate: '" .. k .. "' must be a boolean", 4) end
   end
 end
@@ -137,6 +138,9 @@ function Client:_generation(a)
     return self:_invalid("duration " .. tostring(a.duration) .. " s is outside 4-15 s (or -1 for auto)")
   end
   if a.seed and a.seed ~= math.floor(a.seed) then return self:_invalid("seed must be an integer") end
+  if a.return_last_frame and not (d.capabilities or {}).last_frame then
+    return self:_invalid(self.provider .. " does not return a task's last frame (return_last_frame)")
+  end
   if d.generate_fields then
     for _, k in ipairs({ "resolution", "ratio", "duration", "audio", "seed", "watermark" }) do
       if a[k] ~= nil and not d.generate_fields[k] then
@@ -170,7 +174,7 @@ function Client:_generation(a)
     prompt = r.prompt, images = r.images, videos = r.videos, audios = r.audios,
     first_frame = ff, last_frame = lf, model = model, model_kind = kind, uses_assets = uses_assets,
     resolution = a.resolution, ratio = a.ratio, duration = a.duration, audio = a.audio,
-    seed = a.seed, watermark = a.watermark, key = a.key,
+    seed = a.seed, watermark = a.watermark, key = a.key, return_last_frame = a.return_last_frame,
   }
 end
 
@@ -183,6 +187,21 @@ end
 function Client:generate(a)
   check_types(a)
   return self:_generate(a, nil)
+end
+
+--- Validate and render a generation exactly as generate would, sending nothing: for
+-- dry runs, cost estimates and showing the prompt as it will be sent.
+-- @tparam table a as for generate
+-- @return {prompt=, model=, images=, videos=, audios=, first_frame=, last_frame=,
+-- resolution=, ratio=, duration=, ...}, or nil and a seedance.Error (`validation`)
+function Client:prepare(a)
+  check_types(a)
+  self:_require("generate", "generate videos")
+  local g, err = self:_generation(a)
+  if not g then return nil, err end
+  local op, why = self.dialect.create_task(g)
+  if not op then return self:_invalid(why) end
+  return g
 end
 
 -- A journaled task for `key`: the task when an earlier run created it, false when there is

@@ -35,7 +35,9 @@ local D = {
   generate_fields = { resolution = true, ratio = true, duration = true, audio = true, watermark = true },
   page_size = 100,
   capabilities = { assets = true, list = true, delete = false, groups = true, sessions = true,
-                   file_upload = true, generate = true },
+                   file_upload = true, generate = true,
+                   -- return_last_frame is relayed upstream; content.last_frame_url comes back
+                   last_frame = true },
 }
 
 local TYPE_IN = { Image = "image", Video = "video", Audio = "audio" }
@@ -272,7 +274,8 @@ function D.create_task(g)
   end
   return { endpoint = "create_task", method = "POST", create = true,
            body = { model = g.model, content = content, resolution = g.resolution, ratio = g.ratio,
-                    duration = g.duration, generate_audio = g.audio, watermark = g.watermark } }
+                    duration = g.duration, generate_audio = g.audio, watermark = g.watermark,
+                    return_last_frame = g.return_last_frame } }
 end
 
 -- "37%" (or a bare number) -> 37

@@ -61,7 +61,9 @@ local D = {
                       watermark = true },
   page_size = 50,
   capabilities = { assets = true, list = true, delete = true, groups = true, update_group = true,
-                   sessions = true, generate = true, cancel = true },
+                   sessions = true, generate = true, cancel = true,
+                   -- return_last_frame: the task's content carries last_frame_url
+                   last_frame = true },
 }
 
 --- The settings of the other deployment, BytePlus ModelArk (see the module comment).
@@ -282,7 +284,7 @@ function D.create_task(g)
   return { endpoint = "create_task", method = "POST", create = true,
            body = { model = g.model, content = content, ratio = g.ratio, duration = g.duration,
                     resolution = g.resolution, generate_audio = g.audio, seed = g.seed,
-                    watermark = g.watermark } }
+                    watermark = g.watermark, return_last_frame = g.return_last_frame } }
 end
 
 --- GET /contents/generations/tasks/{id}.
