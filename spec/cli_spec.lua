@@ -170,6 +170,10 @@ describe("bin/seedance", function()
     end)
 
     it("writes plain lines when piped: no escape sequences, tab-separated rows", function()
+      -- long enough that the wait, a process started after the upload's, still sees it
+      -- processing on a loaded machine
+      emu:configure({ processing = 1.5 })
+      finally(function() emu:configure({ processing = 0.2 }) end)
       local hero = uploaded("https://x/hero.png", "hero")
       local code, out, err = run({ "--poll", "0.05", "assets", "wait", hero.id })
       assert.equal(0, code)
