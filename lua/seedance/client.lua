@@ -8,6 +8,7 @@ local core = require "seedance.core"
 local url = require "seedance.url"
 local debug_log = require "seedance.debug"
 local check = require "seedance.check"
+local errors = require "seedance.error"
 
 local Client = {}
 Client.__index = Client
@@ -183,6 +184,9 @@ function M.new(opts)
   }, Client)
   secrets[c] = { api_key = key, secret_key = opts.secret_key, access_key = opts.access_key,
                  auth_scheme = opts.auth_scheme }
+  -- known to the one redaction from now on: no error or log line of any client shows them
+  errors.remember(key)
+  errors.remember(opts.secret_key)
   if opts.journal and opts.store then error("seedance.new: give 'journal' or 'store', not both", 2) end
   if opts.journal or opts.store then
     -- keys are namespaced by a digest of the credential (seedance.store), never the credential
@@ -239,7 +243,7 @@ function Client:_op_async(op, cb)
   local t0 = self.debug and debug_log.request(self, req)
   return self.engine:submit(req, function(r)
     if t0 then debug_log.result(self, req, r, t0) end
-    local body, err = http.response(self, op, r)
+    local body, err = http.response(self, op, r, req)
     self._last_error = err
     return cb(body, err, r.body)
   end)

@@ -1,6 +1,6 @@
 --- SEEDANCE_DEBUG=1: one line per request and per answer on stderr, for seeing what goes
 -- on the wire. Credentials never appear: credential headers show as [REDACTED], and every
--- line passes through the client's secret redaction as well.
+-- line passes through the one secret redaction (seedance.error.scrub) as well.
 -- @module seedance.debug
 local errors = require "seedance.error"
 local core = require "seedance.core"
@@ -15,8 +15,14 @@ function M.enabled()
   return v ~= nil and v ~= "" and v ~= "0"
 end
 
-local function emit(client, line)
-  io.stderr:write(errors.redact(line, client:_secrets()), "\n")
+-- every line is scrubbed whole (seedance.error.scrub) as it is written
+local function emit(line, extra)
+  io.stderr:write(errors.scrub(line, extra), "\n")
+end
+
+-- the first `n` bytes of a body, scrubbed before the cut (a key cut in half would escape)
+local function head(s, n, extra)
+  return errors.scrub(s, extra):sub(1, n)
 end
 
 --- Log a request about to be submitted.
@@ -27,18 +33,20 @@ function M.request(client, req)
     if name and SECRET_HEADERS[name:lower()] then value = "[REDACTED]" end
     hs[#hs + 1] = (name or h) .. ": " .. (value or "")
   end
-  local body = req.body and (" body " .. #req.body .. " B: " .. req.body:sub(1, 300)) or ""
-  emit(client, ("seedance[%s] > %s %s [%s]%s"):format(client.provider, req.method or "GET", req.url,
-                                                     table.concat(hs, "; "), body))
+  local extra = errors.header_secrets(req.headers)
+  local body = req.body and (" body " .. #req.body .. " B: " .. head(req.body, 300, extra)) or ""
+  emit(("seedance[%s] > %s %s [%s]%s"):format(client.provider, req.method or "GET", req.url,
+                                             table.concat(hs, "; "), body), extra)
   return core.now()
 end
 
 --- Log the outcome of a request started at `t0`.
 function M.result(client, req, r, t0)
+  local extra = errors.header_secrets(req.headers)
   local what = r.error and ("error " .. r.error .. ": " .. tostring(r.message)) or ("HTTP " .. tostring(r.status))
-  local body = r.body and (" body " .. #r.body .. " B: " .. r.body:sub(1, 300)) or ""
-  emit(client, ("seedance[%s] < %s %s: %s in %.3f s, %d attempt(s)%s"):format(client.provider, req.method or "GET",
-    req.url, what, core.now() - t0, r.attempts or 0, body))
+  local body = r.body and (" body " .. #r.body .. " B: " .. head(r.body, 300, extra)) or ""
+  emit(("seedance[%s] < %s %s: %s in %.3f s, %d attempt(s)%s"):format(client.provider, req.method or "GET",
+    req.url, what, core.now() - t0, r.attempts or 0, body), extra)
 end
 
 return M

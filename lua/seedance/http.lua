@@ -64,24 +64,13 @@ function M.request(client, op)
   return req
 end
 
--- strings inside a decoded body, redacted in place (the body is ours, freshly decoded)
-local function redact_deep(t, secrets, depth)
-  if depth > 20 then return end
-  for k, v in pairs(t) do
-    if type(v) == "string" then t[k] = errors.redact(v, secrets)
-    elseif type(v) == "table" then redact_deep(v, secrets, depth + 1) end
-  end
-end
-
-local function new_error(client, f)
-  local secrets = client:_secrets()
+local function new_error(client, f, extra)
   f.provider = client.provider
-  f.message = errors.redact(f.message, secrets)
-  if type(f.raw) == "table" then redact_deep(f.raw, secrets, 0) end
-  return errors.new(f)
+  return errors.new(f, extra)
 end
---- A seedance.Error from fields `f`, stamped with the client's provider and with its
--- secrets redacted from the message and the raw body.
+--- A seedance.Error from fields `f`, stamped with the client's provider; every string in it
+-- is scrubbed of secrets (seedance.error.scrub), and of `extra` (a request's own, such as
+-- its signature: seedance.error.header_secrets).
 M.new_error = new_error
 
 -- Answers of the wrong shape (issue 12). Whatever a server sends, a dialect's parse function
@@ -123,6 +112,8 @@ local function bad_fields(f, need_id)
   for _, c in ipairs(FIELDS) do
     local v = f[c[1]]
     if not c[2](v) then
+      -- scrubbed before it is cut: a cut key would no longer be recognised
+      v = errors.scrub(v)
       local shown = type(v) == "string" and ("%q"):format(#v > 60 and v:sub(1, 60) .. "..." or v) or type(v)
       return ("'%s' is %s, not %s"):format(c[1], shown, c[3])
     end
@@ -207,19 +198,21 @@ end
 
 --- The `protocol` error for an answer of the wrong shape (code "bad_answer"): not a
 -- transient fault, so a wait ends on it rather than polling until its deadline.
-function M.bad_answer(client, why, body, rid)
+function M.bad_answer(client, why, body, rid, extra)
   return new_error(client, { kind = "protocol", code = "bad_answer", retryable = false, raw = body,
-    request_id = rid, message = "unexpected answer from " .. client.provider .. ": " .. why })
+    request_id = rid, message = "unexpected answer from " .. client.provider .. ": " .. why }, extra)
 end
 
---- Turn an engine result into (decoded body) or (nil, seedance.Error).
-function M.response(client, op, r)
+--- Turn an engine result into (decoded body) or (nil, seedance.Error). `req` is the request
+-- as sent: its credential headers are secrets the error must not show either.
+function M.response(client, op, r, req)
+  local extra = req and errors.header_secrets(req.headers) or nil
   local rid = r.headers and (r.headers["x-request-id"] or r.headers["x-tt-logid"] or r.headers["request-id"])
   if r.error then
     local kind = TRANSPORT_KIND[r.error] or "network"
     local msg = r.message or r.error
     return nil, new_error(client, { kind = kind, message = msg, retryable = kind ~= "protocol",
-                                    request_sent = r.sent, attempts = r.attempts })
+                                    request_sent = r.sent, attempts = r.attempts }, extra)
   end
   local body, jerr = nil, nil
   if r.body and r.body ~= "" then body, jerr = json.decode(r.body) end
@@ -227,7 +220,7 @@ function M.response(client, op, r)
   -- a success that is JSON but no object or array (42, true, null, "text") answers nothing
   if status < 300 and body ~= nil and type(body) ~= "table" and not op.empty_ok then
     return nil, M.bad_answer(client, "the answer is " .. (body == json.null and "null" or type(body))
-                                     .. ", not a JSON object", body, rid)
+                                     .. ", not a JSON object", body, rid, extra)
   end
   -- a dialect whose service names the request in the body (Ark's control plane) says where
   if not rid and client.dialect.request_id and type(body) == "table" then
@@ -243,7 +236,9 @@ function M.response(client, op, r)
     -- the dialect may see an error inside a 200 (crun's envelope) or the opposite
     local ok
     ok, kind, code, message, retryable = pcall(classify, status, body, op, r)
-    if not ok then return nil, M.bad_answer(client, "the answer could not be read: " .. tostring(kind), body, rid) end
+    if not ok then
+      return nil, M.bad_answer(client, "the answer could not be read: " .. tostring(kind), body, rid, extra)
+    end
     failed = kind ~= nil or (status >= 300 and status < 400)
   elseif failed then
     local m, c = M.describe_body(body)
@@ -265,7 +260,8 @@ function M.response(client, op, r)
                 .. "; seedance does not follow redirects with credentials: set base_url to the new host"
     end
     if not message then
-      local snippet = (r.body or ""):sub(1, 200)
+      -- scrubbed whole, then cut: a key cut in half would escape the scrub
+      local snippet = errors.scrub(r.body or "", extra):sub(1, 200)
       message = "HTTP " .. status .. (snippet ~= "" and (": " .. snippet) or "")
     end
     local f = { kind = kind, status = status, code = code, message = message, request_id = rid,
@@ -277,11 +273,11 @@ function M.response(client, op, r)
     if status >= 500 or status == 429 or status == 455 then f.retryable = true end
     -- classify knows better: crun's 505 "feature disabled" is a 5xx no retry will fix
     if retryable ~= nil then f.retryable = retryable end
-    return nil, new_error(client, f)
+    return nil, new_error(client, f, extra)
   end
   if body == nil and not op.empty_ok then
     return nil, new_error(client, { kind = "protocol", status = status, request_id = rid,
-      message = "response is not JSON" .. (jerr and (": " .. jerr) or "") })
+      message = "response is not JSON" .. (jerr and (": " .. jerr) or "") }, extra)
   end
   return body, nil, rid
 end
