@@ -185,6 +185,21 @@ describe("objects", function()
     assert.has_error(function() core._object_view({}) end)
   end)
 
+  it("raise, never crash, when their metamethods are called with something else", function()
+    local mt = getmetatable(asset)
+    for _, name in ipairs({ "__index", "__newindex", "__tostring", "__gc", "__close", "__pairs" }) do
+      for _, v in ipairs({ {}, "x", 1, cjson.null, io.stdout }) do
+        assert.has_error(function() mt[name](v, "id", "x") end, nil, name)
+      end
+    end
+    -- an Asset's field access is an Asset's: a Group handed to it is refused
+    assert.has_error(function() mt.__index(group, "id") end)
+    assert.has_error(function() mt.__newindex(group, "name", "x") end)
+    assert.has_error(function() mt.__methods._assign({}, {}) end)
+    assert.has_error(function() asset:_assign("x") end)
+    assert.equal(asset.id, mt.__index(asset, "id"))
+  end)
+
   it("are what waits and tracking take; a group or a table is refused", function()
     assert.has_error(function() seedance.wait_all({ group }) end,
                      "seedance.wait_all: item 1 is not an asset, task or session")

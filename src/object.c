@@ -208,6 +208,23 @@ sd_object *sd_object_check(lua_State *L, int idx)
 
 /* ---- helpers on the Lua side ------------------------------------------------------------ */
 
+/* The object a metamethod got as its first argument. The metatables are reachable from Lua
+ * (getmetatable), so a metamethod can be called with anything: `mt` is the upvalue index of
+ * the kind's own metatable (0: any kind), and anything else raises instead of being read. */
+static sd_object *self_of(lua_State *L, int mt)
+{
+    if (mt) {
+        void *p = lua_touserdata(L, 1);
+        if (p && lua_getmetatable(L, 1)) {
+            int same = lua_rawequal(L, -1, lua_upvalueindex(mt));
+            lua_pop(L, 1);
+            if (same) return p;
+        }
+        luaL_argerror(L, 1, "expected a seedance object");
+    }
+    return sd_object_check(L, 1);
+}
+
 static void push_ref_from_id(lua_State *L, const sd_object *o)
 {
     size_t n;
@@ -361,10 +378,10 @@ static int push_field(lua_State *L, sd_object *o, int idx, int code)
     return 0;
 }
 
-/* upvalue 1: the field table (name -> code); upvalue 2: this kind's methods */
+/* upvalue 1: the field table (name -> code); 2: this kind's methods; 3: its metatable */
 static int l_index(lua_State *L)
 {
-    sd_object *o = lua_touserdata(L, 1);
+    sd_object *o = self_of(L, 3);
     if (lua_type(L, 2) == LUA_TSTRING) {
         lua_pushvalue(L, 2);
         lua_rawget(L, lua_upvalueindex(1));
@@ -391,7 +408,7 @@ static int l_index(lua_State *L)
  * a mistake (a typo would otherwise read back as nil forever) and raises naming it. */
 static int l_newindex(lua_State *L)
 {
-    sd_object *o = lua_touserdata(L, 1);
+    sd_object *o = self_of(L, 2); /* upvalue 1: the field table; 2: the kind's metatable */
     const char *k;
     if (lua_type(L, 2) != LUA_TSTRING) return luaL_error(L, "%s: field names are strings", class_name(o));
     k = lua_tostring(L, 2);
@@ -473,7 +490,7 @@ static void cleanup(lua_State *L, sd_object *o, int idx, int drop_values)
 
 static int l_gc(lua_State *L)
 {
-    sd_object *o = lua_touserdata(L, 1);
+    sd_object *o = self_of(L, 0);
     cleanup(L, o, 1, 0);
     return 0;
 }
@@ -505,7 +522,7 @@ static void push_shown(lua_State *L, int idx, const char *field)
 /* "seedance.<kind>(<provider> <id> <status>)"; a group shows its name instead of a status */
 static int l_tostring(lua_State *L)
 {
-    sd_object *o = lua_touserdata(L, 1);
+    sd_object *o = self_of(L, 0);
     if (o->flags & F_CLOSED) {
         lua_pushfstring(L, "seedance.%s(closed)", KIND_NAME[o->kind]);
         return 1;
@@ -526,7 +543,7 @@ static int l_tostring(lua_State *L)
  * decoded only when read). */
 static int l_pairs(lua_State *L)
 {
-    sd_object *o = lua_touserdata(L, 1);
+    sd_object *o = self_of(L, 0);
     size_t i;
     lua_getglobal(L, "next");
     lua_newtable(L);
@@ -678,10 +695,12 @@ void sd_open_objects(lua_State *L)
             lua_setfield(L, -3, "__methods");
             lua_pushvalue(L, -3); /* fields */
             lua_insert(L, -2);
-            lua_pushcclosure(L, l_index, 2);
+            lua_pushvalue(L, -3); /* the metatable itself */
+            lua_pushcclosure(L, l_index, 3);
             lua_setfield(L, -2, "__index");
             lua_pushvalue(L, -2);
-            lua_pushcclosure(L, l_newindex, 1);
+            lua_pushvalue(L, -2);
+            lua_pushcclosure(L, l_newindex, 2);
             lua_setfield(L, -2, "__newindex");
             lua_pushcfunction(L, l_gc);
             lua_setfield(L, -2, "__gc");
