@@ -107,8 +107,11 @@ static int block_set(sd_object *o, int slot, const char *s, size_t len)
     size_t keep = 0, size;
     uint32_t at = 0, n;
     char *nb, *w;
-    const char *old = block_get(o, slot, NULL);
+    size_t oldn;
+    const char *old = block_get(o, slot, &oldn);
     if (s == NULL && old == NULL) return 0;
+    /* a poll that finds the same word writes nothing */
+    if (s != NULL && old != NULL && oldn == len && memcmp(old, s, len) == 0) return 0;
     if (s != NULL && len > UINT32_MAX - 2 * ENTRY_HEAD - o->blen) return -1;
     while (o->block && at + ENTRY_HEAD <= o->blen) {
         memcpy(&n, o->block + at + 1, 4);
