@@ -653,8 +653,7 @@ static void round_end(sd_engine *e, sd_pclass *c)
         /* they left the pending list: look where they can have gone before one GET each */
         rd->phase++;
         rd->next_page = 1;
-        rd->want = pages_for(c, left) + 1;
-        if (rd->want > c->max_pages) rd->want = c->max_pages;
+        rd->want = pages_for(c, left);
         page_launch(e, c);
         return;
     }

@@ -1,0 +1,203 @@
+-- The C scheduler on a manual clock and an external driver: every request it sends and
+-- every time it sends one is asserted exactly, with no wall clock involved.
+local core = require "seedance.core"
+
+local function engine(seed)
+  return assert(core.engine({ driver = "external", clock = "manual", seed = seed or 7 }))
+end
+
+-- what the engine handed its driver since the last look
+local function sent(e)
+  e:step()
+  return e:outbox()
+end
+
+local function answer(e, req, status, body)
+  assert.is_true(e:feed(req.id, { status = status, body = body }))
+  e:step()
+  return e:poll_events()
+end
+
+describe("the scheduler (manual clock)", function()
+  local GET = { url_pre = "http://svc.test/assets/", url_post = "?v=1", headers = { "X-Key: k" },
+                status = "data.status", progress = "data.progress", first = 2, max = 15, factor = 1.5,
+                jitter = 0, max_age = 1800 }
+
+  it("looks after the first interval, with the class's URL and headers", function()
+    local e = engine()
+    local cls = e:poll_class(GET)
+    e:poll_add(cls, "a/1", "processing", nil, false)
+    assert.same({}, sent(e))
+    assert.equal(2, e:next_due())
+    e:advance(1.999)
+    assert.same({}, sent(e))
+    e:advance(0.001)
+    local out = sent(e)
+    assert.equal(1, #out)
+    assert.equal("GET", out[1].method)
+    assert.equal("http://svc.test/assets/a%2F1?v=1", out[1].url)
+    assert.same({ "X-Key: k" }, out[1].headers)
+    e:close()
+  end)
+
+  it("keeps an unchanged answer in C and backs off by the factor up to the cap", function()
+    local e = engine()
+    local key = e:poll_add(e:poll_class(GET), "a1", "processing", nil, false)
+    local waits = {}
+    for i = 1, 7 do
+      e:advance(e:next_due())
+      local out = sent(e)
+      assert.equal(1, #out)
+      assert.same({}, answer(e, out[1], 200, '{"data":{"status":"processing"}}'))
+      waits[i] = e:next_due()
+    end
+    assert.same({ 3, 4.5, 6.75, 10.125, 15, 15, 15 }, waits)
+    assert.equal(1, e:poll_count())
+    -- a change reaches Lua, with the answer, and the next look is one first interval away
+    e:advance(e:next_due())
+    local ev = answer(e, sent(e)[1], 200, '{"data":{"status":"active"}}')
+    assert.equal(1, #ev)
+    assert.same({ key, "changed", 200 }, { ev[1].key, ev[1].event, ev[1].result.status })
+    assert.equal('{"data":{"status":"active"}}', ev[1].result.body)
+    assert.equal(2, e:next_due())
+    e:close()
+  end)
+
+  it("keeps every jittered delay within its bounds", function()
+    local e = engine(12345)
+    local g = {}
+    for k, v in pairs(GET) do g[k] = v end
+    g.jitter = 0.2
+    local cls = e:poll_class(g)
+    local lo, hi = math.huge, 0
+    for i = 1, 300 do
+      local f = engine(i)
+      f:poll_add(f:poll_class(g), "x", nil, nil, false)
+      local d = f:next_due()
+      lo, hi = math.min(lo, d), math.max(hi, d)
+      f:close()
+    end
+    assert.is_true(lo >= 2 * 0.8 and hi <= 2 * 1.2, ("delays in [%g, %g]"):format(lo, hi))
+    assert.is_true(hi - lo > 0.5, "jitter spreads the delays")
+    -- the same seed gives the same delays
+    local a, b = engine(99), engine(99)
+    a:poll_add(a:poll_class(g), "x", nil, nil, false)
+    b:poll_add(b:poll_class(g), "x", nil, nil, false)
+    assert.equal(a:next_due(), b:next_due())
+    a:close(); b:close()
+    e:poll_add(cls, "y", nil, nil, true)
+    assert.is_true(e:next_due() <= 1.2, "a fresh object is looked at after half the first interval")
+    e:close()
+  end)
+
+  it("looks when the progress says the task will finish", function()
+    local e = engine()
+    local g = {}
+    for k, v in pairs(GET) do g[k] = v end
+    g.first, g.max = 10, 30
+    e:poll_add(e:poll_class(g), "t1", "running", 0, false)
+    e:advance(e:next_due())
+    answer(e, sent(e)[1], 200, '{"data":{"status":"running","progress":20}}')
+    assert.equal(10, e:next_due())
+    e:advance(10)
+    answer(e, sent(e)[1], 200, '{"data":{"status":"running","progress":60}}')
+    -- 40 points in 10 s: the rest would take 10 s too, which is the interval anyway
+    assert.equal(10, e:next_due())
+    e:advance(10)
+    answer(e, sent(e)[1], 200, '{"data":{"status":"running","progress":90}}')
+    -- 30 points in 10 s: the remaining 10 take 3.33 s
+    assert.is_true(math.abs(e:next_due() - 10 / 3) < 1e-9, tostring(e:next_due()))
+    e:close()
+  end)
+
+  it("honours Retry-After on a failed look and tells Lua of the failure", function()
+    local e = engine()
+    local key = e:poll_add(e:poll_class(GET), "a1", "processing", nil, false)
+    e:advance(2)
+    local out = sent(e)
+    assert.is_true(e:feed(out[1].id, { status = 503, headers = { ["retry-after"] = "7" },
+                                        body = '{"message":"busy"}' }))
+    -- the engine retries a GET itself first: answer each retry the same way
+    for _ = 1, 10 do
+      e:advance(e:next_due() or 0)
+      out = sent(e)
+      if #out == 0 then break end
+      e:feed(out[1].id, { status = 503, headers = { ["retry-after"] = "7" }, body = '{"message":"busy"}' })
+    end
+    e:step()
+    local ev = e:poll_events()
+    assert.equal(1, #ev)
+    assert.same({ key, "error", 503 }, { ev[1].key, ev[1].event, ev[1].result.status })
+    assert.equal(7, e:next_due())
+    e:close()
+  end)
+
+  it("refreshes many with a list round and finds those that left the pending list without a GET each", function()
+    local e = engine()
+    local g = {}
+    for k, v in pairs(GET) do g[k] = v end
+    g.list = { urls = { "http://svc.test/list?status=processing&page={page}",
+                        "http://svc.test/list?status=active&page={page}" },
+               items = "items", id = "id", status = "status", total = "total", page_size = 2,
+               threshold = 1, first = 1, max = 4 }
+    local cls = e:poll_class(g)
+    local keys = {}
+    for i = 1, 3 do keys["a" .. i] = e:poll_add(cls, "a" .. i, "processing", nil, false) end
+    e:advance(e:next_due())
+    local out = sent(e)
+    -- three pending, two a page: two pages of the pending status at once
+    assert.same({ "http://svc.test/list?status=processing&page=1", "http://svc.test/list?status=processing&page=2" },
+                { out[1].url, out[2].url })
+    assert.same({}, answer(e, out[1], 200,
+      '{"items":[{"id":"a1","status":"processing"},{"id":"a2","status":"processing"}],"total":2}'))
+    assert.same({}, answer(e, out[2], 200, '{"items":[],"total":2}'))
+    -- a3 left the pending list: its new status is looked for before it is fetched alone
+    out = sent(e)
+    assert.equal(1, #out)
+    assert.equal("http://svc.test/list?status=active&page=1", out[1].url)
+    local ev = answer(e, out[1], 200, '{"items":[{"id":"zz","status":"active"},{"id":"a3","status":"active","url":"u"}],"total":2}')
+    assert.equal(1, #ev)
+    assert.same({ keys.a3, "item", "active", '{"id":"a3","status":"active","url":"u"}' },
+                { ev[1].key, ev[1].event, ev[1].status, ev[1].item })
+    assert.same({}, sent(e)) -- no GET of its own
+    e:poll_remove(keys.a3)
+    -- the next round comes after the list's first interval (something changed)
+    assert.equal(1, e:next_due())
+    e:close()
+  end)
+
+  it("fetches alone what no list names, and drops an unheld object after max_age", function()
+    local e = engine()
+    local g = {}
+    for k, v in pairs(GET) do g[k] = v end
+    g.max_age = 5
+    g.list = { urls = { "http://svc.test/list?page={page}" }, items = "items", id = "id", status = "status",
+               threshold = 2, first = 1, max = 4 }
+    local cls = e:poll_class(g)
+    local k1 = e:poll_add(cls, "a1", "processing", nil, false)
+    e:poll_add(cls, "a2", "processing", nil, false)
+    e:advance(e:next_due())
+    local out = sent(e)
+    assert.equal(2, #out) -- a1 had its own timer before the list took over; then the round
+    local page = out[1].url:find("list", 1, true) and out[1] or out[2]
+    local own = page == out[1] and out[2] or out[1]
+    assert.same({}, answer(e, page, 200, '{"items":[{"id":"a1","status":"processing"}]}'))
+    out = sent(e)
+    assert.equal(1, #out)
+    assert.equal("http://svc.test/assets/a2?v=1", out[1].url)
+    answer(e, own, 200, '{"data":{"status":"processing"}}')
+    answer(e, out[1], 200, '{"data":{"status":"processing"}}')
+    -- held objects stay; an unheld one is let go once older than max_age
+    e:poll_hold(k1, 1)
+    e:advance(6)
+    for _ = 1, 6 do
+      for _, r in ipairs(sent(e)) do
+        if r.url:find("list", 1, true) then answer(e, r, 200, '{"items":[]}')
+        else answer(e, r, 200, '{"data":{"status":"processing"}}') end
+      end
+      e:advance(e:next_due() or 1)
+    end
+    assert.equal(1, e:poll_count()) -- a2 went (age), a1 stays (held)
+    e:close()
+  end)
+end)
