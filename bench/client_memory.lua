@@ -1,5 +1,5 @@
 -- RSS growth for N pending objects: register N assets (they stay Processing), track all of
--- them, run a few polling rounds, and report VmRSS growth in KiB.
+-- them, list-poll them for SECS seconds, and report VmRSS growth in KiB.
 local seedance = require "seedance"
 local core = require "seedance.core"
 local function rss()
@@ -24,7 +24,8 @@ for _, a in ipairs(all) do c:track(a) end
 collectgarbage()
 local tracked = rss() - before
 local t0 = core.now()
-while core.now() - t0 < 3 do
+local secs = tonumber(os.getenv("BENCH_SECS") or "10")
+while core.now() - t0 < secs do
   c:step()
   c.engine:wait(0.05)
 end

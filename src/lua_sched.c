@@ -133,7 +133,7 @@ static int l_poll_class(lua_State *L)
         s.statuses = statuses;
         s.page_size = (int)field_num(L, t, "page_size", 100);
         s.threshold = (int)field_num(L, t, "threshold", 3);
-        s.fanout = (int)field_num(L, t, "fanout", 8);
+        s.fanout = (int)field_num(L, t, "fanout", 16);
         s.max_pages = (int)field_num(L, t, "max_pages", 50);
         s.list_first = field_num(L, t, "first", 1);
         s.list_max = field_num(L, t, "max", 4);

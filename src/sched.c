@@ -209,7 +209,7 @@ int sd_sched_class(sd_engine *e, const sd_pclass_spec *sp, char *err, size_t err
     c->n_statuses = sp->n_statuses;
     c->page_size = sp->page_size > 0 ? sp->page_size : 100;
     c->threshold = sp->threshold > 0 ? sp->threshold : 3;
-    c->fanout = sp->fanout > 0 ? sp->fanout : 8;
+    c->fanout = sp->fanout > 0 ? sp->fanout : 16;
     c->max_pages = sp->max_pages > 0 ? sp->max_pages : 50;
     c->list_first = sp->list_first > 0 ? sp->list_first : 1;
     c->list_max = sp->list_max > c->list_first ? sp->list_max : c->list_first;
@@ -291,7 +291,8 @@ static void plan(sd_engine *e, sd_poll *p, double delay)
         p->in_round = 1;
         /* joining while a round runs: it waits for the next one, not a GET of its own */
         if (c->round.busy) p->seen = c->round.no;
-        round_due(e, c, delay);
+        /* the round keeps its own pace: an object's backoff must not hold it back */
+        round_due(e, c, fmin(delay, c->round.interval));
         return;
     }
     p->in_round = 0;
@@ -626,7 +627,11 @@ static void round_start(sd_engine *e, sd_pclass *c)
     if (rd->busy) return;
     rd->no++;
     n = missing(c);
-    if (n == 0) return;
+    if (n == 0) {
+        /* every member is being fetched alone right now: come back at the usual pace */
+        if (c->count > 0) round_due(e, c, rd->interval);
+        return;
+    }
     rd->busy = 1;
     rd->phase = 0;
     rd->failed = 0;
@@ -678,7 +683,7 @@ static void page_answer(sd_engine *e, sd_round *rd, sd_request *r)
 {
     sd_sched *s = e->sched;
     sd_pclass *c = s->cls[rd->cls];
-    int page = (int)r->resume_from, items, k, n, more = 0;
+    int page = (int)r->resume_from, items, k, n, more;
     rd->outstanding--;
     if (r->err != SD_ERR_NONE || r->status < 200 || r->status >= 300 ||
         sd_json_parse(&s->json, r->resp_body.p ? r->resp_body.p : "", r->resp_body.len) != 0 ||
@@ -711,13 +716,18 @@ static void page_answer(sd_engine *e, sd_round *rd, sd_request *r)
     }
     {
         double total;
-        int t = c->total_path ? sd_json_path(&s->json, 0, c->total_path) : -1;
-        if (t >= 0 && sd_json_number(&s->json, t, &total) == 0)
-            more = sd_json_size(&s->json, items) > 0 && (double)page * c->page_size < total;
-        else
+        int t = c->total_path ? sd_json_path(&s->json, 0, c->total_path) : -1, left = missing(c);
+        if (left > 0 && t >= 0 && sd_json_number(&s->json, t, &total) == 0) {
+            /* the list says how many pages it has: ask for the rest side by side, unless
+             * fetching the objects still unaccounted for one by one is cheaper */
+            double pages = ceil(total / c->page_size);
+            int need = pages > c->max_pages ? c->max_pages : (int)pages;
+            if (need > rd->want && (rd->phase == 0 || need - rd->want <= left)) rd->want = need;
+        } else if (left > 0 && t < 0) {
             more = sd_json_size(&s->json, items) >= c->page_size;
+            if (more && page == rd->want && rd->want < c->max_pages) rd->want++;
+        }
     }
-    if (more && page == rd->want && rd->want < c->max_pages) rd->want++;
     sd_request_free(e, r);
     page_launch(e, c);
 }

@@ -239,7 +239,7 @@ end
 D.list_pending = {
   asset = { list = "list_assets", parse = "parse_list", args = { status = "processing", page_size = 100 },
             items = "Items", id = "Id", status = "Status", total = "TotalCount", item = "parse_asset",
-            statuses = { "processing", "active", "failed" } },
+            statuses = { "processing", { "active", "failed" } } },
 }
 
 -- where a GET answer says the status and progress: an unchanged answer ends in C

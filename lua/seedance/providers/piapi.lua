@@ -196,11 +196,13 @@ end
 --- List-based refresh: one page of still-processing assets refreshes many at once
 -- (the C scheduler); what left it is looked for in the other statuses, then fetched alone.
 D.list_pending = {
-  asset = { list = "list_assets", parse = "parse_list", args = { status = "processing", page_size = 100 },
+  asset = { list = "list_assets", parse = "parse_list",
+            -- newest first: what just left the pending list is on the first pages of the others
+            args = { status = "processing", page_size = 100, order = "-created_at" },
             -- where the scheduler reads a page (sched.c), and the statuses a pending asset
             -- can have moved to, listed when it left the pending list
             items = "items", id = "asset_id", status = "status", total = "total", item = "parse_asset",
-            statuses = { "processing", "active", "failed" } },
+            statuses = { "processing", { "active", "failed" } } },
 }
 
 -- where a GET answer says the status and progress: an unchanged answer ends in C

@@ -238,7 +238,7 @@ end
 D.list_pending = {
   asset = { list = "list_assets", parse = "parse_list", args = { status = "processing", page_size = 100 },
             items = "items", id = "id", status = "status", total = "total", item = "parse_asset",
-            statuses = { "processing", "active", "failed" } },
+            statuses = { "processing", { "active", "failed" } } },
 }
 
 -- where a GET answer says the status and progress: an unchanged answer ends in C
