@@ -155,7 +155,8 @@ describe("the scheduler (manual clock)", function()
     out = sent(e)
     assert.equal(1, #out)
     assert.equal("http://svc.test/list?status=active&page=1", out[1].url)
-    local ev = answer(e, out[1], 200, '{"items":[{"id":"zz","status":"active"},{"id":"a3","status":"active","url":"u"}],"total":2}')
+    local ev = answer(e, out[1], 200,
+      '{"items":[{"id":"zz","status":"active"},{"id":"a3","status":"active","url":"u"}],"total":2}')
     assert.equal(1, #ev)
     assert.same({ keys.a3, "item", "active", '{"id":"a3","status":"active","url":"u"}' },
                 { ev[1].key, ev[1].event, ev[1].status, ev[1].item })
