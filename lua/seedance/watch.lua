@@ -24,10 +24,13 @@ local PAGE = "987654321"
 
 --- The watcher of one client (the client makes it on first use).
 function M.new(client)
-  return setmetatable({ client = client, core = client.engine.core, states = {}, by_key = {},
-                        classes = { asset = {}, task = {}, session = {} }, dynamic = {},
-                        n = 0 }, M)
+  return setmetatable({ client = client, core = client.engine.core, states = {}, by_key = {}, listeners = {},
+                        classes = { asset = {}, task = {}, session = {} }, dynamic = {}, n = 0 }, M)
 end
+
+-- what is kept per polled object: three slots of an array (ten thousand pending objects
+-- must stay small); who listens is kept apart, for the few that someone waits on
+local OBJ, KEY, CLS = 1, 2, 3
 
 local function word(v)
   return type(v) == "string" and v or nil
@@ -69,7 +72,7 @@ local function list_shape(self, kind, base)
   return headers
 end
 
--- The scheduler's class for `obj`, and the signature that picked it.
+-- The scheduler's class for `obj`: its GET as a template (url around the id, headers).
 function M:_class(obj)
   local kind, client = obj._kind, self.client
   local p = client.poll[kind]
@@ -84,7 +87,7 @@ function M:_class(obj)
   end
   local sig = pre and (pre .. "\0" .. post .. "\0" .. table.concat(req.headers, "\n")) or "dynamic"
   local known = self.classes[kind]
-  if known[sig] then return known[sig], sig end
+  if known[sig] then return known[sig] end
   local n = 0
   for _ in pairs(known) do n = n + 1 end
   if pre and n >= MAX_TEMPLATES then
@@ -101,7 +104,7 @@ function M:_class(obj)
     end
   end
   known[sig] = self.core:poll_class(base)
-  return known[sig], sig
+  return known[sig]
 end
 
 --- Poll `obj` until it is terminal; `fresh` objects (just created) are looked at sooner.
@@ -110,51 +113,57 @@ function M:add(obj, fresh)
   local p = self.client.poll[obj._kind]
   local now = self.client.engine:now()
   if not fresh and obj._born and now - obj._born < p.interval then fresh = true end
-  local cls, sig = self:_class(obj)
-  local st = { obj = obj, sig = sig, last = obj.raw_status, progress = obj.progress, holds = 0 }
-  st.key = self.core:poll_add(cls, obj.id, word(obj.raw_status), num(obj.progress), fresh)
+  local cls = self:_class(obj)
+  local st = { obj, self.core:poll_add(cls, obj.id, word(obj.raw_status), num(obj.progress), fresh), cls }
   self.states[obj] = st
-  self.by_key[st.key] = st
+  self.by_key[st[KEY]] = st
   self.n = self.n + 1
   return st
 end
 
 -- listeners see (obj, err, ended): err when polling hit a hard error, ended when it stops
-local function notify(st, err, ended)
-  if st.listeners then
-    for fn in pairs(st.listeners) do fn(st.obj, err, ended) end
+function M:_notify(obj, err, ended)
+  local ls = self.listeners[obj]
+  if ls then
+    for fn in pairs(ls) do fn(obj, err, ended) end
   end
 end
 
 function M:_finish(st, err)
-  if st.over then return end
-  st.over = true
-  self.states[st.obj] = nil
-  self.by_key[st.key] = nil
+  local obj = st[OBJ]
+  if self.states[obj] ~= st then return end
+  self.states[obj] = nil
+  self.by_key[st[KEY]] = nil
   self.n = self.n - 1
-  self.core:poll_remove(st.key)
-  if err then st.obj._poll_error = err end
-  notify(st, err, true)
+  self.core:poll_remove(st[KEY])
+  if err then obj._poll_error = err end
+  self:_notify(obj, err, true)
+  self.listeners[obj] = nil
 end
 
 --- Call fn(obj, err, ended) on every change of `obj` and when its polling ends.
 function M:listen(obj, fn)
   local st = self.states[obj] or self:add(obj)
   if not st then return nil end
-  st.listeners = st.listeners or {}
-  if not st.listeners[fn] then
-    st.listeners[fn] = true
-    self.core:poll_hold(st.key, 1)
+  local ls = self.listeners[obj]
+  if not ls then
+    ls = {}
+    self.listeners[obj] = ls
+  end
+  if not ls[fn] then
+    ls[fn] = true
+    self.core:poll_hold(st[KEY], 1)
   end
   return fn
 end
 
 --- Drop a listener added with `listen`; polling goes on for any others.
 function M:unlisten(obj, fn)
-  local st = self.states[obj]
-  if st and st.listeners and st.listeners[fn] then
-    st.listeners[fn] = nil
-    self.core:poll_hold(st.key, -1)
+  local st, ls = self.states[obj], self.listeners[obj]
+  if st and ls and ls[fn] then
+    ls[fn] = nil
+    self.core:poll_hold(st[KEY], -1)
+    if next(ls) == nil then self.listeners[obj] = nil end
   end
 end
 
@@ -162,37 +171,37 @@ end
 function M:remove(obj)
   local st = self.states[obj]
   if st then
-    st.listeners = nil
+    self.listeners[obj] = nil
     self:_finish(st)
   end
 end
 
--- After a change was applied: tell listeners, end when terminal, and move to another
--- class when the object's GET changed with its state (Sunra asks for the result once done).
-function M:_changed(st)
-  local o = st.obj
-  local changed = o.raw_status ~= st.last or o.progress ~= st.progress
-  st.last, st.progress = o.raw_status, o.progress
-  if changed then notify(st) end
-  if st.over then return end
+-- After a change was applied (the object said `status`, `progress` before it): tell the
+-- listeners, end when terminal, and move to another class when the object's GET changed
+-- with its state (Sunra asks for the result once done).
+function M:_changed(st, status, progress)
+  local o = st[OBJ]
+  if o.raw_status ~= status or o.progress ~= progress then self:_notify(o) end
+  if self.states[o] ~= st then return end
   if o:_terminal() then return self:_finish(st) end
-  local cls, sig = self:_class(o)
-  if sig ~= st.sig then
-    self.core:poll_remove(st.key)
-    self.by_key[st.key] = nil
-    st.sig, st.key = sig, self.core:poll_add(cls, o.id, word(o.raw_status), num(o.progress), true)
-    self.by_key[st.key] = st
-    if st.listeners and next(st.listeners) then
-      for _ in pairs(st.listeners) do self.core:poll_hold(st.key, 1) end
-    end
+  local cls = self:_class(o)
+  if cls ~= st[CLS] then
+    local holds = 0
+    for _ in pairs(self.listeners[o] or {}) do holds = holds + 1 end
+    self.core:poll_remove(st[KEY])
+    self.by_key[st[KEY]] = nil
+    st[CLS], st[KEY] = cls, self.core:poll_add(cls, o.id, word(o.raw_status), num(o.progress), true)
+    self.by_key[st[KEY]] = st
+    if holds > 0 then self.core:poll_hold(st[KEY], holds) end
   end
 end
 
 -- One event from the scheduler (see sched.h).
 function M:_event(ev)
   local st = self.by_key[ev.key]
-  if not st or st.over then return end
-  local obj, client = st.obj, self.client
+  if not st then return end
+  local obj, client = st[OBJ], self.client
+  local status, progress = obj.raw_status, obj.progress
   if ev.event == "ended" then return self:_finish(st) end
   if ev.event == "build" then
     local ok, req = pcall(http.request, client, (obj:_refresh_op()))
@@ -212,7 +221,7 @@ function M:_event(ev)
       if not fields then return self:_finish(st, perr) end
     end
     obj:_apply(fields)
-    return self:_changed(st)
+    return self:_changed(st, status, progress)
   end
   local op, parse = obj:_refresh_op()
   local body, err = http.response(client, op, ev.result)
@@ -225,7 +234,7 @@ function M:_event(ev)
   if err and (HARD[err.kind] or err.code == "bad_answer") then return self:_finish(st, err) end
   if fields then obj:_apply(fields, object.raw(body, ev.result.body)) end
   if ev.settle then self.core:poll_seen(ev.key, word(obj.raw_status), num(obj.progress)) end
-  if fields then return self:_changed(st) end
+  if fields then return self:_changed(st, status, progress) end
 end
 
 --- Objects polled now.
