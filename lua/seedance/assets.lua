@@ -4,6 +4,7 @@ local client_mod = require "seedance.client"
 local asset = require "seedance.asset"
 local journal = require "seedance.journal"
 local preflight = require "seedance.preflight"
+local errors = require "seedance.error"
 local core = require "seedance.core"
 local object = require "seedance.object"
 
@@ -168,6 +169,28 @@ local function create_one(self, args)
   return self:_track(a)
 end
 
+local function check_and_create(self, args)
+  if self:_validates(args) then
+    local ok, verr = preflight.check(self, args)
+    if not ok then return nil, verr end
+  end
+  return create_one(self, args)
+end
+
+-- one asset: with a journal, reused when anyone sharing the store registered it, and
+-- created under the store's claim so that two workers never both register it
+local function upload_one(self, args)
+  if not self.journal then return check_and_create(self, args) end
+  local function resolve()
+    local found, err = reuse(self, args)
+    if found then return self:_track(found) end
+    if found == nil then return nil, err end
+    return false
+  end
+  return journal.once(self, journal.asset_key(self.provider, args), resolve,
+                      function() return check_and_create(self, args) end)
+end
+
 --- Register one asset. With a journal, an asset this client registered before (same
 -- provider, URL, name and group) is reused instead of registered again.
 -- @tparam table a {url=, type=, name=, group=, file=}
@@ -177,36 +200,22 @@ function Client:upload(a)
   if a.file and not (self.dialect.capabilities or {}).file_upload then
     error("client:upload: " .. self.provider .. " takes URLs, not local files", 2)
   end
-  local args = normalize_upload(a)
-  if self.journal then
-    local found, err = reuse(self, args)
-    if found then return self:_track(found) end
-    if found == nil then return nil, err end
-  end
-  if self:_validates(args) then
-    local ok, verr = preflight.check(self, args)
-    if not ok then return nil, verr end
-  end
-  return create_one(self, args)
+  return upload_one(self, normalize_upload(a))
 end
 
---- Register many assets, through the provider's batch endpoint where it has one.
--- @tparam table list of upload tables
--- @return list of Asset in input order, or nil and a seedance.Error. When only some items
--- fail, the list holds an Error at their positions and `err` (second value) says how many.
-function Client:upload_many(list)
-  if type(list) ~= "table" then error("client:upload_many: expected a list of {url=...}", 2) end
-  for i, a in ipairs(list) do check_upload(a, "client:upload_many: item " .. i, 3) end
+-- the items of a batch not in `skip`: reused, or created through the batch endpoint
+local function many(self, args, skip)
   local d = self.dialect
-  local out, nfail = {}, 0
-  local args, todo = {}, {}
-  for i, a in ipairs(list) do
-    args[i] = normalize_upload(a)
-    local found, err = false, nil
-    if self.journal then found, err = reuse(self, args[i]) end
-    if found then out[i] = self:_track(found)
-    elseif found == nil then out[i] = err; nfail = nfail + 1
-    else todo[#todo + 1] = i end
+  local out, todo = {}, {}
+  for i = 1, #args do
+    -- an item in skip is another worker's: the caller waits for it
+    if not skip[i] then
+      local found, err = false, nil
+      if self.journal then found, err = reuse(self, args[i]) end
+      if found then out[i] = self:_track(found)
+      elseif found == nil then out[i] = err
+      else todo[#todo + 1] = i end
+    end
   end
   local checks = {}
   for _, i in ipairs(todo) do
@@ -221,7 +230,6 @@ function Client:upload_many(list)
     for k, i in ipairs(checks) do
       if verdicts[k] ~= true then
         out[i] = verdicts[k]
-        nfail = nfail + 1
         refused[i] = true
       end
     end
@@ -234,7 +242,6 @@ function Client:upload_many(list)
     for _, i in ipairs(todo) do
       local x, err = create_one(self, args[i])
       out[i] = x or err
-      if not x then nfail = nfail + 1 end
     end
   else
     local size = d.batch_size or 50
@@ -257,7 +264,7 @@ function Client:upload_many(list)
           self.journal:put_many(intents)
         end
         if first == 1 and next(out) == nil then return nil, err end
-        for t = first, #todo do out[todo[t]] = err; nfail = nfail + 1 end
+        for t = first, #todo do out[todo[t]] = err end
         break
       end
       local done = {}
@@ -265,7 +272,7 @@ function Client:upload_many(list)
       if not results then
         perr.maybe_submitted = true
         if first == 1 and next(out) == nil then return nil, perr end
-        for t = first, #todo do out[todo[t]] = perr; nfail = nfail + 1 end
+        for t = first, #todo do out[todo[t]] = perr end
         break
       end
       for j, f in ipairs(results) do
@@ -275,7 +282,6 @@ function Client:upload_many(list)
           out[i] = self:_error({ kind = "validation",
             message = ("item %d (%s): %s"):format(i, tostring(args[i].url), tostring(f.error.message)),
             code = f.error.code })
-          nfail = nfail + 1
           if key then done[key] = false end
         else
           -- the batch answer's text, one string shared by the assets it made
@@ -296,6 +302,45 @@ function Client:upload_many(list)
         end
       end
     end
+  end
+  return out
+end
+
+--- Register many assets, through the provider's batch endpoint where it has one.
+-- With a journal, each item is claimed in the store first: items another worker is
+-- registering at the same moment are waited for and reused, never registered twice.
+-- @tparam table list of upload tables
+-- @return list of Asset in input order, or nil and a seedance.Error. When only some items
+-- fail, the list holds an Error at their positions and `err` (second value) says how many.
+function Client:upload_many(list)
+  if type(list) ~= "table" then error("client:upload_many: expected a list of {url=...}", 2) end
+  for i, a in ipairs(list) do check_upload(a, "client:upload_many: item " .. i, 3) end
+  local args = {}
+  for i, a in ipairs(list) do args[i] = normalize_upload(a) end
+  local j, keys, mine, later = self.journal, {}, {}, {}
+  if j then
+    local lease = journal.lease(self)
+    for i = 1, #args do
+      keys[i] = journal.asset_key(self.provider, args[i])
+      local got, holder = j:claim(keys[i], lease)
+      if got == nil then
+        for k in pairs(mine) do j:release(keys[k]) end
+        return self:_journal_error(holder)
+      end
+      if got then mine[i] = true else later[i] = true end
+    end
+  end
+  local out, err = many(self, args, later)
+  for k in pairs(mine) do j:release(keys[k]) end
+  if not out then return nil, err end
+  if err then return out, err end
+  for i in pairs(later) do
+    local a, aerr = upload_one(self, args[i])
+    out[i] = a or aerr
+  end
+  local nfail = 0
+  for i = 1, #args do
+    if errors.is(out[i]) then nfail = nfail + 1 end
   end
   if nfail > 0 then
     return out, self:_error({ kind = "validation",

@@ -13,6 +13,73 @@ function M.open(spec, opts)
   return require("seedance.store").open(spec, opts)
 end
 
+--- How long a claim on a create lasts: long enough for any create (every retry and
+-- backoff), short enough that a crashed worker's share is taken up soon after.
+-- @tparam seedance.Client client
+-- @treturn number seconds
+function M.lease(client)
+  return math.max(60, client.timeout * 4)
+end
+
+-- a pause that is a wait like any other: it yields inside seedance.run and under nginx,
+-- and the client's other transfers and polls go on meanwhile
+local function pause(client, seconds)
+  local woke = false
+  client.engine:after(seconds, function() woke = true end)
+  require("seedance.block").until_done({ client.engine }, function() return woke end, core.now() + seconds + 1)
+end
+
+--- Create the thing recorded under `key` at most once across every process sharing the
+-- client's store. `resolve()` says what the store already knows: the object (created
+-- before, by anyone), false (nothing), or nil and an error (an intent whose outcome is
+-- unknown, a store failure). The create runs under a claim on `key` (a lease), so when two
+-- workers ask for the same key at once, one creates and the other waits for its record
+-- and gets the same object; a worker killed mid-create leaves a lease that runs out, and
+-- then `resolve()` decides (an intent without an id is never created again blindly).
+-- @tparam seedance.Client client (with a journal)
+-- @tparam string key
+-- @tparam function resolve
+-- @tparam function create called with the claim held; returns what the caller returns
+-- @return what resolve or create returns
+function M.once(client, key, resolve, create)
+  local j = client.journal
+  local e, gerr = j:get(key)
+  if e == nil then return client:_journal_error(gerr) end
+  if e and e.id then
+    local found, err = resolve()
+    if found ~= false then return found, err end -- else: gone (deleted, failed), create anew
+  end
+  local lease = M.lease(client)
+  local deadline = core.now() + lease + 10
+  local wait = 0.02
+  while true do
+    local got, holder = j:claim(key, lease)
+    if got == nil then return client:_journal_error(holder) end
+    if got then
+      local found, err = resolve()
+      if found ~= false then
+        j:release(key)
+        return found, err
+      end
+      local a, b = create()
+      j:release(key)
+      return a, b
+    end
+    if core.now() > deadline then
+      return nil, client:_error({ kind = "conflict", code = "claimed", retryable = true,
+        message = "another worker (" .. tostring(holder) .. ") is creating this and has not finished" })
+    end
+    pause(client, wait)
+    wait = math.min(wait * 2, 0.5)
+    e, gerr = j:get(key)
+    if e == nil then return client:_journal_error(gerr) end
+    if e and e.id then
+      local found, err = resolve()
+      if found ~= false then return found, err end
+    end
+  end
+end
+
 --- The key of an asset: same provider, URL, name and group mean the same registration.
 function M.asset_key(provider, a)
   return table.concat({ provider, "asset", a.url or a.file or "", a.name or "", a.group or "" }, "\n")

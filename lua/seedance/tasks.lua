@@ -231,12 +231,22 @@ function Client:_generate(a, suffix)
   local d = self.dialect
   local op, why = d.create_task(g)
   if not op then return self:_invalid(why) end
-  local j, key = self.journal, nil
+  if self.journal then
+    local key = journal.task_key(self.provider, g) .. (suffix or "")
+    local function resolve()
+      local t, jerr = journaled(self, key, g)
+      if t then return self:_track(t) end
+      return t, jerr
+    end
+    return journal.once(self, key, resolve, function() return self:_create_task(op, g, key) end)
+  end
+  return self:_create_task(op, g, nil)
+end
+
+-- one paid create, recorded around it under `key` when the client keeps a journal
+function Client:_create_task(op, g, key)
+  local d, j = self.dialect, key and self.journal
   if j then
-    key = journal.task_key(self.provider, g) .. (suffix or "")
-    local t, jerr = journaled(self, key, g)
-    if t then return self:_track(t) end
-    if t == nil then return nil, jerr end
     local ok, werr = j:put(key, { kind = "task", provider = self.provider, key = g.key, at = core.time() })
     if not ok then return self:_journal_error(werr) end
   end
