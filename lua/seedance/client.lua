@@ -277,9 +277,10 @@ end
 -- never lost; the intent written before the create stays, so no rerun creates it again.
 -- @return obj, err
 function Client:_bookkeeping_error(obj, msg)
+  local what = require("seedance.object").kind(obj) or "object"
   return obj, self:_error({ kind = "network", retryable = false, code = "store", id = obj.id, object = obj,
-    message = ("%s %s was created but the journal could not record it: %s"):format(obj._kind or "object",
-      tostring(obj.id), tostring(msg)) })
+    message = ("%s %s was created but the journal could not record it: %s"):format(what, tostring(obj.id),
+      tostring(msg)) })
 end
 
 --- The client's watcher of the C scheduler's polls (created on first use).
