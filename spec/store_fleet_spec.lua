@@ -62,6 +62,28 @@ local function fleet(describe_name, store_spec, cleanup)
       assert.equal(0, s.duplicate_creates)
     end)
 
+    it("two processes keep the account's tasks in flight under one shared cap", function()
+      local o1, o2 = os.tmpname(), os.tmpname()
+      local env = { KEY = KEY, URL = emu.url, STORE = store_spec(), N = 5, MODE = "cap", CAP = 3 }
+      env.WORKER = "a"
+      local c1 = worker_cmd(env, o1)
+      env.WORKER = "b"
+      local c2 = worker_cmd(env, o2)
+      assert(helpers.sh("(" .. c1 .. ") & (" .. c2 .. ") & wait"))
+      local a, b = lines(o1), lines(o2)
+      local text = (helpers.read(o1) or "") .. (helpers.read(o2) or "")
+      os.remove(o1)
+      os.remove(o2)
+      for i = 1, 5 do
+        assert.is_string(a["a-" .. i], text)
+        assert.is_string(b["b-" .. i], text)
+      end
+      local s = emu:stats()
+      assert.equal(10, s.by_route["POST /api/v1/task"])
+      assert.is_true(s.max_in_flight.piapi <= 3, "at most 3 at once, saw " .. tostring(s.max_in_flight.piapi))
+      assert.is_true(s.max_in_flight.piapi >= 2, "the cap was shared, not a queue of one")
+    end)
+
     it("a worker killed mid-shot leaves a lease that runs out; another resumes its task", function()
       local out, pidf = os.tmpname(), os.tmpname()
       local env = { KEY = KEY, URL = emu.url, STORE = store_spec(), MODE = "hang", LEASE = 1.5 }
@@ -101,3 +123,62 @@ fleet("store shared by processes (SQLite)", function() return path end, function
   for _, s in ipairs({ "", "-wal", "-shm" }) do os.remove(path .. s) end
 end)
 
+
+local redis_server = require "redis_server"
+local store = require "seedance.store"
+
+describe("store shared by processes (Redis)", function()
+  if not redis_server.available() then
+    it("needs redis-server", function()
+      pending("redis-server is not installed: sh scripts/deps.sh --all (CI installs it)")
+    end)
+    return
+  end
+  local srv
+  setup(function() srv = assert(redis_server.start()) end)
+  teardown(function() if srv then srv:destroy() end end)
+  local function flush()
+    if srv then helpers.sh(("redis-cli -p %d flushall >/dev/null"):format(srv.port)) end
+  end
+
+  fleet("on redis-server", function() return srv.url end, flush)
+
+  it("keeps every record, claim and slot through a restart, and a client carries on", function()
+    flush()
+    local s = store.open(srv.url, { secret = KEY })
+    assert.equal("redis", s:backend())
+    assert(s:put("task-key", { kind = "task", provider = "piapi", id = "t-42" }))
+    assert.is_true(s:claim("shot:1", 60))
+    assert.same({ true, 1 }, { s:slot("inflight", "t-42", 2, 60) })
+    srv:restart()
+    -- the same connection object: the next call reconnects
+    assert.equal("t-42", s:get("task-key").id)
+    assert.equal("t-42", s:list("task", "piapi")[1].entry.id)
+    local other = store.open(srv.url, { secret = KEY })
+    assert.is_false((other:claim("shot:1", 60)))
+    assert.same({ true, 2 }, { other:slot("inflight", "t-43", 2, 60) })
+    assert.same({ false, 2 }, { other:slot("inflight", "t-44", 2, 60) })
+    assert(s:unslot("inflight", "t-42"))
+    assert.same({ true, 2 }, { other:slot("inflight", "t-44", 2, 60) })
+    assert(s:put("task-key", false))
+    assert.is_false(s:get("task-key"))
+    assert.same({}, s:list("task", "piapi"))
+    -- another account on the same server sees none of it; no key is in Redis's files
+    assert.is_false(store.open(srv.url, { secret = "another-key-0000" }):get("task-key"))
+    s:close()
+    other:close()
+    helpers.sh(("redis-cli -p %d save >/dev/null"):format(srv.port))
+    local files = helpers.capture("cat " .. srv.dir .. "/appendonlydir/* " .. srv.dir .. "/*.rdb 2>/dev/null")
+    assert.truthy(files:find("t-42", 1, true))
+    assert.is_nil(files:find(KEY, 1, true))
+  end)
+
+  it("reports a server that is not there as an error of the call, not a raise", function()
+    local s = store.open("redis://127.0.0.1:1/0?timeout=0.2", { secret = KEY })
+    local v, err = s:get("x")
+    assert.is_nil(v)
+    assert.matches("cannot reach redis at 127.0.0.1:1", err)
+    assert.has_error(function() store.open("redis://user:pw@127.0.0.1:1/0") end)
+    assert.has_error(function() store.open("redis://127.0.0.1:1/0?bogus=1") end)
+  end)
+end)

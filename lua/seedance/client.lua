@@ -44,6 +44,7 @@ local OPTIONS = {
   poll = "table", max_per_host = "number", user_agent = "string", ca_file = "string",
   ca_path = "string", verify_tls = "boolean", auth_scheme = "string", backoff_base = "number",
   backoff_max = "number", validate = "boolean", deadline = "number", track = "boolean", driver = "string",
+  max_in_flight = "number",
 }
 
 local POLL_DEFAULTS = {
@@ -69,6 +70,10 @@ local function check_options(opts)
       table.concat(M.providers, ", ") .. ")", 3)
   end
   for _, k in ipairs({ "timeout", "connect_timeout", "deadline" }) do check.timeout("seedance.new", k, opts[k], 3) end
+  check.range("seedance.new", "max_in_flight", opts.max_in_flight, 1, 1e6, 3)
+  if opts.max_in_flight and opts.max_in_flight ~= math.floor(opts.max_in_flight) then
+    error("seedance.new: 'max_in_flight' must be a positive integer", 3)
+  end
   if opts.driver and opts.driver ~= "curl" and opts.driver ~= "ngx" then
     error("seedance.new: 'driver' must be \"curl\" or \"ngx\"", 3)
   end
@@ -83,7 +88,7 @@ local function check_options(opts)
   for _, k in ipairs({ "api_key", "access_key", "secret_key", "user_agent", "region", "auth_scheme" }) do
     check.text("seedance.new", k, opts[k], false, 3)
   end
-  for _, k in ipairs({ "journal", "ca_file", "ca_path" }) do check.path("seedance.new", k, opts[k], 3) end
+  for _, k in ipairs({ "journal", "store", "ca_file", "ca_path" }) do check.path("seedance.new", k, opts[k], 3) end
   for _, k in ipairs({ "base_url", "control_url" }) do
     if opts[k] ~= nil and not opts[k]:match("^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]") then
       error("seedance.new: '" .. k .. "' must be an http(s) URL", 3)
@@ -181,6 +186,8 @@ function M.new(opts)
     control_url = control and control:gsub("/+$", "") or nil, region = opts.region or dialect.region,
     timeout = opts.timeout or 30, engine = eng, poll = poll_config(opts.poll),
     validate = opts.validate ~= false, auto_track = opts.track == true, debug = debug_log.enabled(),
+    -- with a store: the account's tasks in flight across every worker (tasks.lua)
+    max_in_flight = (opts.journal or opts.store) and (opts.max_in_flight or dialect.max_in_flight) or nil,
   }, Client)
   secrets[c] = { api_key = key, secret_key = opts.secret_key, access_key = opts.access_key,
                  auth_scheme = opts.auth_scheme }

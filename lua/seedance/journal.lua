@@ -21,8 +21,10 @@ function M.lease(client)
   return math.max(60, client.timeout * 4)
 end
 
--- a pause that is a wait like any other: it yields inside seedance.run and under nginx,
--- and the client's other transfers and polls go on meanwhile
+--- A pause that is a wait like any other: it yields inside seedance.run and under nginx,
+-- and the client's other transfers and polls go on meanwhile.
+-- @tparam seedance.Client client
+-- @tparam number seconds
 local function pause(client, seconds)
   local woke = false
   client.engine:after(seconds, function() woke = true end)
@@ -79,6 +81,8 @@ function M.once(client, key, resolve, create)
     end
   end
 end
+
+M.pause = pause
 
 --- The key of an asset: same provider, URL, name and group mean the same registration.
 function M.asset_key(provider, a)

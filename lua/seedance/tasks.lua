@@ -216,6 +216,7 @@ local function journaled(self, key, g)
     local ok, err = t:refresh()
     if not ok then return nil, err end
     t.resumed = true
+    if self.max_in_flight and not t:_terminal() then t._slot = key end
     return t
   end
   return nil, errors.new({ kind = "conflict", code = "maybe_submitted", provider = self.provider,
@@ -243,16 +244,67 @@ function Client:_generate(a, suffix)
   return self:_create_task(op, g, nil)
 end
 
+-- The account's tasks in flight, counted in the store across every worker sharing it
+-- (seedance.new{max_in_flight=}, or the provider's own queue limit): a slot per task,
+-- taken before its create, renewed when a poll sees it change, given back when it ends.
+-- A worker that dies leaves slots that lapse after SLOT_LEASE (a task that runs longer
+-- without any change is no longer counted).
+local IN_FLIGHT, SLOT_LEASE = "in_flight:tasks", 600
+
+-- a slot for the task under `key`, waiting (backing off, with jitter) while the fleet is
+-- at its cap; the create's claim on `key` is renewed meanwhile
+local function take_slot(self, key)
+  local j, limit = self.journal, self.max_in_flight
+  local wait, bound = 0.2, core.now() + 600
+  while true do
+    local got, live = j:slot(IN_FLIGHT, key, limit, SLOT_LEASE)
+    if got == nil then return self:_journal_error(live) end
+    if got then return true end
+    if core.now() > bound then
+      return nil, self:_error({ kind = "rate_limited", code = "in_flight", message = ("%d tasks of this account "
+        .. "are in flight across the workers sharing the store (max_in_flight = %d)"):format(live, limit) })
+    end
+    journal.pause(self, wait * (0.5 + math.random()))
+    wait = math.min(wait * 2, 5)
+    j:claim(key, journal.lease(self))
+  end
+end
+
+--- Called by the poller (watch.lua) on each change of `obj`: a task holding an in-flight
+-- slot renews it while it runs and gives it back once it ended.
+function Client:_polled(obj)
+  local key = obj._slot
+  if not key then return end
+  if obj:_terminal() then
+    obj._slot = nil
+    self.journal:unslot(IN_FLIGHT, key)
+  elseif core.now() - (obj._slot_at or 0) > SLOT_LEASE / 4 then
+    obj._slot_at = core.now()
+    self.journal:slot(IN_FLIGHT, key, self.max_in_flight, SLOT_LEASE)
+  end
+end
+
 -- one paid create, recorded around it under `key` when the client keeps a journal
 function Client:_create_task(op, g, key)
   local d, j = self.dialect, key and self.journal
+  local capped = j and self.max_in_flight
+  if capped then
+    local ok, serr = take_slot(self, key)
+    if not ok then return nil, serr end
+  end
   if j then
     local ok, werr = j:put(key, { kind = "task", provider = self.provider, key = g.key, at = core.time() })
-    if not ok then return self:_journal_error(werr) end
+    if not ok then
+      if capped then j:unslot(IN_FLIGHT, key) end
+      return self:_journal_error(werr)
+    end
   end
   local body, cerr, text = self:_call(op)
   if not body then
-    if j and journal.definite(cerr) then j:put(key, false) end
+    if j and journal.definite(cerr) then
+      j:put(key, false)
+      if capped then j:unslot(IN_FLIGHT, key) end
+    end
     if not journal.definite(cerr) then cerr.maybe_submitted = true end
     return nil, cerr
   end
@@ -266,6 +318,9 @@ function Client:_create_task(op, g, key)
   fields.model = fields.model or g.model
   fields.key = g.key
   local t = task.new(self, fields, object.raw(body, text))
+  if capped then
+    t._slot, t._slot_at = key, core.now()
+  end
   if j then
     local ok, werr = j:put(key, { kind = "task", provider = self.provider, key = g.key, at = core.time(), id = t.id })
     if not ok then return self:_bookkeeping_error(self:_track(t), werr) end

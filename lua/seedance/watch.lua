@@ -181,6 +181,8 @@ end
 -- with its state (Sunra asks for the result once done).
 function M:_changed(st, status, progress)
   local o = st[OBJ]
+  -- the shared in-flight count (tasks.lua) hears of every change, the end included
+  self.client:_polled(o)
   if o.raw_status ~= status or o.progress ~= progress then self:_notify(o) end
   if self.states[o] ~= st then return end
   if o:_terminal() then return self:_finish(st) end

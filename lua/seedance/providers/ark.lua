@@ -94,6 +94,9 @@ end
 
 --- The signing clock (unix seconds); a spec may pin it to check a fixed signature.
 D.clock = core.time
+-- Ark queues at most this many generation tasks per account: with a store, a fleet of
+-- workers keeps below it together (seedance.new{max_in_flight=} overrides)
+D.max_in_flight = 120
 
 --- Refuse half a key pair at seedance.new: the asset library would fail on every call.
 -- @treturn string|nil what is wrong
