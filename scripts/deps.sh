@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-c
 libmicrohttpd-dev libssl-dev lua-socket libsqlite3-dev sqlite3 libhiredis-dev libjsmn-dev"
 # LuaJIT is OpenResty's branch (luajit2): nginx's Lua module needs it and conflicts with Debian's luajit
 [ "${1:-}" = "--all" ] && PKGS="$PKGS luajit2 libluajit2-5.1-dev lua-check valgrind nginx libnginx-mod-http-lua
-lua5.3 liblua5.3-dev lua5.1 liblua5.1-0-dev lua-ldoc lua-markdown love xvfb xauth luarocks redis-server"
+lua5.3 liblua5.3-dev lua5.1 liblua5.1-0-dev lua-ldoc lua-markdown love xvfb xauth luarocks redis-server chromium"
 # the interpreter and headers of `make LUA=...` (the Makefile passes LUA)
 case "${LUA:-}" in
   lua5.1) PKGS="$PKGS lua5.1 liblua5.1-0-dev" ;;

@@ -5,6 +5,7 @@
 local assets = require "seedance.cli.assets"
 local groups = require "seedance.cli.groups"
 local generate = require "seedance.cli.generate"
+local produce = require "seedance.cli.produce"
 
 local TIMEOUT = "  --timeout S          give up after S seconds\n"
 
@@ -68,6 +69,13 @@ M.list = {
   { words = "task download", synopsis = "<id> <path>", min = 2, max = 2, options = {},
     run = generate.task_download,
     help = "Save a finished task's video to a file (a partial download is resumed).\n" },
+  { words = "produce", synopsis = "FILE.lua [--dry-run] [--draft] [--report FILE.html] [--timeout S]", min = 1, max = 1,
+    options = { ["dry-run"] = "flag", draft = "flag", report = "string", timeout = "number" }, run = produce.run,
+    help = "Run a production: FILE.lua returns {name=, cast={...}, shots={...}, settings} (see the README).\n"
+      .. "A rerun with the same store (journal= or store= in the file) continues where it stands.\n\n"
+      .. "  --dry-run            validate every shot, render every prompt, price the run; send nothing\n"
+      .. "  --draft              every shot at the lowest resolution (480p)\n"
+      .. "  --report FILE.html   write the run's report page\n" .. TIMEOUT },
 }
 
 --- Commands by their words ("assets upload" -> command).

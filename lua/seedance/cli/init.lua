@@ -84,8 +84,9 @@ end
 local Context = {}
 Context.__index = Context
 
---- The client for this run, made on first use (so --help needs no key or provider).
-function Context:client()
+--- The client for this run, made on first use (so --help needs no key or provider);
+-- `extra` adds client options a command knows (a production's journal or store).
+function Context:client(extra)
   if self._client then return self._client end
   local o = self.opts
   local provider = o.provider or nonempty(os.getenv("SEEDANCE_PROVIDER"))
@@ -111,6 +112,7 @@ function Context:client()
       if o[k] then args.usage_error("--" .. k:gsub("_", "-") .. " is for ark only, not " .. provider) end
     end
   end
+  for k, v in pairs(extra or {}) do opts[k] = v end
   self._client = seedance.new(opts)
   return self._client
 end

@@ -240,7 +240,7 @@ function M.run(prod, plan, ledger, opts)
     a.task, a.status, a.prompt = t.id, "running", t.prompt
     st.task, st.task_id, st.prompt, st.started = t, t.id, t.prompt, st.started or now()
     save(st)
-    emit({ kind = "attempt", shot = st.key, status = "running", attempt = n, task = t.id, cost = a.cost,
+    emit({ kind = "attempt", shot = st.key, status = t.status, attempt = n, task = t.id, cost = a.cost,
            prompt = t.prompt, resumed = t.resumed or (resuming and true) or nil })
     return true
   end
