@@ -87,7 +87,7 @@ check-memory: all
 BIN_LUA = $(shell grep -l '^.!.*lua' bin/* 2>/dev/null)
 lint:
 	@command -v luacheck >/dev/null || { echo "make lint: needs lua-check (sh scripts/deps.sh --all)"; exit 1; }
-	@luacheck lua spec examples $(BIN_LUA)
+	@luacheck lua spec examples fuzz $(BIN_LUA)
 
 # ldoc's warnings go to stderr (its stdout is chatter); the second run is the coverage check,
 # an ldoc filter (scripts/ldoc_check.lua). ldoc runs on its own Lua, whatever $(LUA) is.
@@ -122,7 +122,9 @@ clean:
 
 # ---- media probing: fuzzing and sanitizers (issue 5) ---------------------------------------
 #   make fuzz         each libFuzzer target for FUZZ_TIME seconds (seeds: spec/fixtures/probe/<t>,
-#                     new inputs kept in build/fuzz/corpus/<t>, crashes in build/fuzz/artifacts)
+#                     new inputs kept in build/fuzz/corpus/<t>, crashes in build/fuzz/artifacts);
+#                     fuzz_answers (issue 12): service answers through every dialect's parse
+#                     functions and the C answer reader, seeded with spec/fixtures/<provider>/
 #   make check-asan   the core built with -fsanitize=address,undefined, the busted suite run on it.
 #                     The lua binary is not instrumented, so libasan is LD_PRELOADed. Leak
 #                     detection is off (detect_leaks=0): busted ends with os.exit, which skips
@@ -131,7 +133,9 @@ clean:
 FUZZ_CC      ?= clang
 FUZZ_TIME    ?= 60
 FUZZ_FLAGS   ?= -max_len=8192
-FUZZ_TARGETS  = image heif mp4 audio
+FUZZ_TARGETS  = image heif mp4 audio answers
+FUZZ_LUA     ?= lua5.4
+ANSWER_SEEDS  = $(addprefix spec/fixtures/,anyfast ark crun orcarouter piapi sunra)
 FUZZ_SRC      = $(filter-out src/probe/probe_lua.c,$(wildcard src/probe/*.c))
 FUZZ_BIN      = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 ASAN_FLAGS    = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -150,16 +154,28 @@ build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_SRC) $(wildcard src/p
 	$(FUZZ_CC) -std=c99 -D_POSIX_C_SOURCE=200809L -g -O2 $(WARN) -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=all -Isrc/probe $(FUZZ_SRC) $< -lm -o $@
 
+# the whole C core, sanitized, inside the fuzzer (preloaded as seedance.core), and a Lua to
+# run the dialects in; the Lua side is fuzz/fuzz_answers.lua
+build/fuzz/fuzz_answers: fuzz/fuzz_answers.c fuzz/fuzz_answers.lua $(CORE_SRC) $(wildcard src/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c99 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 $(WARN) \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DFUZZ_ROOT='"$(CURDIR)"' -Isrc \
+	  $(shell pkg-config --cflags $(FUZZ_LUA)) $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(SQLITE_CFLAGS) $(HIREDIS_CFLAGS) \
+	  $(CORE_SRC) $< -o $@ $(shell pkg-config --libs $(FUZZ_LUA)) $(CURL_LIBS) $(CRYPTO_LIBS) $(SQLITE_LIBS) \
+	  $(HIREDIS_LIBS) -lm
+
 fuzz-build: $(FUZZ_BIN)
 
 fuzz: $(FUZZ_BIN)
 	@mkdir -p build/fuzz/artifacts
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build/fuzz/corpus/$$t; \
-	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) $(FUZZ_FLAGS) -print_final_stats=1 \
-	    -artifact_prefix=build/fuzz/artifacts/$$t- build/fuzz/corpus/$$t spec/fixtures/probe/$$t \
+	  seeds=spec/fixtures/probe/$$t; extra=; \
+	  if [ $$t = answers ]; then seeds="$(ANSWER_SEEDS)"; extra=-dict=fuzz/answers.dict; fi; \
+	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) $(FUZZ_FLAGS) $$extra -print_final_stats=1 \
+	    -artifact_prefix=build/fuzz/artifacts/$$t- build/fuzz/corpus/$$t $$seeds \
 	    > build/fuzz/$$t.log 2>&1; rc=$$?; \
-	  printf 'fuzz_%-6s %s executions, exit %s\n' $$t \
+	  printf 'fuzz_%-7s %s executions, exit %s\n' $$t \
 	    "$$(sed -n 's/^stat::number_of_executed_units: *//p' build/fuzz/$$t.log)" $$rc; \
 	  if [ $$rc -ne 0 ]; then tail -n 40 build/fuzz/$$t.log; exit $$rc; fi; \
 	done

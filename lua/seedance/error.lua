@@ -55,19 +55,28 @@ local function replace_all(s, secret)
 end
 
 -- a secret's head at the end of `s`, or its tail at the start, from MIN_FRAGMENT bytes up
+-- (found by its first or last MIN_FRAGMENT bytes, then compared: no substring per length)
 local function trim_fragments(s, secret)
-  for n = math.min(#secret - 1, #s), MIN_FRAGMENT, -1 do
-    if s:sub(-n) == secret:sub(1, n) then
-      s = s:sub(1, -n - 1) .. "[REDACTED]"
+  local n = #secret - 1
+  local tail = #s > n and s:sub(-n) or s
+  local first = secret:sub(1, MIN_FRAGMENT)
+  local i = tail:find(first, 1, true)
+  while i do
+    if secret:sub(1, #tail - i + 1) == tail:sub(i) then
+      s = s:sub(1, #s - (#tail - i + 1)) .. "[REDACTED]"
       break
     end
+    i = tail:find(first, i + 1, true)
   end
-  for n = math.min(#secret - 1, #s), MIN_FRAGMENT, -1 do
-    if s:sub(1, n) == secret:sub(-n) then
-      s = "[REDACTED]" .. s:sub(n + 1)
-      break
-    end
+  local head = #s > n and s:sub(1, n) or s
+  local last = secret:sub(-MIN_FRAGMENT)
+  local j, e = head:find(last, 1, true)
+  local best
+  while j do
+    if secret:sub(-e) == head:sub(1, e) then best = e end
+    j, e = head:find(last, j + 1, true)
   end
+  if best then s = "[REDACTED]" .. s:sub(best + 1) end
   return s
 end
 

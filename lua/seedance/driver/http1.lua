@@ -202,6 +202,8 @@ local function make_sink(a, method, head, env, progress)
   if not a.file or status < 200 or status >= 300 or method == "HEAD" then
     local parts, size = {}, 0
     local cap = a.max_body or 8 * 1024 * 1024
+    -- a download's error page is not the video: max_body is the file's cap, not the page's
+    if a.file then cap = math.min(cap, 1024 * 1024) end
     return function(data)
       size = size + #data
       if size > cap then return fail("too_large", true, "response body too large") end
@@ -225,6 +227,11 @@ local function make_sink(a, method, head, env, progress)
   end
   return function(data)
     if not f then return fail("file", true, "the download file is closed") end
+    if a.max_body and a.max_body > 0 and from + written + #data > a.max_body then
+      f:close()
+      f = nil
+      return fail("too_large", true, ("download over the size limit of %d bytes"):format(a.max_body))
+    end
     local ok, err = f:write(data)
     if not ok then
       f:close()
