@@ -131,6 +131,21 @@ describe("objects", function()
                   ref = asset.ref, group_id = group.id, name = asset.name, ark_asset_id = "ark-1" }, seen)
   end)
 
+  it("read back every string as written: status words, empty, long, with NUL bytes", function()
+    local t = task_mod.new(client, { id = "t-3" })
+    for _, v in ipairs({ "processing", "Processing", "SUCCEEDED", "in_progress", "weird_state", "", "x",
+                         ("z"):rep(70000), "a\0b", "failed" }) do
+      t.raw_status = v
+      t.name = v
+      t.status = v
+      assert.equal(v, t.raw_status)
+      assert.equal(v, t.name)
+      assert.equal(v, t.status)
+      assert.equal(v, core._object_view(t).raw_status)
+      assert.equal("t-3", t.id)
+    end
+  end)
+
   it("keep numbers as the provider gave them", function()
     local t = task_mod.new(client, { id = "t-1", raw_status = "running", progress = 50, created_at = 1780846883.5 })
     assert.same({ 50, 1780846883.5, "running" }, { t.progress, t.created_at, t.status })

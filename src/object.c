@@ -2,7 +2,8 @@
  *
  * Why a block of strings and not one pointer per field: ten thousand pending objects must
  * stay within a few hundred bytes each, and most fields of most objects are absent. The
- * strings of one object live in one malloc'd block of entries [slot][length][bytes];
+ * strings of one object live in one malloc'd block of entries [slot][length][bytes] (a
+ * status word or media type: [slot][word number], see WORDS);
  * reading scans a handful of entries, writing rebuilds the block (fields change rarely:
  * a poll that finds nothing new writes nothing). An asset's ref that is "asset://<id>"
  * is a flag, not bytes.
@@ -83,19 +84,53 @@ static const struct {
 
 /* ---- the string block ------------------------------------------------------------------ */
 
-#define ENTRY_HEAD 5 /* slot byte + 32-bit length */
+/* An entry is [slot][32-bit length][bytes], or, for a word every object repeats (status
+ * words, media types), [slot | 0x80][index into WORDS]: two bytes instead of a copy. */
+#define ENTRY_HEAD 5
+#define ENTRY_WORD 0x80u
+
+static const char *const WORDS[] = {
+    "processing", "active", "failed", "queued", "running", "succeeded", "cancelled", "expired", "pending",
+    "image", "video", "audio", "aigc", "real_human", "Processing", "Active", "Failed", "PROCESSING", "ACTIVE",
+    "FAILED", "QUEUED", "RUNNING", "SUCCEEDED", "SUCCESS", "FAILURE", "CANCELLED", "EXPIRED", "NOT_START",
+    "IN_QUEUE", "IN_PROGRESS", "COMPLETED", "success", "failure", "completed", "in_progress", "not_start",
+    "submitted", "canceled", "in_queue", "Image", "Video", "Audio"};
+#define N_WORDS (sizeof WORDS / sizeof WORDS[0])
+
+static int word_of(const char *s, size_t n)
+{
+    size_t i;
+    if (n == 0 || n > 11) return -1;
+    for (i = 0; i < N_WORDS; i++)
+        if (WORDS[i][0] == s[0] && strlen(WORDS[i]) == n && memcmp(WORDS[i], s, n) == 0) return (int)i;
+    return -1;
+}
+
+static size_t entry_size(const char *b)
+{
+    uint32_t n;
+    if ((unsigned char)b[0] & ENTRY_WORD) return 2;
+    memcpy(&n, b + 1, 4);
+    return ENTRY_HEAD + (size_t)n;
+}
 
 static const char *block_get(const sd_object *o, int slot, size_t *len)
 {
-    uint32_t at = 0;
-    while (o->block && at + ENTRY_HEAD <= o->blen) {
-        uint32_t n;
-        memcpy(&n, o->block + at + 1, 4);
-        if ((unsigned char)o->block[at] == slot) {
+    size_t at = 0;
+    while (o->block && at < o->blen) {
+        const char *b = o->block + at;
+        if (((unsigned char)b[0] & ~ENTRY_WORD) == (unsigned)slot) {
+            uint32_t n;
+            if ((unsigned char)b[0] & ENTRY_WORD) {
+                const char *w = WORDS[(unsigned char)b[1]];
+                if (len) *len = strlen(w);
+                return w;
+            }
+            memcpy(&n, b + 1, 4);
             if (len) *len = n;
-            return o->block + at + ENTRY_HEAD;
+            return b + ENTRY_HEAD;
         }
-        at += ENTRY_HEAD + n;
+        at += entry_size(b);
     }
     if (len) *len = 0;
     return NULL;
@@ -104,34 +139,35 @@ static const char *block_get(const sd_object *o, int slot, size_t *len)
 /* Replace (or with s == NULL remove) one entry; -1 when out of memory (nothing changed). */
 static int block_set(sd_object *o, int slot, const char *s, size_t len)
 {
-    size_t keep = 0, size;
-    uint32_t at = 0, n;
+    size_t keep = 0, size, at, oldn, add = 0;
+    int word = -1;
     char *nb, *w;
-    size_t oldn;
     const char *old = block_get(o, slot, &oldn);
     if (s == NULL && old == NULL) return 0;
     /* a poll that finds the same word writes nothing */
     if (s != NULL && old != NULL && oldn == len && memcmp(old, s, len) == 0) return 0;
-    if (s != NULL && len > UINT32_MAX - 2 * ENTRY_HEAD - o->blen) return -1;
-    while (o->block && at + ENTRY_HEAD <= o->blen) {
-        memcpy(&n, o->block + at + 1, 4);
-        if ((unsigned char)o->block[at] != slot) keep += ENTRY_HEAD + n;
-        at += ENTRY_HEAD + n;
+    if (s != NULL) {
+        word = word_of(s, len);
+        if (word < 0 && len > UINT32_MAX - 2 * ENTRY_HEAD - o->blen) return -1;
+        add = word >= 0 ? 2 : ENTRY_HEAD + len;
     }
-    size = keep + (s ? ENTRY_HEAD + len : 0);
+    for (at = 0; o->block && at < o->blen; at += entry_size(o->block + at))
+        if (((unsigned char)o->block[at] & ~ENTRY_WORD) != (unsigned)slot) keep += entry_size(o->block + at);
+    size = keep + add;
     nb = size ? malloc(size) : NULL;
     if (size && !nb) return -1;
     w = nb;
-    at = 0;
-    while (o->block && at + ENTRY_HEAD <= o->blen) {
-        memcpy(&n, o->block + at + 1, 4);
-        if ((unsigned char)o->block[at] != slot) {
-            memcpy(w, o->block + at, ENTRY_HEAD + n);
-            w += ENTRY_HEAD + n;
+    for (at = 0; o->block && at < o->blen; at += entry_size(o->block + at)) {
+        size_t n = entry_size(o->block + at);
+        if (((unsigned char)o->block[at] & ~ENTRY_WORD) != (unsigned)slot) {
+            memcpy(w, o->block + at, n);
+            w += n;
         }
-        at += ENTRY_HEAD + n;
     }
-    if (s) {
+    if (word >= 0) {
+        w[0] = (char)(slot | ENTRY_WORD);
+        w[1] = (char)word;
+    } else if (s) {
         uint32_t l = (uint32_t)len;
         *w = (char)slot;
         memcpy(w + 1, &l, 4);

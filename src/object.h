@@ -40,8 +40,9 @@ const char *sd_object_kind_name(int kind);
 /* Nonzero once the object was closed (close(), __close or __gc): its fields are gone. */
 int sd_object_closed(const sd_object *o);
 
-/* Strings owned by the object: NULL when absent (or held as a non-string value). The
- * pointer stays valid until the next set of any string field of this object or its close. */
+/* Strings owned by the object: NULL when absent (or held as a non-string value); not
+ * NUL-terminated (use *len). The pointer stays valid until the next set of any string
+ * field of this object or its close. */
 const char *sd_object_id(const sd_object *o, size_t *len);
 const char *sd_object_status(const sd_object *o, size_t *len);
 const char *sd_object_raw_status(const sd_object *o, size_t *len);
