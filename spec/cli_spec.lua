@@ -76,10 +76,18 @@ describe("bin/seedance", function()
         { { "generate", "x", "--duration", "long" }, "needs a number" },
         { { "generate", "x", "--ref", "novalue" }, "name=value" },
         { { "assets", "upload", "no/such/file.png" }, "neither a URL nor a readable file" },
-        { { "assets", "upload", "https://x/a.png", "--type", "hologram" }, "'type' must be" },
+        { { "assets", "upload", "https://x/a.png", "--type", "hologram" }, "not one of image, video, audio" },
         { { "groups", "list" }, "piapi cannot list groups" },
         { { "verify" }, "piapi cannot run real-person verification" },
+        { { "generate", "x", "--model", "ultra" },
+          "--model ultra: not a model of piapi; one of: standard, fast, seedance-2" },
+        { { "generate", "x", "--download", "/nonexistent-dir-i15/x.mp4" }, "cannot write in /nonexistent-dir-i15" },
+        { { "generate", "x", "--timeout=0" }, "--timeout needs a positive number of seconds" },
+        { { "generate", "x", "--resolution", "4k" }, "--resolution 4k: not one of 480p, 720p, 1080p" },
+        { { "assets", "list", "--status", "done" }, "not one of processing, active, failed" },
       }
+      local creates = emu:stats().creates
+      finally(function() assert.equal(creates, emu:stats().creates, "a create was sent") end)
       for _, case in ipairs(cases) do
         local code, out, err = run(case[1])
         assert.equal(2, code, case[2])
@@ -246,9 +254,13 @@ describe("bin/seedance", function()
       assert.equal(1, code)
       assert.equal("task_failed", doc.error.kind)
       assert.is_nil(read(VIDEO))
-      code, doc = run_json({ "generate", "a shot", "--ratio", "5:4" })
+      code, doc = run_json({ "generate", "a shot", "--duration", "5.5" })
       assert.equal(1, code)
-      assert.equal("validation", doc.error.kind)
+      assert.matches("whole seconds only (4 to 15 s, or -1 for auto)", doc.error.message, 1, true)
+      code, doc = run_json({ "generate", "a shot", "--ratio", "5:4" })
+      assert.equal(2, code)
+      assert.equal("usage", doc.error.kind)
+      assert.matches("not one of 21:9, 16:9", doc.error.message)
       code, doc = run_json({ "generate", "{{who}} waves", "--ref", "who=asset-missing" })
       assert.equal(1, code)
       assert.equal("not_found", doc.error.kind)

@@ -361,7 +361,12 @@ describe("orcarouter", function()
 
     it("assets: a missing GroupId, AssetType or URL, snake_case, lowercase types, data URIs", function()
       local g = assert(client:create_group({ name = "g" }))
-      local _, e0 = client:upload({ url = "https://example.com/a.png" })
+      -- the client refuses an upload without a group before any request; the twin, as sent
+      local before = emu:stats().requests
+      local _, c0 = client:upload({ url = "https://example.com/a.png" })
+      assert.same({ "validation", "group_required" }, { c0.kind, c0.code })
+      assert.equal(before, emu:stats().requests)
+      local _, e0 = post("upload_asset", { URL = "https://example.com/a.png", AssetType = "Image" })
       assert.equal("validation", e0.kind)
       assert.equal("MissingParameter", e0.code)
       local _, e1 = post("upload_asset", { group_id = g.id, URL = "https://example.com/a.png", AssetType = "Image" })

@@ -5,6 +5,7 @@ local asset = require "seedance.asset"
 local journal = require "seedance.journal"
 local preflight = require "seedance.preflight"
 local errors = require "seedance.error"
+local url = require "seedance.url"
 local core = require "seedance.core"
 local object = require "seedance.object"
 
@@ -47,6 +48,54 @@ local function normalize_upload(a)
   local g = a.group
   return { url = a.url, file = a.file, name = a.name, group = id_of(g),
            type = a.type or (a.url and client_mod.media_type(a.url)), validate = a.validate }
+end
+
+--- Whether an upload's source can be what any service takes, before any request: an
+-- http(s) URL with a host (or, where the dialect takes inline data, `inline_ok`, a data
+-- URI or raw base64), whose extension, when it has one, is a media extension unless
+-- `type` says what it is; where the service keeps assets in groups (`requires_group`), a
+-- group; and, where it requires the asset type on upload (`requires_type`), a type given
+-- or told by the URL.
+-- @return true, or nil and a seedance.Error of kind "validation"
+function Client:_check_source(args)
+  local d, u = self.dialect, args.url
+  if d.requires_group and not args.group then
+    return self:_invalid(("%s keeps assets in groups: pass group= (a Group, or the id of one made by "
+      .. "client:create_group)"):format(self.provider), "group_required")
+  end
+  if args.file then return true end
+  local shown = #u > 80 and u:sub(1, 77) .. "..." or u
+  local scheme = u:match("^(%a[%w+.-]*):")
+  local inline = d.inline_ok and d.inline_ok(u)
+  if not inline then
+    if not scheme or (scheme:lower() ~= "http" and scheme:lower() ~= "https") then
+      return self:_invalid(("upload URL %s: the services fetch http:// or https:// URLs only%s")
+        :format(shown, d.inline_ok and " (or, on " .. self.provider .. ", a data: URI or base64)" or ""),
+        "bad_url")
+    end
+    local host = u:match("^%a[%w+.-]*://([^/?#]*)")
+    host = host and host:gsub("^.*@", ""):gsub(":%d*$", "")
+    if not host or host == "" or host == "[]" then
+      return self:_invalid(("upload URL %s has no host"):format(shown), "bad_url")
+    end
+    -- the extension of the path, not of a bare host ("https://x.com")
+    local path = u:match("^%a[%w+.-]*://[^/?#]*(/[^?#]*)")
+    local ext = path and url.extension(path)
+    if ext and not args.type and not url.MEDIA_TYPE[ext] then
+      local known = {}
+      for e in pairs(url.MEDIA_TYPE) do known[#known + 1] = e end
+      table.sort(known)
+      return self:_invalid(("upload URL %s: no service takes .%s files (images, videos and audios: %s); "
+        .. "if it really is one, pass type=\"image\", \"video\" or \"audio\"")
+        :format(shown, ext, table.concat(known, " ")), "bad_url")
+    end
+  end
+  local t = args.type or (d.upload_type and d.upload_type(args))
+  if d.requires_type and not t then
+    return self:_invalid(("%s needs the asset type on upload: pass type=\"image\", \"video\" or "
+      .. "\"audio\" (none can be told from %s)"):format(self.provider, shown), "type_required")
+  end
+  return true
 end
 
 -- The asset this client already registered for `args`, from the journal: the asset, or
@@ -200,7 +249,10 @@ function Client:upload(a)
   if a.file and not (self.dialect.capabilities or {}).file_upload then
     error("client:upload: " .. self.provider .. " takes URLs, not local files", 2)
   end
-  return upload_one(self, normalize_upload(a))
+  local args = normalize_upload(a)
+  local sane, serr = self:_check_source(args)
+  if not sane then return nil, serr end
+  return upload_one(self, args)
 end
 
 -- the items of a batch not in `skip`: reused, or created through the batch endpoint
@@ -315,24 +367,34 @@ end
 function Client:upload_many(list)
   if type(list) ~= "table" then error("client:upload_many: expected a list of {url=...}", 2) end
   for i, a in ipairs(list) do check_upload(a, "client:upload_many: item " .. i, 3) end
-  local args = {}
-  for i, a in ipairs(list) do args[i] = normalize_upload(a) end
+  local args, bad = {}, {}
+  for i, a in ipairs(list) do
+    args[i] = normalize_upload(a)
+    local _, serr = self:_check_source(args[i])
+    bad[i] = serr -- refused before any request: never claimed, never sent
+  end
   local j, keys, mine, later = self.journal, {}, {}, {}
   if j then
     local lease = journal.lease(self)
     for i = 1, #args do
-      keys[i] = journal.asset_key(self.provider, args[i])
-      local got, holder = j:claim(keys[i], lease)
-      if got == nil then
-        for k in pairs(mine) do j:release(keys[k]) end
-        return self:_journal_error(holder)
+      if not bad[i] then
+        keys[i] = journal.asset_key(self.provider, args[i])
+        local got, holder = j:claim(keys[i], lease)
+        if got == nil then
+          for k in pairs(mine) do j:release(keys[k]) end
+          return self:_journal_error(holder)
+        end
+        if got then mine[i] = true else later[i] = true end
       end
-      if got then mine[i] = true else later[i] = true end
     end
   end
-  local out, err = many(self, args, later)
+  local skip = {}
+  for i in pairs(later) do skip[i] = true end
+  for i in pairs(bad) do skip[i] = true end
+  local out, err = many(self, args, skip)
   for k in pairs(mine) do j:release(keys[k]) end
   if not out then return nil, err end
+  for i, e in pairs(bad) do out[i] = e end
   if err then return out, err end
   for i in pairs(later) do
     local a, aerr = upload_one(self, args[i])

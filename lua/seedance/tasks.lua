@@ -21,6 +21,30 @@ local GEN_KEYS = {
 local RATIOS = { ["21:9"] = true, ["16:9"] = true, ["4:3"] = true, ["1:1"] = true, ["3:4"] = true,
                  ["9:16"] = true, adaptive = true }
 local RESOLUTIONS = { ["480p"] = true, ["720p"] = true, ["1080p"] = true }
+-- what each generation setting may be, in words (for messages)
+local ALLOWED = {
+  ratio = "21:9 16:9 4:3 1:1 3:4 9:16 adaptive",
+  resolution = "480p 720p 1080p (1080p on the standard model)",
+  duration = "4 to 15 s, or -1 for auto",
+}
+
+--- The names `model` takes on this client: "standard", "fast", and the service's own
+-- model ids that seedance knows (any other id is passed on as given).
+-- @treturn {string,...}
+function Client:known_models()
+  local d, seen, out = self.dialect, {}, { "standard", "fast" }
+  local lists = { d.models_for and d.models_for(self) or d.models, d.asset_models, d.i2v_models }
+  for _, list in ipairs(lists) do
+    for _, k in ipairs({ "standard", "fast" }) do
+      local id = list and list[k]
+      if id and not seen[id] then
+        seen[id] = true
+        out[#out + 1] = id
+      end
+    end
+  end
+  return out
+end
 
 local function check_types(a)
   if type(a) ~= "table" then error("client:generate: expected a table {prompt=, refs=, ...}", 4) end
@@ -112,9 +136,44 @@ function Client:_frame_error(e, code)
   return self:_invalid(e, code)
 end
 
+-- The settings of a generation against what the services take: nil, or why not (naming
+-- what is allowed). Checked before references are looked up, so a wrong setting costs nothing.
+local function check_settings(self, a)
+  local d = self.dialect
+  if a.ratio and not RATIOS[a.ratio] then
+    return "ratio " .. a.ratio .. " is not one of " .. ALLOWED.ratio
+  end
+  if a.resolution and not RESOLUTIONS[a.resolution] then
+    return "resolution " .. a.resolution .. " is not one of " .. ALLOWED.resolution
+  end
+  local dur = a.duration
+  if dur and dur ~= -1 then
+    if dur ~= math.floor(dur) then
+      return ("duration %s: whole seconds only (%s)"):format(tostring(dur), ALLOWED.duration)
+    end
+    if dur < 4 or dur > 15 then
+      return ("duration %s s is outside 4-15 s (%s)"):format(tostring(dur), ALLOWED.duration)
+    end
+  end
+  if a.seed and a.seed ~= math.floor(a.seed) then return "seed must be an integer" end
+  if a.return_last_frame and not (d.capabilities or {}).last_frame then
+    return self.provider .. " does not return a task's last frame (return_last_frame)"
+  end
+  if d.generate_fields then
+    for _, k in ipairs({ "resolution", "ratio", "duration", "audio", "seed", "watermark" }) do
+      if a[k] ~= nil and not d.generate_fields[k] then
+        return self.provider .. " does not take '" .. k .. "' for a generation"
+      end
+    end
+  end
+  return nil
+end
+
 --- Validate, render and route a generation request; nil + Error if the service would refuse it.
 function Client:_generation(a)
   local d = self.dialect
+  local bad = check_settings(self, a)
+  if bad then return self:_invalid(bad) end
   local resolve = self:_reference_resolver()
   local r, err = render.render(a.prompt, a.refs, d, nil, resolve)
   if not r then return nil, err end
@@ -127,27 +186,6 @@ function Client:_generation(a)
     return self:_invalid("first/last frames cannot be mixed with reference media")
   end
   if lf and not ff then return self:_invalid("last_frame needs a first_frame") end
-  if a.ratio and not RATIOS[a.ratio] then
-    return self:_invalid("ratio " .. a.ratio .. " is not one of 21:9 16:9 4:3 1:1 3:4 9:16 adaptive")
-  end
-  if a.resolution and not RESOLUTIONS[a.resolution] then
-    return self:_invalid("resolution " .. a.resolution .. " is not one of 480p 720p 1080p")
-  end
-  local dur = a.duration
-  if dur and not (dur == -1 or (dur >= 4 and dur <= 15 and dur == math.floor(dur))) then
-    return self:_invalid("duration " .. tostring(a.duration) .. " s is outside 4-15 s (or -1 for auto)")
-  end
-  if a.seed and a.seed ~= math.floor(a.seed) then return self:_invalid("seed must be an integer") end
-  if a.return_last_frame and not (d.capabilities or {}).last_frame then
-    return self:_invalid(self.provider .. " does not return a task's last frame (return_last_frame)")
-  end
-  if d.generate_fields then
-    for _, k in ipairs({ "resolution", "ratio", "duration", "audio", "seed", "watermark" }) do
-      if a[k] ~= nil and not d.generate_fields[k] then
-        return self:_invalid(self.provider .. " does not take '" .. k .. "' for a generation")
-      end
-    end
-  end
   local uses_assets = false
   for _, list in ipairs({ r.images, r.videos, r.audios }) do
     for _, m in ipairs(list) do

@@ -16,16 +16,22 @@ M.GLOBAL = { provider = "string", ["base-url"] = "string", json = "flag", poll =
              ["access-key"] = "string", ["secret-key"] = "string", ["control-url"] = "string",
              region = "string" }
 
---- Every command, in the order the usage lists them.
+--- Options whose value must be a positive number of seconds, whatever the command.
+M.POSITIVE = { timeout = true, poll = true }
+
+--- Every command, in the order the usage lists them. `choices` names the values an
+-- option may take (checked before anything is sent, and named in the message).
 M.list = {
   { words = "assets upload", synopsis = "<url|file> [--type T] [--name N] [--group G]", min = 1, max = 1,
     options = { type = "string", name = "string", group = "string" }, run = assets.upload,
+    choices = { type = { "image", "video", "audio" } },
     help = "Register a reference asset from a URL (or a local file, where the provider takes bytes).\n\n"
       .. "  --type T             image, video or audio (default: from the URL or the file's bytes)\n"
       .. "  --name N             a name for it\n"
       .. "  --group G            the id of the group to put it in\n" },
   { words = "assets list", synopsis = "[--status S] [--group G]", min = 0, max = 0,
     options = { status = "string", group = "string" }, run = assets.list,
+    choices = { status = { "processing", "active", "failed" } },
     help = "List assets, every page.\n\n"
       .. "  --status S           processing, active or failed\n"
       .. "  --group G            only this group's assets\n" },
@@ -37,7 +43,7 @@ M.list = {
   { words = "assets delete", synopsis = "<id>...", min = 1, options = {}, run = assets.delete,
     help = "Delete assets (the rest are still tried when one fails).\n" },
   { words = "groups list", synopsis = "[--type aigc|real_human]", min = 0, max = 0,
-    options = { type = "string" }, run = groups.list,
+    options = { type = "string" }, run = groups.list, choices = { type = { "aigc", "real_human" } },
     help = "List asset groups.\n\n  --type T             aigc or real_human\n" },
   { words = "groups create", synopsis = "<name> [--description D]", min = 1, max = 1,
     options = { description = "string" }, run = groups.create,
@@ -51,6 +57,8 @@ M.list = {
     synopsis = "<prompt> [--ref name=value]... [--model M] [--ratio R] [--duration N]\n"
       .. "                  [--resolution R] [--audio] [--wait] [--timeout S] [--download PATH]",
     min = 1, max = 1,
+    choices = { ratio = { "21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "adaptive" },
+                resolution = { "480p", "720p", "1080p" } },
     options = { ref = "list", model = "string", ratio = "string", duration = "number", resolution = "string",
                 audio = "flag", wait = "flag", timeout = "number", download = "string" },
     run = generate.generate,

@@ -31,6 +31,49 @@ local function refs(ctx)
   return out
 end
 
+-- Whether a file can be created in the directory of `path` (tried with a scratch file):
+-- nil, or why not.
+local function unwritable(path)
+  local probe = io.open(path, "rb")
+  if probe then
+    probe:close()
+    local test = io.open(path, "ab")
+    if not test then return path .. " exists and cannot be written" end
+    test:close()
+    return nil
+  end
+  local dir = path:match("^(.*)/[^/]*$") or "."
+  if dir == "" then dir = "/" end
+  if path:sub(-1) == "/" then return path .. " is a directory: give a file name (e.g. " .. path .. "shot.mp4)" end
+  local scratch = ("%s/.seedance-write-test-%d"):format(dir, math.random(1, 1e9))
+  local f, why = io.open(scratch, "wb")
+  if not f then
+    return "cannot write in " .. dir .. ": " .. tostring(why):gsub("^[^:]*: ", "")
+  end
+  f:close()
+  os.remove(scratch)
+  return nil
+end
+
+-- Options a generation would otherwise only find wrong after it was paid for (the
+-- library checks ratio, resolution and duration itself, before any request).
+local function check_options(ctx)
+  local o = ctx.opts
+  if o.model then
+    local known = ctx:client():known_models()
+    local ok = false
+    for _, m in ipairs(known) do ok = ok or m == o.model end
+    if not ok then
+      args.usage_error(("--model %s: not a model of %s; one of: %s"):format(o.model, ctx:client().provider,
+                                                                       table.concat(known, ", ")))
+    end
+  end
+  if o.download then
+    local why = unwritable(o.download)
+    if why then args.usage_error("--download " .. o.download .. ": " .. why) end
+  end
+end
+
 local function show(out, t)
   out:progress(t.id, t.status, (tonumber(t.progress) or 0) / 100)
 end
@@ -68,6 +111,7 @@ end
 --- Start a generation; with --wait (or --download) wait for it, and save the video.
 function M.generate(ctx)
   local o = ctx.opts
+  check_options(ctx)
   local r, rerr = refs(ctx)
   if rerr then return nil, rerr end
   local t, err = ctx:client():generate({ prompt = ctx.args[1], refs = r, model = o.model, ratio = o.ratio,

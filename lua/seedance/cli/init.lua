@@ -8,6 +8,7 @@ local args = require "seedance.cli.args"
 local commands = require "seedance.cli.commands"
 local output = require "seedance.cli.output"
 local view = require "seedance.cli.view"
+local json = require "seedance.json"
 
 local M = {}
 
@@ -94,7 +95,6 @@ function Context:client(extra)
     args.usage_error("no provider: set SEEDANCE_PROVIDER or pass --provider (one of "
       .. table.concat(seedance.providers, ", ") .. ")")
   end
-  if o.poll and o.poll <= 0 then args.usage_error("--poll needs a positive number of seconds") end
   local opts = { provider = provider, base_url = o.base_url or nonempty(os.getenv("SEEDANCE_BASE_URL")),
                  poll = o.poll and { interval = o.poll, max = o.poll } or nil }
   if provider == "ark" then
@@ -143,6 +143,20 @@ local function prepare(state, argv, stdout)
     stdout:write(M.usage(c))
     return nil
   end
+  for name in pairs(commands.POSITIVE) do
+    local v = opts[name]
+    if v ~= nil and v <= 0 then args.usage_error("--" .. name .. " needs a positive number of seconds, got " .. v) end
+  end
+  for name, allowed in pairs(c.choices or {}) do
+    local v = opts[name]
+    if v ~= nil then
+      local known = false
+      for _, a in ipairs(allowed) do known = known or a == v end
+      if not known then
+        args.usage_error(("--%s %s: not one of %s"):format(name, v, table.concat(allowed, ", ")))
+      end
+    end
+  end
   if #positionals < c.min then args.usage_error("missing arguments") end
   if c.max and #positionals > c.max then args.usage_error("too many arguments") end
   return setmetatable({ opts = opts, args = positionals }, Context)
@@ -154,6 +168,20 @@ local function misuse_message(e)
   local msg = tostring(e):gsub("^[^\n]-:%d+: ", "")
   if msg:match("^[%w_.:]+: ") then return msg end
   return nil
+end
+
+-- Whether the command line asks for --json (before any "--"), even one that cannot be parsed.
+local function wants_json(argv)
+  for _, a in ipairs(argv) do
+    if a == "--" then return false end
+    if a == "--json" then return true end
+  end
+  return false
+end
+
+local function document(stdout, doc)
+  stdout:write(json.encode(doc), "\n")
+  stdout:flush()
 end
 
 --- Run the command line `argv` (a list of strings, like `arg`).
@@ -173,15 +201,19 @@ function M.main(argv, io_)
   end)
   local c = state.command
   if ctx and ctx._client then ctx._client:close() end
+  local json_mode = wants_json(argv)
   if not ok then
     if seedance.is_error(raised) then
       err = raised
     else
       local msg = args.is_usage_error(raised) and raised.message or misuse_message(raised)
       if not msg then
+        if json_mode then document(stdout, { error = { kind = "internal", message = tostring(raised) } }) end
         stderr:write("seedance: internal error: ", tostring(raised), "\n")
         return 1
       end
+      -- even misuse answers --json with its one document (the usage goes to stderr)
+      if json_mode then document(stdout, { error = { kind = "usage", message = msg } }) end
       stderr:write(msg:match("^seedance") and "" or "seedance: ", msg, "\n")
       if c then
         stderr:write("usage: ", synopsis(c), "\n(see 'seedance ", c.words, " --help')\n")
@@ -191,7 +223,14 @@ function M.main(argv, io_)
       return 2
     end
   end
-  if not (ctx and ctx.out) then return 0 end
+  if not (ctx and ctx.out) then
+    if err and json_mode then document(stdout, { error = view.error_doc(err) }) end
+    if err then
+      stderr:write(tostring(err), "\n")
+      return 1
+    end
+    return 0
+  end
   if ctx.out.json then
     doc = doc or {}
     if err then doc.error = view.error_doc(err) end

@@ -34,6 +34,11 @@ local D = {
   -- the generation fields AnyFast documents; a seed is refused before sending
   generate_fields = { resolution = true, ratio = true, duration = true, audio = true, watermark = true },
   page_size = 100,
+  -- CreateAsset takes AssetType (and bills by it): client:upload refuses an upload whose
+  -- type neither is given nor can be told (D.upload_type)
+  requires_type = true,
+  -- every asset lives in a group: client:upload refuses an upload without one
+  requires_group = true,
   capabilities = { assets = true, list = true, delete = false, groups = true, sessions = true,
                    file_upload = true, generate = true,
                    -- return_last_frame is relayed upstream; content.last_frame_url comes back
@@ -80,6 +85,11 @@ local function inline_type(u)
   return nil
 end
 
+--- Whether an upload's URL is inline data AnyFast takes: a data URI or raw base64.
+function D.inline_ok(u)
+  return u:match("^data:") ~= nil or inline_type(u) ~= nil
+end
+
 --- The asset type of an upload: given, else from the file's or URL's extension, else from
 -- an inline data URI (raw base64 counts as an image).
 function D.upload_type(a)
@@ -108,9 +118,6 @@ end
 --- The CreateAsset op (JSON for a URL, data URI or base64; multipart for a file), or nil and
 -- a validation error (no group, no type, an unreadable file).
 function D.upload_asset(a)
-  if not a.group then
-    return refuse("anyfast keeps assets in groups: pass group= (see client:create_group)")
-  end
   local t = D.upload_type(a)
   if not t then
     return refuse("anyfast needs the asset type: pass type= (none can be told from " ..

@@ -60,6 +60,10 @@ local D = {
   generate_fields = { resolution = true, ratio = true, duration = true, audio = true, seed = true,
                       watermark = true },
   page_size = 50,
+  -- CreateAsset takes AssetType: client:upload refuses an upload without one
+  requires_type = true,
+  -- every asset lives in a group: client:upload refuses an upload without one
+  requires_group = true,
   capabilities = { assets = true, list = true, delete = true, groups = true, update_group = true,
                    sessions = true, generate = true, cancel = true,
                    -- return_last_frame: the task's content carries last_frame_url

@@ -34,6 +34,8 @@ local D = {
   session_ttl = 120,
   name_max = 64,
   capabilities = { assets = true, list = true, delete = false, sessions = true, generate = true },
+  -- asset_type is required on upload (seeds/002): client:upload refuses an upload without one
+  requires_type = true,
 }
 
 --- The credential header: crun takes the key in `x-api-key`.
@@ -159,10 +161,6 @@ function D.upload_asset(a)
   if name == "" or utf8_len(name) > D.name_max then
     return nil, require("seedance.error").new({ kind = "validation", provider = "crun",
       message = "crun takes asset names of 1-" .. D.name_max .. " characters" })
-  end
-  if not a.type then
-    return nil, require("seedance.error").new({ kind = "validation", provider = "crun",
-      message = "crun needs the asset type: pass type= (none can be told from " .. tostring(a.url):sub(1, 80) .. ")" })
   end
   return { endpoint = "upload_asset", method = "POST", create = true,
            body = { name = name, asset_type = shared.TYPE_OUT[a.type], asset_url = a.url, group_id = a.group } }

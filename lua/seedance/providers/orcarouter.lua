@@ -43,6 +43,10 @@ local D = {
   page_size = 100,
   capabilities = { assets = true, list = true, delete = true, groups = true, update_group = true,
                    sessions = true, generate = true },
+  -- AssetType is required on upload: client:upload refuses an upload without one
+  requires_type = true,
+  -- every asset lives in a group: client:upload refuses an upload without one
+  requires_group = true,
 }
 
 -- the upstream's words for the two kinds of group
@@ -66,8 +70,9 @@ function D.parse_upload(b)
   return f
 end
 
---- POST /asset/files {GroupId, URL, AssetType, Name?}; a missing group or type is sent
--- as missing, and OrcaRouter refuses it (a validation error).
+--- POST /asset/files {GroupId, URL, AssetType, Name?}; a missing group is sent as
+-- missing, and OrcaRouter refuses it (a validation error); a missing type never gets here
+-- (`requires_type`).
 function D.upload_asset(a)
   return { endpoint = "upload_asset", method = "POST", create = true,
            body = { GroupId = a.group, URL = a.url, AssetType = a.type and shared.TYPE_OUT[a.type], Name = a.name } }
