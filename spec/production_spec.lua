@@ -113,6 +113,8 @@ describe("seedance.production on piapi", function()
       assert.is_string(s.task)
     end
     assert.equal("Image 1 (Image 2) answers Image 3.", r.shots.s2.prompt)
+    -- PiAPI reports what it charged (meta.usage): recorded beside the estimate
+    assert.equal("point", r.shots.s2.tries[1].usage.type)
     assert.equal(9, r.cost)
     -- s2 waited for s1: it was created after s1's take was saved
     local at = {}

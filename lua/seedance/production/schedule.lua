@@ -252,9 +252,8 @@ function M.run(prod, plan, ledger, opts)
     st.task = nil
     if t.status == "succeeded" then
       a.status = "succeeded"
-      local usage = t.usage
-      if usage == nil and type(t.raw) == "table" then usage = t.raw.usage end
-      if type(usage) == "table" then a.usage = usage end
+      -- what the service reports it charged, beside the estimate (task.usage, where it says)
+      if type(t.usage) == "table" then a.usage = t.usage end
       st.last_frame = t.last_frame_url
       local take, err = takes.fetch(t, prod.out, st.key, math.max(1, deadline - now()))
       if not take then

@@ -181,6 +181,8 @@ function D.parse_task(b)
     video_url = json.val(out.video), error = shared.task_error(data.error),
     progress = json.num(data.progress) or (json.val(data.status) == "completed" and 100 or nil),
     created_at = time.parse(json.val(data.created_at)),
+    -- what the service charged, where it says (completed tasks: {type, consume})
+    usage = type(data.meta) == "table" and type(data.meta.usage) == "table" and data.meta.usage or nil,
   }
 end
 
