@@ -48,6 +48,7 @@ build = {
         "src/probe/probe_lua.c",
         "src/probe/probe_mp4.c",
         "src/retry.c",
+        "src/safety.c",
         "src/sched.c",
         "src/sign.c",
         "src/store_lua.c",

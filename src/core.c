@@ -4,6 +4,7 @@
 #include "compat.h"
 #include "clock.h"
 #include "engine.h"
+#include "safety.h"
 #include "lua_engine.h"
 #include "probe/probe.h"
 #include "sign.h"
@@ -46,12 +47,22 @@ static int l_retry_after(lua_State *L)
     return 1;
 }
 
+/* core.safety(status|nil, sent) -> nothing_done, worth_retry: the one safety policy */
+static int l_safety(lua_State *L)
+{
+    long status = (long)luaL_optnumber(L, 1, 0);
+    int sent = lua_isnoneornil(L, 2) ? 1 : lua_toboolean(L, 2);
+    lua_pushboolean(L, sd_safety_nothing_done(status, sent));
+    lua_pushboolean(L, sd_safety_worth_retry(status));
+    return 2;
+}
+
 int luaopen_seedance_core(lua_State *L);
 
 int luaopen_seedance_core(lua_State *L)
 {
     static const luaL_Reg fns[] = {{"now", l_now},     {"time", l_time},   {"sleep", l_sleep},
-                                   {"probe", sd_l_probe}, {"_retry_after", l_retry_after},
+                                   {"probe", sd_l_probe}, {"_retry_after", l_retry_after}, {"safety", l_safety},
                                    {"sha256_hex", sd_l_sha256_hex}, {"hmac_sha256", sd_l_hmac_sha256},
                                    {"sign_v4", sd_l_sign_v4}, {"write_durable", sd_l_write_durable},
                                    {"store_open", sd_l_store_open}, {"file_kind", sd_l_file_kind},

@@ -1,7 +1,8 @@
 /* retry.c: whether and when to try a request again.
- * Policy (reliability.md): connection failures always; timeouts and resets only when the
- * request is safe to repeat; 408/429/455/5xx on safe requests; on a create only the
- * statuses that prove the server did nothing (429, 455, or a dialect's retry_on).
+ * Policy (reliability.md, the table in safety.c): connection failures always; timeouts and
+ * resets only when the request is safe to repeat or provably never sent; the statuses worth
+ * another try on safe requests; on a create only those that also prove the server did
+ * nothing (or a dialect's retry_on).
  * The server's Retry-After wins over our backoff; one longer than max_retry_after ends
  * the request so the caller can park it instead of us sleeping. */
 #include <ctype.h>
@@ -13,9 +14,8 @@
 
 #include "clock.h"
 #include "engine.h"
+#include "safety.h"
 
-static const int default_retry[] = {408, 429, 455, 500, 502, 503, 504};
-static const int create_retry[] = {429, 455};
 
 /* xorshift64*: per-engine, seedable so tests can replay jitter. */
 double sd_rand01(uint64_t *s)
@@ -108,17 +108,14 @@ double sd_retry_delay(sd_engine *e, sd_request *r, double now)
     case SD_ERR_CONNECT: retryable = 1; break;
     case SD_ERR_TIMEOUT:
     case SD_ERR_NETWORK:
-    case SD_ERR_TLS: retryable = r->idempotent || !r->sent; break;
+    case SD_ERR_TLS: retryable = r->idempotent || sd_safety_nothing_done(0, r->sent); break;
     case SD_ERR_NONE:
         r->retry_after = sd_retry_after(r->resp_headers.p, r->resp_headers.len, sd_walltime());
         hint = should_retry_header(r);
         if (hint == 0) return -1;
-        if (r->idempotent)
-            retryable = in_list((int)r->status, default_retry, 7) ||
-                        in_list((int)r->status, r->retry_on, r->n_retry_on);
-        else
-            retryable = in_list((int)r->status, create_retry, 2) ||
-                        in_list((int)r->status, r->retry_on, r->n_retry_on);
+        /* a dialect's retry_on names statuses that are both: its own "not now" */
+        retryable = in_list((int)r->status, r->retry_on, r->n_retry_on) ||
+                    (sd_safety_worth_retry(r->status) && (r->idempotent || sd_safety_nothing_done(r->status, 1)));
         if (hint == 1 && r->status >= 400) retryable = 1;
         break;
     default: return -1;

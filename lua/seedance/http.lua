@@ -270,7 +270,9 @@ function M.response(client, op, r, req)
       f.retry_after = r.retry_after
       f.retry_at = core.time() + r.retry_after
     end
-    if status >= 500 or status == 429 or status == 455 then f.retryable = true end
+    -- the one safety policy says which statuses another try may get past
+    local _, worth = core.safety(status)
+    if worth then f.retryable = true end
     -- classify knows better: crun's 505 "feature disabled" is a 5xx no retry will fix
     if retryable ~= nil then f.retryable = retryable end
     return nil, new_error(client, f, extra)

@@ -103,14 +103,13 @@ function M.task_key(provider, g)
   return provider .. "\ntask\nderived:" .. core.sha256_hex(table.concat(parts, "\n"))
 end
 
---- True when a failed create provably did nothing at the server (so no entry need stay).
+--- True when a failed create provably did nothing at the server (so no entry need stay):
+-- the one safety policy (src/safety.c), which the engine's retries follow too.
 function M.definite(err)
-  if err.request_sent == false then return true end
   local s = err.status
-  -- no status, or a success status whose body we could not read: the server may have acted
-  if not s or s < 400 then return false end
-  if s == 503 or s == 455 or s == 429 then return true end
-  return s < 500 and s ~= 408
+  -- a success status whose body we could not read: the server may well have acted
+  if s and s < 400 then return false end
+  return (core.safety(s, err.request_sent ~= false))
 end
 
 return M
