@@ -349,7 +349,7 @@ function D.parse_task(b)
   local f = { raw_status = raw, progress = percent(d.progress),
               video_url = word(d.result_url) or word(content.video_url),
               last_frame_url = word(content.last_frame_url),
-              created_at = time.parse(json.val(d.submit_time)) }
+              created_at = time.parse(json.val(d.submit_time)), usage = shared.usage(up.usage) }
   if ENDED_BADLY[task_status.normalize("task", raw) or ""] then
     f.video_url = nil
     local reason = word(d.fail_reason)

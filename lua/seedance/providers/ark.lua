@@ -423,8 +423,8 @@ local function task_fields(b)
   return {
     id = json.str(b.id), raw_status = raw, model = json.val(b.model),
     video_url = json.val(content.video_url), last_frame_url = json.val(content.last_frame_url),
-    usage = type(b.usage) == "table" and b.usage or nil, -- what the service charged (tokens)
     error = shared.task_error(b.error), progress = raw == "succeeded" and 100 or nil,
+    usage = shared.usage(b.usage),
     created_at = time.parse(json.val(b.created_at)), updated_at = time.parse(json.val(b.updated_at)),
   }
 end

@@ -217,6 +217,7 @@ function D.parse_task(b)
     video_url = json.val(c.video_url),
     last_frame_url = json.val(c.last_frame_url),
     error = shared.task_error(b.error),
+    usage = shared.usage(b.usage),
     progress = json.num(b.progress) or (word == "succeeded" and 100 or nil),
     created_at = time.parse(json.val(b.created_at)),
   }

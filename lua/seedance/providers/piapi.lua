@@ -173,16 +173,24 @@ function D.get_task(id)
   return { endpoint = "get_task", method = "GET", params = { id = id }, idempotent = true, classify = envelope }
 end
 
+-- `meta.usage = {type = "point", consume = 10000000}` of a task answer (seeds/004), or nil
+local function usage(meta)
+  meta = json.val(meta)
+  local u = type(meta) == "table" and json.val(meta.usage)
+  if type(u) ~= "table" then return nil end
+  local out = { type = json.val(u.type), consume = json.num(json.val(u.consume)) }
+  if out.type == nil and out.consume == nil then return nil end
+  return out
+end
+
 function D.parse_task(b)
   local data = type(b.data) == "table" and b.data or {}
   local out = type(data.output) == "table" and data.output or {}
   return {
     id = json.str(data.task_id), raw_status = json.val(data.status),
-    video_url = json.val(out.video), error = shared.task_error(data.error),
+    video_url = json.val(out.video), error = shared.task_error(data.error), usage = usage(data.meta),
     progress = json.num(data.progress) or (json.val(data.status) == "completed" and 100 or nil),
     created_at = time.parse(json.val(data.created_at)),
-    -- what the service charged, where it says (completed tasks: {type, consume})
-    usage = type(data.meta) == "table" and type(data.meta.usage) == "table" and data.meta.usage or nil,
   }
 end
 

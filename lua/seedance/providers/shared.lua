@@ -26,20 +26,41 @@ function M.ref(id)
   return id and ("asset://" .. id) or nil
 end
 
+-- a member of an error object that says something: not null, not "", not the code 0 or "0"
+-- that services put in the error object of an answer that went well
+local function telling(v)
+  v = json.val(v)
+  if v == nil or v == "" or v == 0 or v == "0" then return nil end
+  if type(v) == "table" then return next(v) ~= nil and v or nil end
+  return v
+end
+
 --- `{code, message}` of an error object whose fields are named `code_key` and `message_key`
--- (default "code" and "message"); nil when it is not an object.
+-- (default "code" and "message"); nil when it is not an object or says nothing: services
+-- send `{"code": 0, "message": ""}` (or `{}`, or nulls) beside answers that went well.
 function M.failure(e, code_key, message_key)
   e = json.val(e)
   if type(e) ~= "table" then return nil end
-  return { code = json.str(e[code_key or "code"]), message = json.val(e[message_key or "message"]) }
+  local code, message = telling(e[code_key or "code"]), telling(e[message_key or "message"])
+  if code == nil and message == nil then return nil end
+  return { code = json.str(code), message = type(message) == "string" and message or json.str(message) }
 end
 
 --- A task's `error` as `{code, message}`; nil unless it says at least one of them (tasks
 -- that went well may carry an empty error object).
 function M.task_error(e)
-  e = json.val(e)
-  if type(e) == "table" and (json.val(e.code) or json.val(e.message)) then return M.failure(e) end
-  return nil
+  return M.failure(e)
+end
+
+--- What the upstream reported a task used (`usage: {completion_tokens, total_tokens}`),
+-- nil when the answer says nothing.
+function M.usage(u)
+  u = json.val(u)
+  if type(u) ~= "table" then return nil end
+  local out = { completion_tokens = json.num(json.val(u.completion_tokens)),
+                total_tokens = json.num(json.val(u.total_tokens)) }
+  if out.completion_tokens == nil and out.total_tokens == nil then return nil end
+  return out
 end
 
 --- Normalized asset fields from the upstream's PascalCase record (`Id`, `Status`,
