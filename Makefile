@@ -187,12 +187,18 @@ check-asan:
 	  LUA_CPATH="$(CURDIR)/$(ASAN_BUILD)/?.so;;" \
 	  $(LUA) $(BUSTED) --output=spec/support/summary.lua $(ASAN_SPECS)
 
-# Benchmarks (bench/run.lua): peers, fleet, raw, memory, latency; writes bench/RESULTS.md
+# Benchmarks (bench/run.lua): peers, fleet, raw, memory, latency; writes bench/RESULTS.md;
+# then the store's bookkeeping CPU for 10,000 keyed creates and per record as it grows
 bench: $(DEPS_STAMP) all
 	@sh scripts/deps.sh --bench
 	@$(LUA) bench/run.lua
+	@$(LUA) bench/store.lua sqlite
+	@$(LUA) bench/store.lua redis
 
-# Soak: 1,000 assets and 200 tasks under injected faults (bench/soak.lua), a few minutes
+# Soak: 1,000 assets and 200 tasks under injected faults (bench/soak.lua), a few minutes;
+# then the fleet: 4 workers on one store (SQLite, then Redis restarted mid-run), SIGKILLed
+# at random (bench/fleet.lua)
 soak: $(DEPS_STAMP) all
 	@$(LUA) bench/soak.lua
 	@LUA=$(LUA) $(LUA) bench/crash_resume.lua
+	@LUA=$(LUA) $(LUA) bench/fleet.lua

@@ -2,7 +2,8 @@
  * WAL mode (readers never wait for the writer), a busy timeout (writers queue instead of
  * failing), BEGIN IMMEDIATE around each read-modify-write (the write lock is taken first,
  * so two processes cannot both see a claim free), one transaction per call, prepared
- * statements, synchronous=FULL (a paid record survives power loss, not only a crash).
+ * statements; a record is synced at its commit (a paid record survives power loss, not only
+ * a crash; see sync_mode).
  * Per-record cost is flat: every statement goes through a primary key or an index. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,7 @@ typedef struct {
     sd_store base;
     sqlite3 *db;
     sqlite3_stmt *q[Q_N];
+    int full; /* the connection's synchronous setting is FULL (else NORMAL) */
 } sq_store;
 
 static int fail(sq_store *s, const char *what)
@@ -74,8 +76,23 @@ static int run(sq_store *s, int i, const char *what)
     return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? 0 : fail(s, what);
 }
 
-static int begin(sq_store *s)
+/* Records (intents, ids) are synced to disk at their commit (FULL): a create's record
+ * survives power loss. Claims, releases and slots are leases: their commits skip the sync
+ * (NORMAL; still safe from a crash of the process), and the next record's sync carries
+ * them too, since the WAL is one sequential file. Half the syncs of a keyed create. */
+static int sync_mode(sq_store *s, int full)
 {
+    if (s->full == full) return 0;
+    if (sqlite3_exec(s->db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        return fail(s, "cannot set the store's sync mode");
+    s->full = full;
+    return 0;
+}
+
+static int begin_mode(sq_store *s, int full)
+{
+    if (sync_mode(s, full) != 0) return -1;
     return run(s, Q_BEGIN, "cannot start a store transaction");
 }
 
@@ -135,7 +152,7 @@ static int sq_put(sd_store *base, const sd_store_rec *recs, size_t n)
     sq_store *s = (sq_store *)base;
     size_t i;
     int rc = 0;
-    if (begin(s) != 0) return -1;
+    if (begin_mode(s, 1) != 0) return -1;
     for (i = 0; i < n && rc == 0; i++) rc = put_one(s, &recs[i]);
     return end(s, rc);
 }
@@ -190,15 +207,17 @@ static int sq_claim(sd_store *base, const char *key, size_t klen, const char *ow
                     sd_store_row_fn fn, void *ud)
 {
     sq_store *s = (sq_store *)base;
-    if (begin(s) != 0) return -1;
+    if (begin_mode(s, 0) != 0) return -1;
     return end(s, claim_in(s, key, klen, owner, olen, lease, fn, ud));
 }
 
 static int sq_release(sd_store *base, const char *key, size_t klen, const char *owner, size_t olen)
 {
     sq_store *s = (sq_store *)base;
-    sqlite3_stmt *st = stmt(s, Q_CLAIM_DEL);
+    sqlite3_stmt *st;
     int rc;
+    if (sync_mode(s, 0) != 0) return -1;
+    st = stmt(s, Q_CLAIM_DEL);
     bind(st, 1, key, klen);
     bind(st, 2, owner, olen);
     rc = sqlite3_step(st);
@@ -248,15 +267,17 @@ static int sq_slot(sd_store *base, const char *c, size_t clen, const char *t, si
                    long *count)
 {
     sq_store *s = (sq_store *)base;
-    if (begin(s) != 0) return -1;
+    if (begin_mode(s, 0) != 0) return -1;
     return end(s, slot_in(s, c, clen, t, tlen, limit, lease, count));
 }
 
 static int sq_unslot(sd_store *base, const char *c, size_t clen, const char *t, size_t tlen)
 {
     sq_store *s = (sq_store *)base;
-    sqlite3_stmt *st = stmt(s, Q_SLOT_DEL);
+    sqlite3_stmt *st;
     int rc;
+    if (sync_mode(s, 0) != 0) return -1;
+    st = stmt(s, Q_SLOT_DEL);
     bind(st, 1, c, clen);
     bind(st, 2, t, tlen);
     rc = sqlite3_step(st);
@@ -293,6 +314,7 @@ sd_store *sd_store_sqlite_open(const char *path, double timeout, char *err, size
     /* journal_mode first: the schema is then written through the WAL like everything else */
     if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &msg) != SQLITE_OK)
         goto bad_msg;
+    s->full = 1;
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) goto bad_msg;
     if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
