@@ -35,6 +35,12 @@ for _, provider in ipairs(seedance.providers) do
     it("uploads, waits, generates with the uploaded asset and downloads the video", function()
       local group = {}
       if NEEDS_GROUP[provider] then
+        -- without a group: the error names the option and the command that makes one
+        local gcode, gdoc = cli.run_json({ "assets", "upload", "https://example.com/faces/hero.png" })
+        assert.equal(1, gcode)
+        assert.equal("group_required", gdoc.error.code)
+        assert.truthy(gdoc.error.message:find("--group G", 1, true))
+        assert.truthy(gdoc.error.message:find("seedance groups create", 1, true))
         local code, doc, err = cli.run_json({ "groups", "create", "cast" })
         assert.equal(0, code, err)
         group = { "--group", doc.group.id }

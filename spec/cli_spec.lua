@@ -77,8 +77,6 @@ describe("bin/seedance", function()
         { { "generate", "x", "--ref", "novalue" }, "name=value" },
         { { "assets", "upload", "no/such/file.png" }, "neither a URL nor a readable file" },
         { { "assets", "upload", "https://x/a.png", "--type", "hologram" }, "not one of image, video, audio" },
-        { { "groups", "list" }, "piapi cannot list groups" },
-        { { "verify" }, "piapi cannot run real-person verification" },
         { { "generate", "x", "--model", "ultra" },
           "--model ultra: not a model of piapi; one of: standard, fast, seedance-2" },
         { { "generate", "x", "--download", "/nonexistent-dir-i15/x.mp4" }, "cannot write in /nonexistent-dir-i15" },
@@ -95,6 +93,23 @@ describe("bin/seedance", function()
         assert.truthy(err:find(case[2], 1, true), case[2] .. " not in: " .. err)
         assert.matches("usage: seedance", err)
       end
+    end)
+
+    it("says what the service cannot do as an operational error (exit 1, one JSON document)", function()
+      for _, case in ipairs({ { { "groups", "list" }, "piapi cannot list groups" },
+                              { { "verify" }, "piapi cannot run real-person verification" } }) do
+        local code, out, err = run(case[1])
+        assert.equal(1, code)
+        assert.equal("", out)
+        assert.truthy(err:find(case[2], 1, true))
+        local jcode, doc = run_json(case[1])
+        assert.equal(1, jcode)
+        assert.same({ "validation", "unsupported", case[2] }, { doc.error.kind, doc.error.code, doc.error.message })
+      end
+      -- misuse too answers --json with one document
+      local code, doc = run_json({ "assets", "get" })
+      assert.equal(2, code)
+      assert.same({ "usage", "missing arguments" }, { doc.error.kind, doc.error.message })
     end)
 
     it("needs a provider and a key from the environment; flags override", function()
@@ -155,7 +170,15 @@ describe("bin/seedance", function()
       assert.equal("MultiFaceViolation", doc.error.code)
       assert.same({ "active", "failed" }, { doc.assets[1].status, doc.assets[2].status })
       assert.equal("MultiFaceViolation", doc.assets[2].error.code)
-      assert.matches("^seedance: asset_failed: .*%(piapi MultiFaceViolation%)\n$", err)
+      assert.matches("\nseedance: asset_failed: .*%(piapi MultiFaceViolation%)\n$", err)
+      -- each id's outcome: the failed one named with its reason, on stderr and in the document
+      assert.truthy(err:find(bad.id .. "\t", 1, true))
+      assert.same({ bad.id }, { doc.failed[1].id })
+      assert.equal(1, #doc.failed)
+      -- -q: the ids only, one a line
+      local qcode, qout = run({ "-q", "--poll", "0.05", "assets", "wait", hero.id })
+      assert.equal(0, qcode)
+      assert.equal(hero.id .. "\n", qout)
 
       code, doc = run_json({ "assets", "list", "--status", "active" })
       assert.equal(0, code)

@@ -236,6 +236,14 @@ function Client:_can_look_up()
   return not f or f(secrets[self] or {})
 end
 
+--- Whether this client's service can do `what`: "assets", "list", "delete", "groups",
+-- "sessions", "generate", "cancel", "quota", ... (a method it cannot serve raises).
+-- @tparam string what
+-- @treturn boolean
+function Client:can(what)
+  return (self.dialect.capabilities or {})[what] == true
+end
+
 --- Raise unless the provider has capability `cap` (what is named in the message).
 function Client:_require(cap, what)
   if not (self.dialect.capabilities or {})[cap] then

@@ -27,6 +27,7 @@ end
 -- "--base-url=x" -> "base-url", "x"; "-h" -> "help"
 local function split(a)
   if a == "-h" then return "help" end
+  if a == "-q" then return "quiet" end
   local name, value = a:match("^%-%-([%w][%w-]*)=(.*)$")
   if name then return name, value end
   return a:match("^%-%-([%w][%w-]*)$")

@@ -59,15 +59,20 @@ local function show(out, a)
   out:progress(a.id, a.status, a.status == "active" and 1 or nil, a.name)
 end
 
---- Wait until every named asset is active (all at once, one deadline).
+--- Wait until every named asset is active (all at once, one deadline); each id's outcome
+-- is reported: its asset, or why not (`failed` in the document, a line on stderr).
 function M.wait(ctx)
   local c = ctx:client()
-  local list = {}
-  for i, id in ipairs(ctx.args) do
+  local list, failed, first = {}, {}, nil
+  for _, id in ipairs(ctx.args) do
     local a, err = c:asset(id)
-    if not a then return nil, err end
-    list[i] = a
-    show(ctx.out, a)
+    if a then
+      list[#list + 1] = a
+      show(ctx.out, a)
+    else
+      failed[#failed + 1] = { id = id, error = view.error_doc(err) }
+      first = first or err
+    end
   end
   local _, err = seedance.wait_all(list, { timeout = ctx.opts.timeout,
                                            on_update = function(a) show(ctx.out, a) end })
@@ -76,15 +81,22 @@ function M.wait(ctx)
   for i, a in ipairs(list) do
     docs[i] = view.asset_doc(a)
     rows[i] = view.asset_row(a)
+    if a.status ~= "active" then
+      local why = a.status == "failed" and (a.error and (a.error.message or a.error.code) or "failed")
+        or ("still " .. tostring(a.status))
+      failed[#failed + 1] = { id = a.id, error = { kind = a.status == "failed" and "asset_failed" or "timeout",
+                                                   message = why } }
+    end
   end
   ctx.out:table(view.ASSET_HEADER, rows)
-  return { assets = json.array(docs) }, err
+  for _, f in ipairs(failed) do ctx.out:note(f.id .. "\t" .. tostring(f.error.message)) end
+  return { assets = json.array(docs), failed = json.array(failed) }, first or err
 end
 
---- Delete the named assets; goes on past a failure and reports the first.
+--- Delete the named assets; goes on past a failure: each id's outcome is reported.
 function M.delete(ctx)
   local c = ctx:client()
-  local deleted, first = {}, nil
+  local deleted, failed, first = {}, {}, nil
   for _, id in ipairs(ctx.args) do
     local a, err = c:asset(id)
     local ok = false
@@ -93,10 +105,12 @@ function M.delete(ctx)
       deleted[#deleted + 1] = id
       ctx.out:line("deleted\t" .. id)
     else
+      failed[#failed + 1] = { id = id, error = view.error_doc(err) }
+      ctx.out:note("not deleted\t" .. id .. "\t" .. tostring(err and err.message))
       first = first or err
     end
   end
-  return { deleted = json.array(deleted) }, first
+  return { deleted = json.array(deleted), failed = json.array(failed) }, first
 end
 
 return M

@@ -13,47 +13,57 @@ local M = {}
 
 --- Options every command takes (name -> kind, see seedance.cli.args).
 M.GLOBAL = { provider = "string", ["base-url"] = "string", json = "flag", poll = "number", help = "flag",
+             quiet = "flag",
              ["access-key"] = "string", ["secret-key"] = "string", ["control-url"] = "string",
              region = "string" }
 
 --- Options whose value must be a positive number of seconds, whatever the command.
 M.POSITIVE = { timeout = true, poll = true }
 
---- Every command, in the order the usage lists them. `choices` names the values an
+--- Every command, in the order the usage lists them. `needs` is the capability the
+-- service must have (`client:can`), `cannot` what it says when it has not. `choices` names the values an
 -- option may take (checked before anything is sent, and named in the message).
 M.list = {
-  { words = "assets upload", synopsis = "<url|file> [--type T] [--name N] [--group G]", min = 1, max = 1,
+  { words = "assets upload", needs = "assets", cannot = "register assets",
+    synopsis = "<url|file> [--type T] [--name N] [--group G]", min = 1, max = 1,
     options = { type = "string", name = "string", group = "string" }, run = assets.upload,
     choices = { type = { "image", "video", "audio" } },
     help = "Register a reference asset from a URL (or a local file, where the provider takes bytes).\n\n"
       .. "  --type T             image, video or audio (default: from the URL or the file's bytes)\n"
       .. "  --name N             a name for it\n"
       .. "  --group G            the id of the group to put it in\n" },
-  { words = "assets list", synopsis = "[--status S] [--group G]", min = 0, max = 0,
+  { words = "assets list", needs = "list", cannot = "list assets",
+    synopsis = "[--status S] [--group G]", min = 0, max = 0,
     options = { status = "string", group = "string" }, run = assets.list,
     choices = { status = { "processing", "active", "failed" } },
     help = "List assets, every page.\n\n"
       .. "  --status S           processing, active or failed\n"
       .. "  --group G            only this group's assets\n" },
-  { words = "assets get", synopsis = "<id>", min = 1, max = 1, options = {}, run = assets.get,
+  { words = "assets get", needs = "assets", cannot = "fetch assets",
+    synopsis = "<id>", min = 1, max = 1, options = {}, run = assets.get,
     help = "Show one asset.\n" },
-  { words = "assets wait", synopsis = "<id>... [--timeout S]", min = 1, options = { timeout = "number" },
+  { words = "assets wait", needs = "assets", cannot = "fetch assets",
+    synopsis = "<id>... [--timeout S]", min = 1, options = { timeout = "number" },
     run = assets.wait,
     help = "Wait until every named asset is active (exit 1 if one fails or time runs out).\n\n" .. TIMEOUT },
-  { words = "assets delete", synopsis = "<id>...", min = 1, options = {}, run = assets.delete,
+  { words = "assets delete", needs = "delete", cannot = "delete assets",
+    synopsis = "<id>...", min = 1, options = {}, run = assets.delete,
     help = "Delete assets (the rest are still tried when one fails).\n" },
-  { words = "groups list", synopsis = "[--type aigc|real_human]", min = 0, max = 0,
+  { words = "groups list", needs = "groups", cannot = "list groups",
+    synopsis = "[--type aigc|real_human]", min = 0, max = 0,
     options = { type = "string" }, run = groups.list, choices = { type = { "aigc", "real_human" } },
     help = "List asset groups.\n\n  --type T             aigc or real_human\n" },
-  { words = "groups create", synopsis = "<name> [--description D]", min = 1, max = 1,
+  { words = "groups create", needs = "groups", cannot = "create groups",
+    synopsis = "<name> [--description D]", min = 1, max = 1,
     options = { description = "string" }, run = groups.create,
     help = "Create an asset group.\n\n  --description D      what it is for\n" },
-  { words = "verify", synopsis = "[--return-url U] [--wait] [--timeout S]", min = 0, max = 0,
+  { words = "verify", needs = "sessions", cannot = "run real-person verification",
+    synopsis = "[--return-url U] [--wait] [--timeout S]", min = 0, max = 0,
     options = { ["return-url"] = "string", wait = "flag", timeout = "number" }, run = groups.verify,
     help = "Start a real-person verification and print the link the person opens.\n\n"
       .. "  --return-url U       where the hosted page sends the person afterwards\n"
       .. "  --wait               wait for the check and print the new real_human group\n" .. TIMEOUT },
-  { words = "generate",
+  { words = "generate", needs = "generate", cannot = "generate videos",
     synopsis = "<prompt> [--ref name=value]... [--model M] [--ratio R] [--duration N]\n"
       .. "                  [--resolution R] [--audio] [--wait] [--timeout S] [--download PATH]",
     min = 1, max = 1,
@@ -72,9 +82,11 @@ M.list = {
       .. "  --audio              with a soundtrack\n"
       .. "  --wait               wait until the video is ready\n" .. TIMEOUT
       .. "  --download PATH      wait, then save the video to PATH\n" },
-  { words = "task wait", synopsis = "<id> [--timeout S]", min = 1, max = 1, options = { timeout = "number" },
+  { words = "task wait", needs = "generate", cannot = "fetch tasks",
+    synopsis = "<id> [--timeout S]", min = 1, max = 1, options = { timeout = "number" },
     run = generate.task_wait, help = "Wait for a generation task to end.\n\n" .. TIMEOUT },
-  { words = "task download", synopsis = "<id> <path>", min = 2, max = 2, options = {},
+  { words = "task download", needs = "generate", cannot = "fetch tasks",
+    synopsis = "<id> <path>", min = 2, max = 2, options = {},
     run = generate.task_download,
     help = "Save a finished task's video to a file (a partial download is resumed).\n" },
   { words = "produce", synopsis = "FILE.lua [--dry-run] [--draft] [--report FILE.html] [--timeout S]", min = 1, max = 1,

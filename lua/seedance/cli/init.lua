@@ -9,8 +9,10 @@ local commands = require "seedance.cli.commands"
 local output = require "seedance.cli.output"
 local view = require "seedance.cli.view"
 local json = require "seedance.json"
+local errors = require "seedance.error"
 
 local M = {}
+local hint
 
 local function global_help()
   return "options (every command):\n"
@@ -18,6 +20,7 @@ local function global_help()
     .. "  --base-url U         the service's base URL, e.g. an emulator's (default $SEEDANCE_BASE_URL)\n"
     .. "  --json               print one JSON document on stdout and nothing else there\n"
     .. "  --poll S             poll every S seconds while waiting (default: backing off from 2-5 s)\n"
+    .. "  -q, --quiet          print only the ids (one a line), for the next command\n"
     .. "  --access-key K       ark: the access key that signs the asset library (default $SEEDANCE_ACCESS_KEY)\n"
     .. "  --secret-key S       ark: its secret key (default $SEEDANCE_SECRET_KEY; the variable keeps it out of ps)\n"
     .. "  --control-url U      ark: the asset library's URL (default $SEEDANCE_CONTROL_URL, else the provider's)\n"
@@ -170,6 +173,17 @@ local function misuse_message(e)
   return nil
 end
 
+-- the library's advice in the CLI's words
+local HINTS = {
+  group_required = " (on the command line: --group G; make one with 'seedance groups create NAME')",
+  type_required = " (on the command line: --type image|video|audio)",
+  bad_url = " (on the command line: --type image|video|audio when it really is one)",
+}
+hint = function(err)
+  local h = type(err) == "table" and HINTS[err.code or ""]
+  if h and not err.message:find(h, 1, true) then err.message = err.message .. h end
+end
+
 -- Whether the command line asks for --json (before any "--"), even one that cannot be parsed.
 local function wants_json(argv)
   for _, a in ipairs(argv) do
@@ -196,8 +210,15 @@ function M.main(argv, io_)
   local ok, raised = pcall(function()
     ctx = prepare(state, argv, stdout)
     if not ctx then return end
-    ctx.out = output.new({ json = ctx.opts.json, stdout = stdout, stderr = stderr })
-    doc, err = state.command.run(ctx)
+    ctx.out = output.new({ json = ctx.opts.json, quiet = ctx.opts.quiet, stdout = stdout, stderr = stderr })
+    local c = state.command
+    -- what the service cannot do is its answer, not the user's misuse: exit 1
+    if c.needs and not ctx:client():can(c.needs) then
+      err = errors.new({ kind = "validation", code = "unsupported",
+        provider = ctx:client().provider, message = ctx:client().provider .. " cannot " .. c.cannot })
+      return
+    end
+    doc, err = c.run(ctx)
   end)
   local c = state.command
   if ctx and ctx._client then ctx._client:close() end
@@ -231,10 +252,13 @@ function M.main(argv, io_)
     end
     return 0
   end
-  if ctx.out.json then
+  if err then hint(err) end
+  if ctx.out.doc then
     doc = doc or {}
     if err then doc.error = view.error_doc(err) end
     ctx.out:document(doc)
+  elseif ctx.opts.quiet and doc then
+    for _, id in ipairs(view.ids(doc)) do stdout:write(id, "\n") end
   end
   if err then
     stderr:write(tostring(err), "\n")

@@ -21,12 +21,14 @@ function M.isatty()
 end
 
 --- A new writer.
--- @tparam table opts {json=bool, tty=bool (default: detected), stdout=file, stderr=file}
+-- @tparam table opts {json=bool, quiet=bool, tty=bool (default: detected), stdout=file, stderr=file}
 function M.new(opts)
   opts = opts or {}
   local tty = opts.tty
   if tty == nil then tty = not opts.json and M.isatty() end
-  return setmetatable({ json = opts.json and true or false, tty = tty and not opts.json,
+  -- quiet: nothing but the ids the command prints at its end (seedance.cli), like --json
+  local silent = opts.json or opts.quiet
+  return setmetatable({ json = silent and true or false, tty = tty and not silent, doc = opts.json and true or false,
                         stdout = opts.stdout or io.stdout, stderr = opts.stderr or io.stderr,
                         rows = {}, index = {}, drawn = 0, last = {} }, Output)
 end
@@ -142,7 +144,7 @@ end
 
 --- Write the command's one JSON document (--json mode only).
 function Output:document(doc)
-  if not self.json then return end
+  if not self.doc then return end
   self.stdout:write(json.encode(doc), "\n")
   self.stdout:flush()
 end

@@ -79,6 +79,21 @@ function M.task_block(t)
            { "video", t.video_url }, { "error", e } }
 end
 
+--- The ids a command's document names, for `-q`: the task, the asset(s), the group(s)
+-- (a verification's group rather than its session), the deleted ids.
+-- @treturn {string,...}
+function M.ids(doc)
+  local out = {}
+  local function add(x) if type(x) == "table" and x.id then out[#out + 1] = x.id end end
+  add(doc.task)
+  add(doc.asset)
+  for _, a in ipairs(doc.assets or {}) do add(a) end
+  if doc.group then add(doc.group) elseif doc.session then add(doc.session) end
+  for _, g in ipairs(doc.groups or {}) do add(g) end
+  for _, id in ipairs(doc.deleted or {}) do out[#out + 1] = id end
+  return out
+end
+
 --- A seedance.Error as a JSON-ready table (no attached objects, nothing secret: the
 -- library redacted the message already).
 function M.error_doc(e)
