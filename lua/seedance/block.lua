@@ -25,6 +25,13 @@ if not can_yield then
   end
 end
 
+--- The seedance.run workflow running now (a coroutine), or nil outside one.
+function M.workflow()
+  local co = coroutine.running()
+  if co and M.workflows[co] then return co end
+  return nil
+end
+
 --- Step every engine once; returns how much is still in motion across them.
 function M.step_all(engines)
   local busy = 0

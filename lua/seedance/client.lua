@@ -10,6 +10,11 @@ local debug_log = require "seedance.debug"
 local check = require "seedance.check"
 local errors = require "seedance.error"
 
+local unpack = table.unpack or unpack -- luacheck: ignore
+local function pack(...)
+  return { n = select("#", ...), ... }
+end
+
 local Client = {}
 Client.__index = Client
 local M = { class = Client }
@@ -184,7 +189,7 @@ function M.new(opts)
   local c = setmetatable({
     provider = opts.provider, dialect = dialect, endpoints = endpoints, base_url = base,
     control_url = control and control:gsub("/+$", "") or nil, region = opts.region or dialect.region,
-    timeout = opts.timeout or 30, engine = eng, poll = poll_config(opts.poll),
+    timeout = opts.timeout or 30, engine = eng, poll = poll_config(opts.poll), deadline = opts.deadline,
     validate = opts.validate ~= false, auto_track = opts.track == true, debug = debug_log.enabled(),
     -- with a store: the account's tasks in flight across every worker (tasks.lua)
     max_in_flight = (opts.journal or opts.store) and (opts.max_in_flight or dialect.max_in_flight) or nil,
@@ -264,15 +269,38 @@ function Client:_op_async(op, cb)
   end)
 end
 
---- Send operation `op` and block until it is answered (or its deadline passes).
+--- Run fn(...) with every request it blocks on bounded by `seconds` from now (and by any
+-- bound already in force): the whole of a compound call, attempts, backoff and lookups.
+-- @return what fn returns
+function Client:_within(seconds, fn, ...)
+  local outer = self._until
+  local at = core.now() + seconds
+  if outer and outer < at then at = outer end
+  self._until = at
+  local out = pack(pcall(fn, ...))
+  self._until = outer
+  if not out[1] then error(out[2], 0) end
+  return unpack(out, 2, out.n)
+end
+
+--- Send operation `op` and block until it is answered (or its deadline passes: the call's
+-- bound (_within), else the client's `deadline`).
 -- @return decoded body (and the answer's bytes), or nil and a seedance.Error
 function Client:_call(op)
+  local left = self._until and (self._until - core.now()) or self.deadline
+  if left then
+    if left <= 0.001 then
+      return nil, http.new_error(self, { kind = "timeout", code = "deadline", retryable = true,
+                                         message = "no time left for the request before the call's deadline" })
+    end
+    if not op.deadline or op.deadline > left then op.deadline = left end
+  end
   local result, failure, text, finished = nil, nil, nil, false
   local id = self:_op_async(op, function(body, err, bytes)
     result, failure, text, finished = body, err, bytes, true
   end)
   -- the engine enforces per-attempt timeouts; this bound only guards against a driver bug
-  local bound = core.now() + (self.timeout + 70) * 8
+  local bound = core.now() + (left and math.min(left + 5, (self.timeout + 70) * 8) or (self.timeout + 70) * 8)
   if not block.until_done({ self.engine }, function() return finished end, bound) then
     self.engine:cancel(id)
     return nil, http.new_error(self, { kind = "timeout", message = "request did not finish in time" })

@@ -32,7 +32,8 @@ function M.run(...)
   local function resume(f, ...)
     local out = pack(coroutine.resume(f.co, ...))
     if not out[1] then
-      block.workflows[f.co] = nil
+      -- every workflow is abandoned with it: none of them may hear of anything again
+      for _, g in ipairs(flows) do block.workflows[g.co] = nil end
       error(out[2], 0)
     end
     if coroutine.status(f.co) == "dead" then

@@ -419,8 +419,9 @@ function Client:generate_with_retry(args, opts)
   for n = 1, attempts do
     local t
     check_types(args) -- vary() may hand back anything
-    -- each attempt is its own paid task: its own journal entry
-    t, err = self:_generate(args, n > 1 and ("#" .. n) or nil)
+    -- each attempt is its own paid task: its own journal entry; its create and any lookup
+    -- share what is left of this call's time
+    t, err = self:_within(math.max(deadline - core.now(), 0), self._generate, self, args, n > 1 and ("#" .. n) or nil)
     if not t then return nil, err, tried end
     tried[#tried + 1] = t
     local left = deadline - core.now()

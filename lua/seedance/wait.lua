@@ -46,17 +46,21 @@ function M.all(objects, opts, who)
       engines[#engines + 1] = eng
     end
     if not opts.timeout then
-      timeout = math.max(timeout or 0, DEFAULT_TIMEOUT[obj._kind] or 600)
+      -- a client's `deadline` is the default bound of every blocking call, waits included
+      timeout = math.max(timeout or 0, obj._client.deadline or DEFAULT_TIMEOUT[obj._kind] or 600)
     end
   end
   local deadline = core.now() + (timeout or 600)
   local pending, raised = 0, nil
   local hard, watched = {}, {}
+  -- a workflow that seedance.run abandoned (another one raised) hears of nothing more
+  local flow = block.workflow()
   for _, obj in ipairs(objects) do
     if not obj:_terminal() and not watched[obj] then
       local tracker = obj._client:_tracker()
       local live = true
       local fn = function(o, err, ended)
+        if flow and not block.workflows[flow] then return end
         if err then hard[o] = err end
         if not err and not ended and opts.on_update and raised == nil then
           local ok, e = pcall(opts.on_update, o)
