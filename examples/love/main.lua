@@ -27,7 +27,14 @@ local function use_checkout()
 end
 use_checkout()
 
-local seedance = require "seedance"
+-- LÖVE runs LuaJIT: without the LuaJIT build of the C core, say how to make one (as
+-- bin/seedance says how to build for the Lua that runs it)
+local loaded, seedance = pcall(require, "seedance")
+if not loaded then
+  error("seedance cannot load its C core for LuaJIT (LÖVE runs LuaJIT):\n" .. tostring(seedance) ..
+        "\n\nBuild it from the checkout: sh scripts/deps.sh --all (LuaJIT headers), then make LUA=luajit;"
+        .. "\nor set SEEDANCE_ROOT to a checkout that has build/luajit/.", 0)
+end
 
 local SHOTS = {
   { key = "shot-1", prompt = "{{hero}} runs across the rooftop at dusk" },
