@@ -85,7 +85,8 @@ typedef struct sd_request {
     long long file_bytes;
     /* bookkeeping */
     struct sd_poll *poll;    /* the scheduler's poll this request answers, if any */
-    struct sd_round *round;  /* or the list round it is a page of */
+    struct sd_round *round;  /* or the list round it is a page of, */
+    int page;                /* and which page */
     int owned;               /* made by the scheduler: never handed to Lua */
     struct sd_request *next; /* done list or per-host ready list */
     void *driver_data;

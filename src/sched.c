@@ -592,8 +592,7 @@ static void page_launch(sd_engine *e, sd_pclass *c)
         }
         r->round = rd;
         r->owned = 1;
-        /* the page number rides in the request's resume field, unused by API calls */
-        r->resume_from = rd->next_page;
+        r->page = rd->next_page;
         rd->next_page++;
         rd->outstanding++;
     }
@@ -683,7 +682,7 @@ static void page_answer(sd_engine *e, sd_round *rd, sd_request *r)
 {
     sd_sched *s = e->sched;
     sd_pclass *c = s->cls[rd->cls];
-    int page = (int)r->resume_from, items, k, n, more;
+    int page = r->page, items, k, n;
     rd->outstanding--;
     if (r->err != SD_ERR_NONE || r->status < 200 || r->status >= 300 ||
         sd_json_parse(&s->json, r->resp_body.p ? r->resp_body.p : "", r->resp_body.len) != 0 ||
@@ -723,9 +722,9 @@ static void page_answer(sd_engine *e, sd_round *rd, sd_request *r)
             double pages = ceil(total / c->page_size);
             int need = pages > c->max_pages ? c->max_pages : (int)pages;
             if (need > rd->want && (rd->phase == 0 || need - rd->want <= left)) rd->want = need;
-        } else if (left > 0 && t < 0) {
-            more = sd_json_size(&s->json, items) >= c->page_size;
-            if (more && page == rd->want && rd->want < c->max_pages) rd->want++;
+        } else if (left > 0 && t < 0 && sd_json_size(&s->json, items) >= c->page_size && page == rd->want &&
+                   rd->want < c->max_pages) {
+            rd->want++; /* no total: a full page may have another after it */
         }
     }
     sd_request_free(e, r);

@@ -51,13 +51,16 @@ local function local_file(client, path, why, task_id)
                .. "the task is done; fix the path or free space, then download again%s"):format(path, why, again) })
 end
 
-local function file_size(p)
+--- The size in bytes of the file at `p`, or nil when it cannot be opened.
+function M.file_size(p)
   local f = io.open(p, "rb")
   if not f then return nil end
   local n = f:seek("end")
   f:close()
   return n
 end
+
+local file_size = M.file_size
 
 local function fail(client, f)
   return nil, client:_error(f)

@@ -33,13 +33,7 @@ function M.next_path(out, shot)
   return ("%s/v%03d.mp4"):format(dir, n), dir
 end
 
-local function size_of(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local n = f:seek("end")
-  f:close()
-  return n
-end
+local size_of = require("seedance.download").file_size
 
 --- Check a downloaded take: an MP4 (probed), of `announced` bytes when the host said.
 -- @return the probe's info, or nil and a seedance.Error (kind "protocol")
