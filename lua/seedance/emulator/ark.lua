@@ -25,6 +25,7 @@
 -- @module seedance.emulator.ark
 
 local T = require "seedance.emulator.twin"
+local url = require "seedance.url"
 local data_plane = require "seedance.emulator.ark_tasks"
 local ok_core, core = pcall(require, "seedance.core")
 
@@ -82,20 +83,13 @@ local function unix_of_xdate(s)
   return require("seedance.time").parse(format("%s-%s-%sT%s:%s:%sZ", y, mo, d, h, mi, sec))
 end
 
-local function unescape(s)
-  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
-end
-
-local function escape(s, keep_slash)
-  return (s:gsub("[^%w%-%._~/]", function(c) return format("%%%02X", c:byte()) end)
-           :gsub("/", keep_slash and "/" or "%%2F"))
-end
+local escape = url.escape
 
 local function canonical_query(raw)
   local list = {}
   for part in (raw or ""):gmatch("[^&]+") do
     local k, v = part:match("^([^=]*)=?(.*)$")
-    list[#list + 1] = {escape(unescape((k:gsub("%+", " "))), false), escape(unescape((v:gsub("%+", " "))), false)}
+    list[#list + 1] = {escape(T.unescape(k)), escape(T.unescape(v))}
   end
   table.sort(list, function(a, b)
     if a[1] ~= b[1] then return a[1] < b[1] end
@@ -113,7 +107,7 @@ local function expected_signature(req, signed_list, names, x_date, region, secre
   for i, name in ipairs(names) do
     lines[i] = name .. ":" .. req.headers[name]:gsub("^%s+", ""):gsub("%s+$", "") .. "\n"
   end
-  local canonical = table.concat({req.method, escape(req.path, true), canonical_query(req.raw_query),
+  local canonical = table.concat({req.method, (req.path:gsub("[^/]+", escape)), canonical_query(req.raw_query),
                                   table.concat(lines), signed_list, core.sha256_hex(req.body or "")}, "\n")
   local scope = x_date:sub(1, 8) .. "/" .. region .. "/ark/request"
   local to_sign = "HMAC-SHA256\n" .. x_date .. "\n" .. scope .. "\n" .. core.sha256_hex(canonical)
@@ -175,39 +169,39 @@ local WORDS = {unknown = "unknown field '%s'%s", required = "'%s' is required", 
                range = function(k, f) return k .. " is longer than " .. f.max .. " characters" end}
 local FILTER_WORDS = setmetatable({unknown = "unknown field '%s' in Filter%s"}, {__index = WORDS})
 
--- a refusal: status, code, message
-local function refused(msg, rule)
-  return 400, rule == "required" and "MissingParameter" or "InvalidParameter", msg
+-- Ends the action being served with an error in its envelope (see T.refuse).
+local function refuse(state, status, code, message)
+  T.refuse(envelope(state.request_id, state.action, status, nil, code, message))
 end
 
--- nil when `b` fits `schema`; else status, nil, code, message (an action's refusal)
-local function checked(b, schema)
-  local msg, rule = T.check(b, schema, WORDS)
-  if msg then return 400, nil, select(2, refused(msg, rule)) end
+local function invalid(state, message) refuse(state, 400, "InvalidParameter", message) end
+
+-- `b` when it fits `schema`; else refuses
+local function checked(state, b, schema, words)
+  local msg, rule = T.check(b, schema, words or WORDS)
+  if msg then refuse(state, 400, rule == "required" and "MissingParameter" or "InvalidParameter", msg) end
+  return b
 end
 
 local PAGING = {nulls = true, {"Filter", "table"}, {"PageNumber", "number"}, {"PageSize", "number"}}
 
 -- The Filter of a List* body, checked against `schema` (lists of strings only), its lists as
--- sets (nil: absent), page and size; or nil and a refusal (status, code, message)
-local function list_filter(b, schema)
-  local msg, rule = T.check(b, PAGING, WORDS)
-  local f, sets = b.Filter or {}, {}
-  if not msg then msg, rule = T.check(f, schema, FILTER_WORDS) end
-  if msg then return nil, refused(msg, rule) end
+-- sets (nil: absent), page and size.
+local function list_filter(state, b, schema)
+  local f, sets = checked(state, checked(state, b, PAGING).Filter or {}, schema, FILTER_WORDS), {}
   for _, field in ipairs(schema) do
     for _, v in ipairs(field[2] == "list" and f[field[1]] or {}) do
-      if type(v) ~= "string" then return nil, 400, "InvalidParameter", "'" .. field[1] .. "' must list strings" end
+      if type(v) ~= "string" then invalid(state, "'" .. field[1] .. "' must list strings") end
       sets[field[1]] = sets[field[1]] or {}
       sets[field[1]][v] = true
     end
   end
   local page, size = b.PageNumber or 1, b.PageSize or 10
   if page < 1 or page ~= floor(page) then
-    return nil, 400, "InvalidParameter", "'PageNumber' must be a positive integer"
+    invalid(state, "'PageNumber' must be a positive integer")
   end
   if size < 1 or size > 100 or size ~= floor(size) then
-    return nil, 400, "InvalidParameter", "'PageSize' must be between 1 and 100"
+    invalid(state, "'PageSize' must be between 1 and 100")
   end
   return f, sets, page, size
 end
@@ -231,7 +225,8 @@ local function render_asset(a, now)
           Error = T.asset_error(a, now)}
 end
 
---- Actions: fn(state, body, env, now) -> status, result | status, nil, code, message
+--- Actions: {schema of the body (checked first), fn(state, body, env, now) -> result}; a
+-- refusal raises (refuse)
 
 local actions = {}
 
@@ -241,128 +236,98 @@ local function new_group(state, env, now, name, description, gtype)
 end
 
 local ID = {nulls = true, {"Id", "string", req = true}}
-local GROUP = {nulls = true, {"Name", "string", req = true, max = 64}, {"Description", "string", max = 300},
-               {"GroupType", "string", req = true}}
 
-function actions.CreateAssetGroup(state, b, env, now)
-  local s, r, c, m = checked(b, GROUP)
-  if s then return s, r, c, m end
+-- the record `id` names in state[kind], or a refusal
+local function find(state, kind, id)
+  return state[kind][id] or refuse(state, 404, "ResourceNotFound",
+                                   (kind == "groups" and "asset group " or "asset ") .. id .. " does not exist")
+end
+
+actions.CreateAssetGroup = {{nulls = true, {"Name", "string", req = true, max = 64},
+                             {"Description", "string", max = 300}, {"GroupType", "string", req = true}},
+                            function(state, b, env, now)
   if b.GroupType ~= "AIGC" then
-    return 400, nil, "InvalidParameter", "GroupType must be \"AIGC\" (real-person groups come from visual validation)"
+    invalid(state, "GroupType must be \"AIGC\" (real-person groups come from visual validation)")
   end
   local g = new_group(state, env, now, b.Name, b.Description, "AIGC")
   env.created("group:" .. b.Name)
-  return 200, {Id = g.id}
-end
+  return {Id = g.id}
+end}
 
--- the record `b.Id` names in state[kind] (after checking the body against `schema`), or a refusal
-local function find(state, kind, b, schema)
-  local s, r, c, m = checked(b, schema or ID)
-  if s then return nil, s, r, c, m end
-  local x = state[kind][b.Id]
-  if not x then
-    local what = kind == "groups" and "asset group " or "asset "
-    return nil, 404, nil, "ResourceNotFound", what .. b.Id .. " does not exist"
-  end
-  return x
-end
+actions.GetAssetGroup = {ID, function(state, b) return render_group(find(state, "groups", b.Id)) end}
 
-function actions.GetAssetGroup(state, b)
-  local g, s, r, c, m = find(state, "groups", b)
-  if not g then return s, r, c, m end
-  return 200, render_group(g)
-end
-
-function actions.UpdateAssetGroup(state, b, _, now)
-  local g, s, r, c, m = find(state, "groups", b, {nulls = true, {"Id", "string", req = true},
-                                                   {"Name", "string", max = 64}, {"Description", "string"}})
-  if not g then return s, r, c, m end
+actions.UpdateAssetGroup = {{nulls = true, {"Id", "string", req = true}, {"Name", "string", max = 64},
+                             {"Description", "string"}}, function(state, b, _, now)
+  local g = find(state, "groups", b.Id)
   g.name, g.description, g.updated_at = b.Name or g.name, b.Description or g.description, now
-  return 200, {Id = g.id}
-end
+  return {Id = g.id}
+end}
 
-function actions.DeleteAssetGroup(state, b)
-  local g, s, r, c, m = find(state, "groups", b)
-  if not g then return s, r, c, m end
+actions.DeleteAssetGroup = {ID, function(state, b)
+  local g = find(state, "groups", b.Id)
   for id, a in pairs(state.assets) do
     if a.group_id == g.id then state.assets[id] = nil end
   end
   state.groups[g.id] = nil
-  return 200, {}
-end
+  return {}
+end}
 
-function actions.ListAssetGroups(state, b)
-  local f, sets, page, size = list_filter(b, {nulls = true, {"Name", "string"}, {"GroupTypes", "list"},
-                                              {"GroupIds", "list"}})
-  if not f then return sets, nil, page, size end
+actions.ListAssetGroups = {nil, function(state, b)
+  local f, sets, page, size = list_filter(state, b, {nulls = true, {"Name", "string"}, {"GroupTypes", "list"},
+                                                     {"GroupIds", "list"}})
   for t in pairs(sets.GroupTypes or {}) do
-    if t ~= "AIGC" and t ~= "RealHuman" then return 400, nil, "InvalidParameter", "unknown GroupType '" .. t .. "'" end
+    if t ~= "AIGC" and t ~= "RealHuman" then invalid(state, "unknown GroupType '" .. t .. "'") end
   end
   local list = T.sorted(state.groups, function(g)
     return (not sets.GroupTypes or sets.GroupTypes[g.type]) and (not sets.GroupIds or sets.GroupIds[g.id])
        and (not f.Name or g.name:find(f.Name, 1, true))
   end)
-  return 200, page_of(list, page, size, render_group)
-end
+  return page_of(list, page, size, render_group)
+end}
 
-local ASSET = {nulls = true, {"GroupId", "string", req = true}, {"URL", "string", req = true}, {"Name", "string"},
-               {"AssetType", "string", req = true}}
-
-function actions.CreateAsset(state, b, env, now)
-  local s, r, c, m = checked(b, ASSET)
-  if s then return s, r, c, m end
+actions.CreateAsset = {{nulls = true, {"GroupId", "string", req = true}, {"URL", "string", req = true},
+                        {"Name", "string"}, {"AssetType", "string", req = true}}, function(state, b, env, now)
   if T.TYPE[lower(b.AssetType)] ~= b.AssetType then
-    return 400, nil, "InvalidParameter",
-           "AssetType must be \"Image\", \"Video\" or \"Audio\", got '" .. b.AssetType .. "'"
+    invalid(state, "AssetType must be \"Image\", \"Video\" or \"Audio\", got '" .. b.AssetType .. "'")
   end
   local implied = T.media_type(T.extension(b.URL))
   if implied and implied ~= b.AssetType then
-    return 400, nil, "InvalidParameter", "URL is a " .. lower(implied) .. " but AssetType is " .. b.AssetType
+    invalid(state, "URL is a " .. lower(implied) .. " but AssetType is " .. b.AssetType)
   end
-  local g
-  g, s, r, c, m = find(state, "groups", {Id = b.GroupId})
-  if not g then return s, r, c, m end
+  local g = find(state, "groups", b.GroupId)
   local processing = 0
   for _, a in pairs(state.assets) do
     if now < a.ready_at then processing = processing + 1 end
   end
-  if processing >= 30 then return 429, nil, "FlowLimitExceeded", "at most 30 assets may be processing at once" end
+  if processing >= 30 then refuse(state, 429, "FlowLimitExceeded", "at most 30 assets may be processing at once") end
   local failure = T.url_failure(b.URL) or (g.type == "RealHuman" and lower(b.URL):find("other-person", 1, true)
     and {code = "FaceMismatch", message = "the face does not match the verified person of this group"}) or nil
   local a = T.new_asset(state, env, now, {group_id = g.id, url = b.URL, name = b.Name or T.basename(b.URL),
                                           type = b.AssetType, failure = failure}, g.id .. "\0" .. b.URL)
-  return 200, {Id = a.id}
-end
+  return {Id = a.id}
+end}
 
-function actions.GetAsset(state, b, _, now)
-  local a, s, r, c, m = find(state, "assets", b)
-  if not a then return s, r, c, m end
-  return 200, render_asset(a, now)
-end
+actions.GetAsset = {ID, function(state, b, _, now) return render_asset(find(state, "assets", b.Id), now) end}
 
-function actions.UpdateAsset(state, b, _, now)
-  local a, s, r, c, m = find(state, "assets", b, {nulls = true, {"Id", "string", req = true},
-                                                   {"Name", "string", req = true}})
-  if not a then return s, r, c, m end
+actions.UpdateAsset = {{nulls = true, {"Id", "string", req = true}, {"Name", "string", req = true}},
+                       function(state, b, _, now)
+  local a = find(state, "assets", b.Id)
   a.name, a.updated_at = b.Name, now
-  return 200, {Id = a.id}
-end
+  return {Id = a.id}
+end}
 
-function actions.DeleteAsset(state, b)
-  local a, s, r, c, m = find(state, "assets", b)
-  if not a then return s, r, c, m end
-  state.assets[a.id] = nil
-  return 200, {}
-end
+actions.DeleteAsset = {ID, function(state, b)
+  state.assets[find(state, "assets", b.Id).id] = nil
+  return {}
+end}
 
-function actions.ListAssets(state, b, _, now)
-  local f, sets, page, size = list_filter(b, {nulls = true, {"GroupIds", "list"}, {"Statuses", "list"},
-                                              {"Name", "string"}})
-  if not f then return sets, nil, page, size end
+actions.ListAssets = {nil, function(state, b, _, now)
+  local f, sets, page, size = list_filter(state, b, {nulls = true, {"GroupIds", "list"}, {"Statuses", "list"},
+                                                     {"Name", "string"}})
   local statuses
   for w in pairs(sets.Statuses or {}) do
     if T.STATUS[lower(w)] ~= w then
-      return 400, nil, "InvalidParameter", "unknown status '" .. w .. "' (Processing, Active or Failed)"
+      invalid(state, "unknown status '" .. w .. "' (Processing, Active or Failed)")
     end
     statuses = statuses or {}
     statuses[lower(w)] = true
@@ -371,65 +336,59 @@ function actions.ListAssets(state, b, _, now)
     return (not sets.GroupIds or sets.GroupIds[a.group_id]) and (not statuses or statuses[T.asset_status(a, now)])
        and (not f.Name or a.name:find(f.Name, 1, true))
   end)
-  return 200, page_of(list, page, size, function(a) return render_asset(a, now) end)
-end
+  return page_of(list, page, size, function(a) return render_asset(a, now) end)
+end}
 
-function actions.CreateVisualValidateSession(state, b, env, now)
-  local s, r, c, m = checked(b, {nulls = true, {"CallbackURL", "string"}})
-  if s then return s, r, c, m end
+actions.CreateVisualValidateSession = {{nulls = true, {"CallbackURL", "string"}}, function(state, b, env, now)
   state.rng = state.rng or T.rng((tonumber(env.config.seed) or 1) + 104729)
   local token
   repeat token = "bt-" .. T.random_string(state.rng, 32) until not state.sessions[token]
   T.new_session(state, env, now, token, {callback = b.CallbackURL,
     fails = b.CallbackURL ~= nil and lower(b.CallbackURL):find("verify-fail", 1, true) ~= nil}, 120)
   env.created("session:" .. token)
-  return 200, {BytedToken = token, CallbackURL = b.CallbackURL,
-               H5Link = "https://h5.emulator.invalid/visual-validate?byted_token=" .. token}
-end
+  return {BytedToken = token, CallbackURL = b.CallbackURL,
+          H5Link = "https://h5.emulator.invalid/visual-validate?byted_token=" .. token}
+end}
 
-function actions.GetVisualValidateResult(state, b, env, now)
-  local st, r, c, m = checked(b, {nulls = true, {"BytedToken", "string", req = true}})
-  if st then return st, r, c, m end
-  local s = state.sessions[b.BytedToken]
-  if not s then return 400, nil, "InvalidBytedToken", "unknown BytedToken" end
+actions.GetVisualValidateResult = {{nulls = true, {"BytedToken", "string", req = true}}, function(state, b, env, now)
+  local s = state.sessions[b.BytedToken] or refuse(state, 400, "InvalidBytedToken", "unknown BytedToken")
   local phase = T.session_state(s, now)
-  if phase == "spent" then return 400, nil, "InvalidBytedToken", "this BytedToken was already used" end
-  if phase == "pending" then return 200, {} end
+  if phase == "spent" then refuse(state, 400, "InvalidBytedToken", "this BytedToken was already used") end
+  if phase == "pending" then return {} end
   if phase == "expired" then
-    return 400, nil, "BytedTokenExpired", "the verification link expired before the check finished"
+    refuse(state, 400, "BytedTokenExpired", "the verification link expired before the check finished")
   end
   s.spent = true
-  if s.fails then return 400, nil, "VisualValidateFailed", "the live face check did not pass" end
+  if s.fails then refuse(state, 400, "VisualValidateFailed", "the live face check did not pass") end
   s.group_id = new_group(state, env, s.done_at, "real-human-" .. s.token:sub(4, 11), "", "RealHuman").id
-  return 200, {GroupId = s.group_id}
-end
+  return {GroupId = s.group_id}
+end}
 
 --- The route
 
 local function handle(state, req, _, env, now)
   state.rid = state.rid + 1
-  local rid, action, version = request_id(state.rid, now), req.query.Action, req.query.Version
-  local function fail(status, code, message) return envelope(rid, action, status, nil, code, message) end
+  local action, version = req.query.Action, req.query.Version
+  state.request_id, state.action = request_id(state.rid, now), action
   local status, code, message = check_signature(req, env, now)
-  if status then return fail(status, code, message) end
-  if action == nil or action == "" then return fail(400, "MissingParameter", "'Action' is required") end
-  if version == nil or version == "" then return fail(400, "MissingParameter", "'Version' is required") end
-  local fn = actions[action]
-  if not fn or version ~= VERSION then
-    return fail(404, "InvalidActionOrVersion", "Could not find operation " .. action .. " for version " .. version)
+  if status then refuse(state, status, code, message) end
+  if action == nil or action == "" then refuse(state, 400, "MissingParameter", "'Action' is required") end
+  if version == nil or version == "" then refuse(state, 400, "MissingParameter", "'Version' is required") end
+  local a = actions[action]
+  if not a or version ~= VERSION then
+    refuse(state, 404, "InvalidActionOrVersion", "Could not find operation " .. action .. " for version " .. version)
   end
   if not lower(req.headers["content-type"] or ""):find("application/json", 1, true) then
-    return fail(400, "InvalidParameter", "Content-Type must be application/json")
+    invalid(state, "Content-Type must be application/json")
   end
   local body = {}
   if req.body and req.body ~= "" then
     body = T.decode(req.body)
-    if not T.is_object(body) then return fail(400, "InvalidParameter", "the body must be a JSON object") end
+    if not T.is_object(body) then invalid(state, "the body must be a JSON object") end
   end
   state.actions[action] = (state.actions[action] or 0) + 1
-  local st, result, c, m = fn(state, body, env, now)
-  if c then return fail(st, c, m) end
-  return envelope(rid, action, st, result)
+  if a[1] then checked(state, body, a[1]) end
+  return envelope(state.request_id, action, 200, a[2](state, body, env, now))
 end
 
 --- {op = "dump"}: groups, assets, sessions, and the count of each action served.

@@ -82,46 +82,48 @@ local function words(where)
 end
 local TOP = words("")
 
--- a refusal of the create: nil, then fail's arguments
+-- refuses the create (see T.refuse)
 local function bad(code, message, param)
-  return nil, 400, message, code, param
+  T.refuse(fail(400, message, code, param))
 end
+local function invalid(message, param) bad("InvalidParameter", message, param) end
 
--- An asset:// reference: nil when it names an Active asset of the right type; else a message.
-local function asset_problem(state, id, kind, now)
-  local a = state.assets[id]
-  if not a then return "asset " .. id .. " does not exist in this account" end
+-- An asset:// reference: refused unless it names an Active asset of the right type.
+local function check_asset(state, id, kind, now, param)
+  local a = state.assets[id] or invalid("asset " .. id .. " does not exist in this account", param)
   local st = T.asset_status(a, now)
-  if st ~= "active" then return "asset " .. id .. " is " .. T.STATUS[st] .. ", not Active" end
-  if a.type ~= T.TYPE[kind] then return "asset " .. id .. " is of type " .. a.type .. ", not " .. T.TYPE[kind] end
+  if st ~= "active" then invalid("asset " .. id .. " is " .. T.STATUS[st] .. ", not Active", param) end
+  if a.type ~= T.TYPE[kind] then
+    invalid("asset " .. id .. " is of type " .. a.type .. ", not " .. T.TYPE[kind], param)
+  end
 end
 
--- One media item of content[]: {kind, url, role} or a refusal.
+-- checks `t` against `schema` in the words of `where`; an unfit field's param is `prefix` .. its name
+local function fit(t, schema, where, prefix)
+  local why, _, field = T.check(t, schema, words(where))
+  if why then invalid(why, prefix .. field) end
+end
+
+-- One media item of content[]: {kind, url, role}.
 local function read_media(state, item, t, where, now)
   local kind, param, holder = KIND[t], "content." .. t, item[t]
-  if holder == nil then return bad("MissingParameter", "'" .. t .. "' is required" .. where, param) end
-  local why, _, field = T.check(holder, {nulls = true, {"url", "string"}}, words(where .. "." .. t))
-  if why then return bad("InvalidParameter", why, param .. "." .. field) end
+  if holder == nil then bad("MissingParameter", "'" .. t .. "' is required" .. where, param) end
+  fit(holder, {nulls = true, {"url", "string"}}, where .. "." .. t, param .. ".")
   local u, role = holder.url, item.role
-  if u == nil or u == "" then
-    return bad("MissingParameter", "'" .. t .. ".url' is required" .. where, param .. ".url")
-  end
+  if u == nil or u == "" then bad("MissingParameter", "'" .. t .. ".url' is required" .. where, param .. ".url") end
   if not (u:match("^https?://[^/]") or u:match("^asset://.") or (kind ~= "video" and u:match("^data:"))) then
-    return bad("InvalidParameter", "'" .. t .. ".url' must be an http(s) URL or asset://<id>" .. where, param .. ".url")
+    invalid("'" .. t .. ".url' must be an http(s) URL or asset://<id>" .. where, param .. ".url")
   end
-  if role == nil and kind ~= "image" then
-    return bad("MissingParameter", "'role' is required" .. where, "content.role")
-  end
+  if role == nil and kind ~= "image" then bad("MissingParameter", "'role' is required" .. where, "content.role") end
   local frame = kind == "image" and (role == "first_frame" or role == "last_frame")
   if role ~= nil and role ~= REFERENCE_ROLE[kind] and not frame then
-    return bad("InvalidParameter", "role '" .. role .. "' is not valid for " .. t .. where, "content.role")
+    invalid("role '" .. role .. "' is not valid for " .. t .. where, "content.role")
   end
   local id = u:match("^asset://(.+)$")
-  why = id and asset_problem(state, id, kind, now)
-  if why then return bad("InvalidParameter", why, param .. ".url") end
+  if id then check_asset(state, id, kind, now, param .. ".url") end
   if kind == "image" and lower(u):find("privacy", 1, true) then
-    return bad("InputImageSensitiveContentDetected.PrivacyInformation",
-               "the input image may contain real-person privacy information" .. where)
+    bad("InputImageSensitiveContentDetected.PrivacyInformation",
+        "the input image may contain real-person privacy information" .. where)
   end
   return {kind = kind, url = u, role = role}
 end
@@ -133,7 +135,7 @@ local function check_media(media, n)
     -- a lone image without a role is a first frame, as in image-to-video
     if m.role == nil then
       if n.image > 1 or n.video + n.audio > 0 then
-        return bad("MissingParameter", "'role' is required for each of several media items", "content.role")
+        bad("MissingParameter", "'role' is required for each of several media items", "content.role")
       end
       m.role = "first_frame"
     end
@@ -143,53 +145,46 @@ local function check_media(media, n)
   local why = (frames > 0 and frames < #media and "first/last frames cannot be mixed with reference media")
     or (((first or 0) > 1 or (last or 0) > 1) and "at most one first_frame and one last_frame")
     or (last and not first and "a last_frame needs a first_frame")
-  if why then return bad("InvalidParameter", why, "content.role") end
+  if why then invalid(why, "content.role") end
   for kind, max in pairs(LIMITS) do
-    if n[kind] > max then return bad("InvalidParameter", format("at most %d %s items", max, kind), "content") end
+    if n[kind] > max then invalid(format("at most %d %s items", max, kind), "content") end
   end
   why = (#media > 12 and "at most 12 media items") or (n.audio > 0 and n.image + n.video == 0
         and "audio needs an image or a video beside it")
-  if why then return bad("InvalidParameter", why, "content") end
-  return true
+  if why then invalid(why, "content") end
 end
 
--- Reads content[]: what the task needs ({text, media = {{kind, url, role}}}), or a refusal.
+-- Reads content[]: what the task needs ({text, media = {{kind, url, role}}}).
 local function read_content(state, content, now)
-  if #content == 0 then return bad("MissingParameter", "'content' must not be empty", "content") end
+  if #content == 0 then bad("MissingParameter", "'content' must not be empty", "content") end
   local out, rank, n = {media = {}}, 0, {image = 0, video = 0, audio = 0}
   for i, item in ipairs(content) do
     local where = " in content[" .. (i - 1) .. "]"
-    if not T.is_object(item) then
-      return bad("InvalidParameter", "each content item must be an object" .. where, "content")
-    end
+    if not T.is_object(item) then invalid("each content item must be an object" .. where, "content") end
     local t = T.present(item.type) and item.type or nil
-    if t == nil then return bad("MissingParameter", "'type' is required" .. where, "content.type") end
+    if t == nil then bad("MissingParameter", "'type' is required" .. where, "content.type") end
     local unknown = (t == "draft_task" and "draft_task is only supported by seedance 1.5 pro")
                     or (not ITEM_RANK[t] and "unknown content type '" .. tostring(t) .. "'")
-    if unknown then return bad("InvalidParameter", unknown, "content.type") end
+    if unknown then invalid(unknown, "content.type") end
     local item_fields = {nulls = true, {"type"}, {t, "object"}, t ~= "text" and {"role", "string"} or nil}
     if t == "text" then item_fields[2] = {"text", "string"} end
-    local why, _, param = T.check(item, item_fields, words(where))
-    if why then return bad("InvalidParameter", why, "content." .. param) end
+    fit(item, item_fields, where, "content.")
     if ITEM_RANK[t] < rank or (t == "text" and rank == 1) then
-      return bad("InvalidParameter", "content must list one text item first, then images, videos, audios" .. where,
-                 "content")
+      invalid("content must list one text item first, then images, videos, audios" .. where, "content")
     end
     rank = ITEM_RANK[t]
     if t == "text" then
       if type(item.text) ~= "string" or item.text == "" then
-        return bad("MissingParameter", "'text' is required" .. where, "content.text")
+        bad("MissingParameter", "'text' is required" .. where, "content.text")
       end
       out.text = item.text
     else
-      local m, status, message, code, mparam = read_media(state, item, t, where, now)
-      if not m then return nil, status, message, code, mparam end
+      local m = read_media(state, item, t, where, now)
       n[m.kind] = n[m.kind] + 1
       out.media[#out.media + 1] = m
     end
   end
-  local ok, status, message, code, param = check_media(out.media, n)
-  if not ok then return nil, status, message, code, param end
+  check_media(out.media, n)
   return out
 end
 
@@ -202,62 +197,60 @@ local function model_kind(env, model)
   return M.MODELS.volcengine[model] or M.MODELS.byteplus[model]
 end
 
--- nil when the create body's settings are ones the model takes; else message, param.
-local function settings_problem(b, kind)
+-- Refuses the create body's settings unless the model takes them.
+local function check_settings(b, kind)
   local e, tools = b.execution_expires_after, b.tools or {}
   if b.ratio ~= nil and not T.RATIOS[b.ratio] then
-    return "ratio '" .. b.ratio .. "' is not one of 21:9 16:9 4:3 1:1 3:4 9:16 adaptive", "ratio"
+    invalid("ratio '" .. b.ratio .. "' is not one of 21:9 16:9 4:3 1:1 3:4 9:16 adaptive", "ratio")
   end
   if b.resolution ~= nil and not PIXELS[b.resolution] then
-    return "resolution '" .. b.resolution .. "' is not one of 480p 720p 1080p", "resolution"
+    invalid("resolution '" .. b.resolution .. "' is not one of 480p 720p 1080p", "resolution")
   end
-  if kind == "fast" and b.resolution == "1080p" then return "1080p is not supported by the fast model", "resolution" end
+  if kind == "fast" and b.resolution == "1080p" then
+    invalid("1080p is not supported by the fast model", "resolution")
+  end
   if b.duration ~= nil and b.duration ~= -1 and (b.duration < 4 or b.duration > 15) then
-    return "duration must be 4-15 or -1", "duration"
+    invalid("duration must be 4-15 or -1", "duration")
   end
-  if b.seed ~= nil and (b.seed < -1 or b.seed > 4294967295) then return "seed must be in [-1, 2^32-1]", "seed" end
-  if b.frames ~= nil then return "frames is not supported by seedance 2.0", "frames" end
-  if b.draft == true then return "draft is only supported by seedance 1.5 pro", "draft" end
+  if b.seed ~= nil and (b.seed < -1 or b.seed > 4294967295) then invalid("seed must be in [-1, 2^32-1]", "seed") end
+  if b.frames ~= nil then invalid("frames is not supported by seedance 2.0", "frames") end
+  if b.draft == true then invalid("draft is only supported by seedance 1.5 pro", "draft") end
   if b.service_tier ~= nil and b.service_tier ~= "default" then
-    return "seedance 2.0 only takes service_tier \"default\"", "service_tier"
+    invalid("seedance 2.0 only takes service_tier \"default\"", "service_tier")
   end
   if e ~= nil and (e < 3600 or e > 259200) then
-    return "execution_expires_after must be in [3600, 259200]", "execution_expires_after"
+    invalid("execution_expires_after must be in [3600, 259200]", "execution_expires_after")
   end
   if b.callback_url ~= nil and not b.callback_url:match("^https?://[^/]") then
-    return "callback_url must be an http(s) URL", "callback_url"
+    invalid("callback_url must be an http(s) URL", "callback_url")
   end
   if b.safety_identifier ~= nil and #b.safety_identifier > 64 then
-    return "safety_identifier is longer than 64 characters", "safety_identifier"
+    invalid("safety_identifier is longer than 64 characters", "safety_identifier")
   end
   for i, tool in ipairs(tools) do
-    if not T.is_object(tool) then return "tools[" .. (i - 1) .. "] must be an object", "tools" end
+    if not T.is_object(tool) then invalid("tools[" .. (i - 1) .. "] must be an object", "tools") end
     local why = T.check(tool, {nulls = true, {"type", "string"}}, words(" in tools[" .. (i - 1) .. "]"))
-    if why or tool.type ~= "web_search" then return why or "the only tool is {\"type\": \"web_search\"}", "tools" end
+    if why or tool.type ~= "web_search" then
+      invalid(why or "the only tool is {\"type\": \"web_search\"}", "tools")
+    end
   end
 end
 
 --- Routes
 
 local function create(state, req, _, env, now)
-  local b, err = T.json_body(req, function(status, message) return fail(status, message, "InvalidParameter") end,
-                             400, {content_type = "Content-Type must be application/json",
-                                   object = "the body must be a JSON object"})
-  if not b then return err end
+  local b = T.json_body(req, function(status, message) return fail(status, message, "InvalidParameter") end,
+                        400, {content_type = "Content-Type must be application/json",
+                              object = "the body must be a JSON object"})
   local why, rule, param = T.check(b, CREATE, TOP)
-  if why then return fail(400, why, rule == "required" and "MissingParameter" or "InvalidParameter", param) end
+  if why then bad(rule == "required" and "MissingParameter" or "InvalidParameter", why, param) end
   local kind = model_kind(env, b.model)
-  if not kind then
-    return fail(400, "the model '" .. b.model .. "' does not exist or you do not have access to it",
-                "InvalidParameter", "model")
-  end
-  local input, status, message, code, cparam = read_content(state, b.content, now)
-  if not input then return fail(status, message, code, cparam) end
-  why, param = settings_problem(b, kind)
-  if why then return fail(400, why, "InvalidParameter", param) end
+  if not kind then invalid("the model '" .. b.model .. "' does not exist or you do not have access to it", "model") end
+  local input = read_content(state, b.content, now)
+  check_settings(b, kind)
   local text = input.text or ""
   if text:find("[[sensitive]]", 1, true) then
-    return fail(400, "the input text may contain sensitive content", "SensitiveContentDetected")
+    bad("SensitiveContentDetected", "the input text may contain sensitive content")
   end
   local key = {b.model, text}
   for _, m in ipairs(input.media) do key[#key + 1] = m.role .. "=" .. m.url end
@@ -324,10 +317,6 @@ end
 local LIST_PARAMS = {page_num = true, page_size = true, ["filter.status"] = true, ["filter.model"] = true,
                      ["filter.task_ids"] = true, ["filter.service_tier"] = true}
 
-local function unescape(s)
-  return (s:gsub("%+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
-end
-
 local function list(state, req, _, env)
   local q = req.query
   for k in pairs(q) do
@@ -345,9 +334,9 @@ local function list(state, req, _, env)
   local ids
   for part in (req.raw_query or ""):gmatch("[^&]+") do
     local k, v = part:match("^([^=]*)=?(.*)$")
-    if unescape(k) == "filter.task_ids" then
+    if T.unescape(k) == "filter.task_ids" then
       ids = ids or {}
-      for id in unescape(v):gmatch("[^,]+") do ids[id] = true end
+      for id in T.unescape(v):gmatch("[^,]+") do ids[id] = true end
     end
   end
   local matching = T.sorted(state.tasks, function(rec)

@@ -5,8 +5,9 @@
 --
 --     name        the provider's name
 --     routes      list of {method, "/path/{param}", fn, body=, create=, auth=, ...}:
---                 fn(state, req, params, env, now, key) -> answer; `body`: a schema (see
---                 T.check) the JSON object body must fit, then given as `req.json`;
+--                 fn(state, req, params, env, now, key) -> answer (or T.refuse(answer) from
+--                 any depth); `body`: a schema (see T.check) the JSON object body must fit,
+--                 then given as `req.json`;
 --                 `create`: the request is kept as `last_create` in the dump; `auth = false`:
 --                 the route checks its own credential; other fields are the twin's own
 --     words, json_refused, bad_status, refuse
@@ -84,8 +85,8 @@ end
 local JSON_REFUSED = {content_type = "Content-Type must be application/json",
                       object = "request body must be a JSON object"}
 
---- The request's body as a JSON object, or nil and `fail(status, words[rule])` for a body
--- of another content type ("content_type") or no object ("object").
+--- The request's body as a JSON object; for a body of another content type ("content_type")
+-- or no object ("object"), refuses with `fail(status, words[rule])`.
 function T.json_body(req, fail, status, words)
   local ct = lower(req.headers["content-type"] or "")
   local broken = "content_type"
@@ -94,7 +95,20 @@ function T.json_body(req, fail, status, words)
     if T.is_object(body) then return body end
     broken = "object"
   end
-  return nil, fail(status or 400, (words or JSON_REFUSED)[broken])
+  T.refuse(fail(status or 400, (words or JSON_REFUSED)[broken]))
+end
+
+--- Refusals: a route, or any helper it calls, ends its request with an answer by raising it
+-- (T.serve catches it), so a check deep inside a body needs no return plumbing.
+local Refusal = {}
+function T.refuse(answer)
+  error(setmetatable({answer = answer}, Refusal), 0)
+end
+
+--- `v` when it is neither nil nor false; else refuses with `fail(...)`.
+function T.need(v, fail, ...)
+  if not v then T.refuse(fail(...)) end
+  return v
 end
 
 --- Times, ids, numbers
@@ -194,6 +208,11 @@ end
 --- The last path segment of a URL ("example1.png"), or "".
 function T.basename(u)
   return url.basename(path_of(u)) or ""
+end
+
+--- A query string's key or value decoded: "+" is a space, "%XX" a byte.
+function T.unescape(s)
+  return (s:gsub("%+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
 end
 
 --- The lower-case extension of a URL's last path segment, or "".
@@ -459,12 +478,16 @@ function T.credential(req, auth)
   return key
 end
 
---- Serves one routed request for a mounted twin: keeps it (the last, and the last create),
--- checks the credential, runs the twin's guard, then the route.
-function T.serve(twin, state, route, req, params, env)
-  local kept = (twin.capture or T.capture)(req)
-  state.last = kept
-  if route.create then state.last_create = kept end
+--- Checks `t` against `schema` (T.check) in the twin's words (or `words`); refuses in the
+-- twin's way when it does not fit: `refuse(status, message, rule, field)`, else `error`.
+function T.fit(twin, t, schema, words)
+  local msg, rule, field = T.check(t, schema, words or twin.words)
+  if msg then T.refuse((twin.refuse or twin.error)(twin.bad_status or 400, msg, rule, field)) end
+  return t
+end
+
+-- the credential, the guard, the body, then the route (refusals raise, see T.refuse)
+local function run(twin, state, route, req, params, env)
   local key
   local auth = twin.auth
   if route.auth ~= nil then auth = route.auth end
@@ -479,13 +502,27 @@ function T.serve(twin, state, route, req, params, env)
     if refusal then return refusal end
   end
   if route.body then
-    local body, err = T.json_body(req, twin.error, twin.bad_status, twin.json_refused)
-    if not body then return err end
-    local msg, rule, field = T.check(body, route.body, twin.words)
-    if msg then return (twin.refuse or twin.error)(twin.bad_status or 400, msg, rule, field) end
-    req.json = body
+    req.json = T.fit(twin, T.json_body(req, twin.error, twin.bad_status, twin.json_refused), route.body)
   end
   return route.fn(state, req, params, env, now, key)
+end
+
+-- a refusal passes as it is; any other error gets its traceback here, where it happened
+local function caught(e)
+  if getmetatable(e) == Refusal then return e end
+  return debug.traceback(tostring(e), 2)
+end
+
+--- Serves one routed request for a mounted twin: keeps it (the last, and the last create),
+-- checks the credential, runs the twin's guard, checks the body, then runs the route.
+function T.serve(twin, state, route, req, params, env)
+  local kept = (twin.capture or T.capture)(req)
+  state.last = kept
+  if route.create then state.last_create = kept end
+  local ok, answer = xpcall(function() return run(twin, state, route, req, params, env) end, caught)
+  if ok then return answer end
+  if getmetatable(answer) == Refusal then return answer.answer end
+  error(answer, 0)
 end
 
 --- The request as a dump shows it.
