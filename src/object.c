@@ -75,6 +75,7 @@ static const struct {
     /* public fields that are tables or flags: they live in the extras table */
     {"error", CODE(T_EXTRA, 0)},
     {"usage", CODE(T_EXTRA, 0)},
+    {"queue_position", CODE(T_EXTRA, 0)},
     {"deleted", CODE(T_EXTRA, 0)},
     {"resumed", CODE(T_EXTRA, 0)},
     {"raw", CODE(T_SPECIAL, X_RAW)},

@@ -100,6 +100,7 @@ local FIELDS = {
   { "status", opt(is_str), "a status word" },
   { "group_id", opt(is_id), "a non-empty string id" },
   { "progress", opt(is_num), "a number" },
+  { "queue_position", opt(is_num), "a number" },
   { "video_url", opt(M.is_http_url), "an http(s) URL" },
   { "last_frame_url", opt(M.is_http_url), "an http(s) URL" },
   { "error", opt(is_failure), "{code, message} strings" },

@@ -58,6 +58,11 @@ function M.class(kind)
   -- decoded table, or its JSON text, decoded on first read of `obj.raw`).
   function C:_apply(fields, raw)
     self:_assign(fields)
+    -- a queue position is only as current as the answer that gave it: one without it
+    -- (the task left the queue, or the service never says) clears it
+    if kind == "task" and fields.queue_position == nil and self.queue_position ~= nil then
+      self.queue_position = nil
+    end
     -- a dialect may give the normalized status itself where the provider's word alone
     -- does not tell (Sunra's queue says COMPLETED before its result says how it ended)
     if fields.raw_status ~= nil then

@@ -1,6 +1,7 @@
 --- Task: one video generation. Fields: id, status (queued|running|succeeded|failed|
 -- cancelled|expired), raw_status, progress (0-100), video_url, last_frame_url, error,
--- prompt (as sent), model, created_at, raw.
+-- prompt (as sent), model, created_at, usage, queue_position (where the service reports
+-- one: Sunra's queue, while the task waits in it; nil elsewhere), raw.
 -- @classmod seedance.Task
 local object = require "seedance.object"
 local errors = require "seedance.error"

@@ -114,7 +114,7 @@ function M:add(obj, fresh)
   local now = self.client.engine:now()
   if not fresh and obj._born and now - obj._born < p.interval then fresh = true end
   local cls = self:_class(obj)
-  local st = { obj, self.core:poll_add(cls, obj.id, word(obj.raw_status), num(obj.progress), fresh), cls }
+  local st = { obj, self.core:poll_add(cls, obj.id, word(obj.raw_status), self:_watched(obj), fresh), cls }
   self.states[obj] = st
   self.by_key[st[KEY]] = st
   self.n = self.n + 1
@@ -176,14 +176,21 @@ function M:remove(obj)
   end
 end
 
--- After a change was applied (the object said `status`, `progress` before it): tell the
--- listeners, end when terminal, and move to another class when the object's GET changed
--- with its state (Sunra asks for the result once done).
-function M:_changed(st, status, progress)
+-- The number the scheduler watches beside the status word, as the object holds it: the
+-- field the dialect's `poll[kind].field` names (Sunra: the queue position), else progress.
+function M:_watched(obj)
+  local shape = self.client.dialect.poll and self.client.dialect.poll[obj._kind] or {}
+  return num(obj[shape.field or "progress"])
+end
+
+-- After a change was applied (the object said `status`, `progress` and the watched number
+-- `seen` before it): tell the listeners, end when terminal, and move to another class when
+-- the object's GET changed with its state (Sunra asks for the result once done).
+function M:_changed(st, status, progress, seen)
   local o = st[OBJ]
   -- the shared in-flight count (tasks.lua) hears of every change, the end included
   self.client:_polled(o)
-  if o.raw_status ~= status or o.progress ~= progress then self:_notify(o) end
+  if o.raw_status ~= status or o.progress ~= progress or self:_watched(o) ~= seen then self:_notify(o) end
   if self.states[o] ~= st then return end
   if o:_terminal() then return self:_finish(st) end
   local cls = self:_class(o)
@@ -192,7 +199,7 @@ function M:_changed(st, status, progress)
     for _ in pairs(self.listeners[o] or {}) do holds = holds + 1 end
     self.core:poll_remove(st[KEY])
     self.by_key[st[KEY]] = nil
-    st[CLS], st[KEY] = cls, self.core:poll_add(cls, o.id, word(o.raw_status), num(o.progress), true)
+    st[CLS], st[KEY] = cls, self.core:poll_add(cls, o.id, word(o.raw_status), self:_watched(o), true)
     self.by_key[st[KEY]] = st
     if holds > 0 then self.core:poll_hold(st[KEY], holds) end
   end
@@ -203,7 +210,7 @@ function M:_event(ev)
   local st = self.by_key[ev.key]
   if not st then return end
   local obj, client = st[OBJ], self.client
-  local status, progress = obj.raw_status, obj.progress
+  local status, progress, seen = obj.raw_status, obj.progress, self:_watched(obj)
   if ev.event == "ended" then return self:_finish(st) end
   if ev.event == "build" then
     local ok, req = pcall(http.request, client, (obj:_refresh_op()))
@@ -223,7 +230,7 @@ function M:_event(ev)
       if not fields then return self:_finish(st, perr) end
     end
     obj:_apply(fields)
-    return self:_changed(st, status, progress)
+    return self:_changed(st, status, progress, seen)
   end
   local op, parse = obj:_refresh_op()
   local body, err = http.response(client, op, ev.result)
@@ -235,8 +242,8 @@ function M:_event(ev)
   -- an answer of the wrong shape (code bad_answer) will not mend by asking again
   if err and (HARD[err.kind] or err.code == "bad_answer") then return self:_finish(st, err) end
   if fields then obj:_apply(fields, object.raw(body, ev.result.body)) end
-  if ev.settle then self.core:poll_seen(ev.key, word(obj.raw_status), num(obj.progress)) end
-  if fields then return self:_changed(st, status, progress) end
+  if ev.settle then self.core:poll_seen(ev.key, word(obj.raw_status), self:_watched(obj)) end
+  if fields then return self:_changed(st, status, progress, seen) end
 end
 
 --- Objects polled now.

@@ -69,6 +69,7 @@ function M.task_doc(t)
   return { id = t.id, status = t.status, raw_status = t.raw_status, progress = t.progress,
            model = t.model, prompt = t.prompt, video_url = t.video_url, error = err_fields(t.error),
            last_frame_url = t.last_frame_url, usage = t.usage,
+           queue_position = t.queue_position,
            created_at = t.created_at }
 end
 

@@ -9,7 +9,8 @@
 -- Error bodies are `{"error": {"code": ..., "message": ...}}` [assumed: undocumented].
 --
 -- Generation is Sunra's queue: `POST /v1/queue/<model>/reference-to-video` answers
--- `{request_id, status_url, response_url, cancel_url}`; the status says IN_QUEUE,
+-- `{request_id, status_url, response_url, cancel_url}`; the status says IN_QUEUE (with
+-- `queue_position`, the requests of this account ahead of it, as fal's queue does),
 -- IN_PROGRESS, COMPLETED (CANCELLED and EXPIRED [assumed]); the result is `{video: {url}}` or
 -- `{success: false, error: {code: "unsafe_content"}}`; a request still in the queue can be
 -- cancelled. The plain models refuse asset:// with InvalidParameter; the relay models take
@@ -179,11 +180,21 @@ local function create_task(state, req, params, env, now)
   return T.json(200, {request_id = rec.id, status_url = u .. "/status", response_url = u, cancel_url = u .. "/cancel"})
 end
 
+-- how many requests of this account wait in the queue ahead of `rec` (0: it runs next)
+local function ahead_of(state, rec, env)
+  local n = 0
+  for _, other in pairs(state.tasks) do
+    if other.seq < rec.seq and tasks.state(other, env) == "queued" then n = n + 1 end
+  end
+  return n
+end
+
 local function task_status(state, _, params, env)
   local rec = state.tasks[params.id]
   if not rec then return fail(404, "request not found") end
   local st = tasks.state(rec, env)
-  return T.json(200, {request_id = rec.id, status = QUEUE_WORDS[st], queue_position = st == "queued" and 0 or nil})
+  return T.json(200, {request_id = rec.id, status = QUEUE_WORDS[st],
+                      queue_position = st == "queued" and ahead_of(state, rec, env) or nil})
 end
 
 local function task_result(state, req, params, env)

@@ -190,7 +190,10 @@ function D.parse_task(b)
   if json.val(b.video) ~= nil or json.val(b.success) ~= nil then return parse_result(b) end
   local word = json.val(b.status)
   local f = { raw_status = word, progress = json.num(b.progress) }
-  if word == "IN_QUEUE" then f.progress = 0 end
+  if word == "IN_QUEUE" then
+    -- the queue's status answer says how many requests are ahead (0: next to run)
+    f.progress, f.queue_position = 0, json.num(b.queue_position)
+  end
   if word == "COMPLETED" then
     f.status, f.progress = "running", nil
   end
@@ -242,6 +245,9 @@ D.list_pending = {
 }
 
 -- where a GET answer says the status and progress: an unchanged answer ends in C
-D.poll = { asset = { status = "status" }, task = { status = "status", progress = "progress" } }
+-- (the status answer carries no progress: the number watched beside the status is the
+-- queue position, so a request moving up the queue reaches task.queue_position)
+D.poll = { asset = { status = "status" },
+           task = { status = "status", progress = "queue_position", field = "queue_position" } }
 
 return D
