@@ -16,13 +16,16 @@ for _, provider in ipairs(seedance.providers) do
     local dialect = require("seedance.providers." .. provider)
     local emu
     local VIDEO = helpers.scratch(".mp4")
+    -- this machine's state folder (crun's record of uploads lives there): a scratch one
+    local STATE = os.tmpname()
     local cli = helpers.cli(KEY, function()
       return { SEEDANCE_API_KEY = KEY, SEEDANCE_PROVIDER = provider, SEEDANCE_BASE_URL = emu.url,
-               SEEDANCE_ACCESS_KEY = AK, SEEDANCE_SECRET_KEY = SK,
-               SEEDANCE_CONTROL_URL = emu.control_url or false, TERM = "dumb" }
+               SEEDANCE_ACCESS_KEY = AK, SEEDANCE_SECRET_KEY = SK, SEEDANCE_STORE = false,
+               XDG_STATE_HOME = STATE, SEEDANCE_CONTROL_URL = emu.control_url or false, TERM = "dumb" }
     end, { SK })
 
     setup(function()
+      os.remove(STATE)
       emu = assert(emulator.start({ provider = provider, processing = 0.1, api_key = KEY,
                                     access_key = AK, secret_key = SK }))
       emu:configure({ generation = 0.3, region = provider == "ark" and require("cjson").null or nil })
@@ -30,6 +33,7 @@ for _, provider in ipairs(seedance.providers) do
     teardown(function()
       emu:stop()
       cli.cleanup()
+      helpers.sh("rm -rf " .. helpers.quote(STATE))
     end)
 
     it("uploads, waits, generates with the uploaded asset and downloads the video", function()
@@ -67,3 +71,75 @@ for _, provider in ipairs(seedance.providers) do
     end)
   end)
 end
+
+-- crun has no list endpoint: `assets list` shows what this machine's store recorded at
+-- upload, and says so (a line on stderr, `source`/`store` in --json); never a silent empty.
+describe("bin/seedance assets list on crun", function()
+  local emu
+  local STATE, OTHER = os.tmpname(), os.tmpname()
+  local cli = helpers.cli(KEY, function()
+    return { SEEDANCE_API_KEY = KEY, SEEDANCE_PROVIDER = "crun", SEEDANCE_BASE_URL = emu.url,
+             SEEDANCE_STORE = false, XDG_STATE_HOME = STATE, TERM = "dumb" }
+  end)
+  setup(function()
+    os.remove(STATE)
+    os.remove(OTHER)
+    emu = assert(emulator.start({ provider = "crun", processing = 0.1, api_key = KEY }))
+  end)
+  teardown(function()
+    emu:stop()
+    cli.cleanup()
+    helpers.sh("rm -rf " .. helpers.quote(STATE) .. " " .. helpers.quote(OTHER))
+  end)
+
+  it("says where it looked when nothing is recorded", function()
+    local code, out, err = cli.run({ "assets", "list" })
+    assert.equal(0, code, err)
+    assert.equal("", out:gsub("^[^\n]*\n", ""))
+    local store = STATE .. "/seedance/store.db"
+    assert.truthy(err:find("crun has no list endpoint", 1, true), err)
+    assert.truthy(err:find(store, 1, true), err)
+    assert.truthy(err:find("no asset is recorded there", 1, true), err)
+    local doc
+    code, doc = cli.run_json({ "assets", "list" })
+    assert.equal(0, code)
+    assert.same({}, doc.assets)
+    assert.equal("store", doc.source)
+    assert.equal(store, doc.store)
+  end)
+
+  it("lists what assets upload registered on this machine, by status too", function()
+    local code, doc, err = cli.run_json({ "assets", "upload", "https://example.com/faces/hero.png" })
+    assert.equal(0, code, err)
+    local id = doc.asset.id
+    code, doc, err = cli.run_json({ "assets", "upload", "https://example.com/sets/street.png" })
+    assert.equal(0, code, err)
+    local other = doc.asset.id
+    code, doc, err = cli.run_json({ "assets", "wait", id, other, "--timeout", "10" })
+    assert.equal(0, code, err)
+    code, doc, err = cli.run_json({ "assets", "list" })
+    assert.equal(0, code, err)
+    assert.equal("store", doc.source)
+    local ids = {}
+    for _, a in ipairs(doc.assets) do ids[#ids + 1] = a.id end
+    table.sort(ids)
+    local want = { id, other }
+    table.sort(want)
+    assert.same(want, ids)
+    assert.truthy(err:find("crun has no list endpoint", 1, true), err)
+    assert.is_nil(err:find("no asset is recorded", 1, true))
+    code, doc = cli.run_json({ "assets", "list", "--status", "failed" })
+    assert.equal(0, code)
+    assert.same({}, doc.assets)
+    -- another store (--store, or $SEEDANCE_STORE) knows nothing of them, and says so
+    local code2, out2, err2 = cli.run({ "assets", "list", "--store", OTHER .. ".db" })
+    assert.equal(0, code2, err2)
+    assert.is_nil(out2:find(id, 1, true))
+    assert.truthy(err2:find(OTHER .. ".db", 1, true), err2)
+    code, doc = cli.run_json({ "assets", "list" }, { SEEDANCE_STORE = OTHER .. ".db" })
+    assert.equal(0, code)
+    assert.same({}, doc.assets)
+    assert.equal(OTHER .. ".db", doc.store)
+    os.remove(OTHER .. ".db")
+  end)
+end)

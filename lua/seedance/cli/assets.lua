@@ -29,22 +29,34 @@ function M.upload(ctx)
       a.type = info and info.type or nil
     end
   end
+  -- where the service cannot list (crun), the upload is recorded for `assets list`
+  -- (the command's records_assets: seedance.cli's Context:client)
   local asset, err = ctx:client():upload(a)
   if not asset then return nil, err end
   ctx.out:block(view.asset_block(asset))
   return { asset = view.asset_doc(asset) }
 end
 
---- List every asset (all pages), optionally by status and group.
+--- List every asset (all pages), optionally by status and group. Where the service has no
+-- list endpoint (crun), what this machine's store recorded, and it says so: a line on
+-- stderr and `source = "store"`, `store = <where>` in the document; never a silent empty.
 function M.list(ctx)
+  local record, where = ctx:asset_record()
   local c = ctx:client()
   local docs, rows = {}, {}
   for a in c:assets({ status = ctx.opts.status, group = ctx.opts.group }) do
     docs[#docs + 1] = view.asset_doc(a)
     rows[#rows + 1] = view.asset_row(a)
   end
+  local doc = { assets = json.array(docs) }
+  if record then
+    doc.source, doc.store = "store", where
+    ctx.out:note(("%s has no list endpoint: these are the assets recorded in this machine's store %s "
+                  .. "(registered by `seedance assets upload` with it)"):format(c.provider, where))
+    if #docs == 0 then ctx.out:note("no asset is recorded there" .. (ctx.opts.status and " with that status" or "")) end
+  end
   ctx.out:table(view.ASSET_HEADER, rows)
-  return { assets = json.array(docs) }, c:last_error()
+  return doc, c:last_error()
 end
 
 --- Show one asset.

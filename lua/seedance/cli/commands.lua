@@ -13,7 +13,7 @@ local M = {}
 
 --- Options every command takes (name -> kind, see seedance.cli.args).
 M.GLOBAL = { provider = "string", ["base-url"] = "string", json = "flag", poll = "number", help = "flag",
-             quiet = "flag",
+             quiet = "flag", store = "string",
              ["access-key"] = "string", ["secret-key"] = "string", ["control-url"] = "string",
              region = "string" }
 
@@ -27,6 +27,7 @@ M.list = {
   { words = "assets upload", needs = "assets", cannot = "register assets",
     synopsis = "<url|file> [--type T] [--name N] [--group G]", min = 1, max = 1,
     options = { type = "string", name = "string", group = "string" }, run = assets.upload,
+    records_assets = true,
     choices = { type = { "image", "video", "audio" } },
     help = "Register a reference asset from a URL (or a local file, where the provider takes bytes).\n\n"
       .. "  --type T             image, video or audio (default: from the URL or the file's bytes)\n"
@@ -34,9 +35,10 @@ M.list = {
       .. "  --group G            the id of the group to put it in\n" },
   { words = "assets list", needs = "list", cannot = "list assets",
     synopsis = "[--status S] [--group G]", min = 0, max = 0,
-    options = { status = "string", group = "string" }, run = assets.list,
+    options = { status = "string", group = "string" }, run = assets.list, records_assets = true,
     choices = { status = { "processing", "active", "failed" } },
-    help = "List assets, every page.\n\n"
+    help = "List assets, every page. crun has no list endpoint: there, the assets this machine's store\n"
+      .. "recorded at upload (--store, $SEEDANCE_STORE, else $XDG_STATE_HOME/seedance/store.db), said on stderr.\n\n"
       .. "  --status S           processing, active or failed\n"
       .. "  --group G            only this group's assets\n" },
   { words = "assets get", needs = "assets", cannot = "fetch assets",

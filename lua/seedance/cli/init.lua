@@ -21,6 +21,9 @@ local function global_help()
     .. "  --json               print one JSON document on stdout and nothing else there\n"
     .. "  --poll S             poll every S seconds while waiting (default: backing off from 2-5 s)\n"
     .. "  -q, --quiet          print only the ids (one a line), for the next command\n"
+    .. "  --store S            record what is created in this store (a path, or redis://...;\n"
+    .. "                       default $SEEDANCE_STORE; on crun, which cannot list, assets upload|list\n"
+    .. "                       use this machine's: $XDG_STATE_HOME/seedance/store.db)\n"
     .. "  --access-key K       ark: the access key that signs the asset library (default $SEEDANCE_ACCESS_KEY)\n"
     .. "  --secret-key S       ark: its secret key (default $SEEDANCE_SECRET_KEY; the variable keeps it out of ps)\n"
     .. "  --control-url U      ark: the asset library's URL (default $SEEDANCE_CONTROL_URL, else the provider's)\n"
@@ -29,7 +32,7 @@ local function global_help()
 end
 
 local ENVIRONMENT = "environment: SEEDANCE_API_KEY (required, never printed; on ark only for generation), "
-  .. "SEEDANCE_PROVIDER, SEEDANCE_BASE_URL;\n  ark: SEEDANCE_ACCESS_KEY, SEEDANCE_SECRET_KEY (never printed), "
+  .. "SEEDANCE_PROVIDER, SEEDANCE_BASE_URL, SEEDANCE_STORE;\n  ark: SEEDANCE_ACCESS_KEY, SEEDANCE_SECRET_KEY (never printed), "
   .. "SEEDANCE_CONTROL_URL, SEEDANCE_REGION\n"
   .. "exit status: 0 done, 1 the service refused or a wait failed, 2 misuse\n"
 
@@ -88,6 +91,47 @@ end
 local Context = {}
 Context.__index = Context
 
+-- the store named by --store or $SEEDANCE_STORE, as client options (a redis:// URL is a
+-- shared store, anything else a path), and its name; nil when none was named
+local function named_store(o)
+  local s = o.store or nonempty(os.getenv("SEEDANCE_STORE"))
+  if not s then return nil end
+  return s:match("^redis://") and { store = s } or { journal = s }, s
+end
+
+-- this machine's store: $XDG_STATE_HOME/seedance/store.db (~/.local/state when unset)
+local function machine_store()
+  local state = nonempty(os.getenv("XDG_STATE_HOME"))
+  local home = nonempty(os.getenv("HOME"))
+  if not state and not home then
+    args.usage_error("crun cannot list assets: name a store with --store or SEEDANCE_STORE "
+                     .. "(neither XDG_STATE_HOME nor HOME is set)")
+  end
+  local dir = (state or (home .. "/.local/state")) .. "/seedance"
+  local ok, err = require("seedance.production.takes").mkdir(dir)
+  if not ok then args.usage_error(err .. ": name a store with --store or SEEDANCE_STORE") end
+  return dir .. "/store.db"
+end
+
+--- The record of assets for commands that register or list them: on a service with no list
+-- endpoint (crun) the store named (--store, $SEEDANCE_STORE), else this machine's, so that
+-- `assets list` shows what `assets upload` registered here; elsewhere nothing (the service
+-- lists). Returns client options and the store's name, or nil.
+function Context:asset_record()
+  if self._record ~= nil then return self._record or nil, self._record_where end
+  self._record = false
+  local provider = self.opts.provider or nonempty(os.getenv("SEEDANCE_PROVIDER"))
+  local ok, d = pcall(require, "seedance.providers." .. tostring(provider))
+  if not (ok and type(d) == "table" and d.iterate_assets) then return nil end
+  local opts, where = named_store(self.opts)
+  if not opts then
+    where = machine_store()
+    opts = { journal = where }
+  end
+  self._record, self._record_where = opts, where
+  return opts, where
+end
+
 --- The client for this run, made on first use (so --help needs no key or provider);
 -- `extra` adds client options a command knows (a production's journal or store).
 function Context:client(extra)
@@ -114,6 +158,11 @@ function Context:client(extra)
     for _, k in ipairs({ "access_key", "secret_key", "control_url", "region" }) do
       if o[k] then args.usage_error("--" .. k:gsub("_", "-") .. " is for ark only, not " .. provider) end
     end
+  end
+  for k, v in pairs(named_store(o) or {}) do opts[k] = v end
+  -- a command that registers or lists assets keeps them where a service cannot list them
+  if self.command and self.command.records_assets then
+    for k, v in pairs(self:asset_record() or {}) do opts[k] = v end
   end
   for k, v in pairs(extra or {}) do opts[k] = v end
   self._client = seedance.new(opts)
@@ -162,7 +211,7 @@ local function prepare(state, argv, stdout)
   end
   if #positionals < c.min then args.usage_error("missing arguments") end
   if c.max and #positionals > c.max then args.usage_error("too many arguments") end
-  return setmetatable({ opts = opts, args = positionals }, Context)
+  return setmetatable({ opts = opts, args = positionals, command = c }, Context)
 end
 
 -- An error raised by the library for a wrong argument reads "client:upload: ..." or
