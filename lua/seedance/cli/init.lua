@@ -32,8 +32,8 @@ local function global_help()
 end
 
 local ENVIRONMENT = "environment: SEEDANCE_API_KEY (required, never printed; on ark only for generation), "
-  .. "SEEDANCE_PROVIDER, SEEDANCE_BASE_URL, SEEDANCE_STORE;\n  ark: SEEDANCE_ACCESS_KEY, SEEDANCE_SECRET_KEY (never printed), "
-  .. "SEEDANCE_CONTROL_URL, SEEDANCE_REGION\n"
+  .. "SEEDANCE_PROVIDER, SEEDANCE_BASE_URL, SEEDANCE_STORE;\n"
+  .. "  ark: SEEDANCE_ACCESS_KEY, SEEDANCE_SECRET_KEY (never printed), SEEDANCE_CONTROL_URL, SEEDANCE_REGION\n"
   .. "exit status: 0 done, 1 the service refused or a wait failed, 2 misuse\n"
 
 local function synopsis(c)
