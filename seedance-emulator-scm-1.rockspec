@@ -37,6 +37,7 @@ build = {
     ["seedance.emulator.app"] = "lua/seedance/emulator/app.lua",
     ["seedance.emulator.ark"] = "lua/seedance/emulator/ark.lua",
     ["seedance.emulator.ark_tasks"] = "lua/seedance/emulator/ark_tasks.lua",
+    ["seedance.emulator.callbacks"] = "lua/seedance/emulator/callbacks.lua",
     ["seedance.emulator.crun"] = "lua/seedance/emulator/crun.lua",
     ["seedance.emulator"] = "lua/seedance/emulator/init.lua",
     ["seedance.emulator.options"] = "lua/seedance/emulator/options.lua",

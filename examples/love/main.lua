@@ -31,9 +31,19 @@ use_checkout()
 -- bin/seedance says how to build for the Lua that runs it)
 local loaded, seedance = pcall(require, "seedance")
 if not loaded then
-  error("seedance cannot load its C core for LuaJIT (LÖVE runs LuaJIT):\n" .. tostring(seedance) ..
-        "\n\nBuild it from the checkout: sh scripts/deps.sh --all (LuaJIT headers), then make LUA=luajit;"
-        .. "\nor set SEEDANCE_ROOT to a checkout that has build/luajit/.", 0)
+  local why = "seedance cannot load its C core for LuaJIT (LÖVE runs LuaJIT):\n" .. tostring(seedance) ..
+    "\n\nBuild it from the checkout: sh scripts/deps.sh --all (LuaJIT headers), then make LUA=luajit;"
+    .. "\nor set SEEDANCE_ROOT to a checkout that has build/luajit/."
+  -- an unattended run (SEEDANCE_LOVE_REPORT) writes it down and quits: LÖVE's error screen
+  -- would wait for a person to close it
+  local report = os.getenv("SEEDANCE_LOVE_REPORT")
+  local f = report and io.open(report, "w")
+  if f then
+    f:write("phase=failed\nerror=", why, "\n")
+    f:close()
+    os.exit(1)
+  end
+  error(why, 0)
 end
 
 local SHOTS = {

@@ -100,6 +100,10 @@ function M.task_key(provider, g)
   for _, k in ipairs({ "resolution", "ratio", "duration", "audio", "seed", "watermark" }) do
     parts[#parts + 1] = tostring(g[k])
   end
+  -- settings that make another video; only when set, so keys made before them stay the same
+  for _, k in ipairs({ "draft", "draft_task", "frames", "service_tier" }) do
+    if g[k] ~= nil then parts[#parts + 1] = k .. "=" .. tostring(g[k]) end
+  end
   return provider .. "\ntask\nderived:" .. core.sha256_hex(table.concat(parts, "\n"))
 end
 

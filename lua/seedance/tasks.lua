@@ -17,7 +17,15 @@ local GEN_KEYS = {
   prompt = true, refs = true, model = true, resolution = true, ratio = true, duration = true,
   audio = true, seed = true, watermark = true, first_frame = true, last_frame = true, key = true,
   return_last_frame = true,
+  -- upstream fields, where a service relays them (the dialect's generate_fields)
+  callback_url = true, service_tier = true, execution_expires_after = true, draft = true, draft_task = true,
+  frames = true,
 }
+-- the generation fields only some services relay: refused (code "unsupported") before any
+-- request elsewhere, never dropped
+local RELAYED = { "resolution", "ratio", "duration", "audio", "seed", "watermark", "callback_url", "service_tier",
+                  "execution_expires_after", "draft", "draft_task", "frames" }
+local TIERS = { default = true, flex = true }
 local RATIOS = { ["21:9"] = true, ["16:9"] = true, ["4:3"] = true, ["1:1"] = true, ["3:4"] = true,
                  ["9:16"] = true, adaptive = true }
 local RESOLUTIONS = { ["480p"] = true, ["720p"] = true, ["1080p"] = true }
@@ -51,17 +59,27 @@ local function check_types(a)
   for k in pairs(a) do
     if not GEN_KEYS[k] then error("client:generate: unknown field '" .. tostring(k) .. "'", 4) end
   end
-  if type(a.prompt) ~= "string" or a.prompt == "" then
+  if a.draft_task ~= nil then
+    -- the video from a draft: the draft's prompt and media are used, nothing else is taken
+    if not (object.kind(a.draft_task) == "task" or (type(a.draft_task) == "string" and a.draft_task ~= "")) then
+      error("client:generate: 'draft_task' must be a Task or a task id", 4)
+    end
+    for _, k in ipairs({ "prompt", "refs", "first_frame", "last_frame" }) do
+      if a[k] ~= nil then
+        error("client:generate: '" .. k .. "' cannot go with 'draft_task' (the draft's own are used)", 4)
+      end
+    end
+  elseif type(a.prompt) ~= "string" or a.prompt == "" then
     error("client:generate: 'prompt' must be a non-empty string", 4)
   end
   if a.refs ~= nil and type(a.refs) ~= "table" then error("client:generate: 'refs' must be a table", 4) end
-  for _, k in ipairs({ "model", "resolution", "ratio", "key" }) do
+  for _, k in ipairs({ "model", "resolution", "ratio", "key", "callback_url", "service_tier" }) do
     if a[k] ~= nil and type(a[k]) ~= "string" then error("client:generate: '" .. k .. "' must be a string", 4) end
   end
-  for _, k in ipairs({ "duration", "seed" }) do
+  for _, k in ipairs({ "duration", "seed", "execution_expires_after", "frames" }) do
     if a[k] ~= nil and type(a[k]) ~= "number" then error("client:generate: '" .. k .. "' must be a number", 4) end
   end
-  for _, k in ipairs({ "audio", "watermark", "return_last_frame" }) do
+  for _, k in ipairs({ "audio", "watermark", "return_last_frame", "draft" }) do
     if a[k] ~= nil and type(a[k]) ~= "boolean" then error("client:generate: '" .. k .. "' must be a boolean", 4) end
   end
 end
@@ -157,26 +175,44 @@ local function check_settings(self, a)
   end
   if a.seed and a.seed ~= math.floor(a.seed) then return "seed must be an integer" end
   if a.return_last_frame and not (d.capabilities or {}).last_frame then
-    return self.provider .. " does not return a task's last frame (return_last_frame)"
+    return self.provider .. " does not return a task's last frame (return_last_frame)", "unsupported"
   end
-  if d.generate_fields then
-    for _, k in ipairs({ "resolution", "ratio", "duration", "audio", "seed", "watermark" }) do
-      if a[k] ~= nil and not d.generate_fields[k] then
-        return self.provider .. " does not take '" .. k .. "' for a generation"
-      end
+  for _, k in ipairs(RELAYED) do
+    if a[k] ~= nil and not (d.generate_fields or {})[k] then
+      return self.provider .. " does not take '" .. k .. "' for a generation", "unsupported"
     end
   end
+  if a.callback_url and not a.callback_url:match("^[Hh][Tt][Tt][Pp][Ss]?://[^/?#%s]+") then
+    return "callback_url " .. a.callback_url .. " is not an http(s) URL with a host"
+  end
+  if a.service_tier and not TIERS[a.service_tier] then
+    return "service_tier " .. a.service_tier .. " is not one of default flex"
+  end
+  local e = a.execution_expires_after
+  if e and (e ~= math.floor(e) or e < 3600 or e > 259200) then
+    return ("execution_expires_after %s: whole seconds from 3600 to 259200 (1 h to 3 days)"):format(tostring(e))
+  end
+  if a.frames then
+    if a.frames ~= math.floor(a.frames) then return "frames must be an integer" end
+    if a.duration then return "give duration or frames, not both" end
+  end
+  if a.draft and a.draft_task then return "draft and draft_task: a draft cannot be made from a draft" end
   return nil
 end
 
 --- Validate, render and route a generation request; nil + Error if the service would refuse it.
 function Client:_generation(a)
   local d = self.dialect
-  local bad = check_settings(self, a)
-  if bad then return self:_invalid(bad) end
+  local bad, code = check_settings(self, a)
+  if bad then return self:_invalid(bad, code) end
   local resolve = self:_reference_resolver()
-  local r, err = render.render(a.prompt, a.refs, d, nil, resolve)
-  if not r then return nil, err end
+  local r, err
+  if a.draft_task then
+    r = { images = {}, videos = {}, audios = {} } -- the draft's prompt and media are used
+  else
+    r, err = render.render(a.prompt, a.refs, d, nil, resolve)
+    if not r then return nil, err end
+  end
   local ctx = { dialect = d, provider = self.provider, resolve = resolve }
   local ff, ferr, fcode = frame(a.first_frame, "first_frame", ctx)
   if not ff and ferr then return self:_frame_error(ferr, fcode) end
@@ -208,18 +244,30 @@ function Client:_generation(a)
   if kind == "fast" and a.resolution == "1080p" then
     return self:_invalid("1080p is only available on the standard model")
   end
-  return {
+  local g = {
     prompt = r.prompt, images = r.images, videos = r.videos, audios = r.audios,
     first_frame = ff, last_frame = lf, model = model, model_kind = kind, uses_assets = uses_assets,
     resolution = a.resolution, ratio = a.ratio, duration = a.duration, audio = a.audio,
     seed = a.seed, watermark = a.watermark, key = a.key, return_last_frame = a.return_last_frame,
+    callback_url = a.callback_url, service_tier = a.service_tier, execution_expires_after = a.execution_expires_after,
+    draft = a.draft, frames = a.frames,
+    draft_task = a.draft_task and (type(a.draft_task) == "string" and a.draft_task or a.draft_task.id) or nil,
   }
+  -- what the chosen model takes of these (Ark: draft, flex and frames are per model)
+  if d.generation_problem then
+    local why = d.generation_problem(g)
+    if why then return self:_invalid(why, "unsupported") end
+  end
+  return g
 end
 
 --- Start a generation. With a journal, the same `key` (derived from the inputs when
 -- absent) never submits a second paid task: a rerun gets the task the first run created.
 -- @tparam table a {prompt=, refs=, model=, resolution=, ratio=, duration=, audio=, seed=,
--- watermark=, first_frame=, last_frame=, key=} (api.md)
+-- watermark=, first_frame=, last_frame=, key=} (api.md); where the service relays them
+-- (README, per provider): return_last_frame=, callback_url=, service_tier="default"|"flex",
+-- execution_expires_after= (seconds), draft=true, draft_task=<Task or id> (the video from a
+-- draft: no prompt, refs or frames then), frames= (instead of duration)
 -- @return Task, or nil and a seedance.Error (`validation` before any request; a create
 -- whose outcome is unknown has `err.maybe_submitted` and is never repeated)
 function Client:generate(a)

@@ -14,6 +14,7 @@
 #include "httpd.h"
 #include "listen.h"
 #include "luaapp.h"
+#include "timers.h"
 
 #define SERVER_MT "seedance.emucore.server"
 #define DEFAULT_APP "seedance.emulator.app"
@@ -21,8 +22,18 @@
 struct server {
     struct emu_app *app;       /* NULL once stopped */
     struct emu_httpd *httpd;
+    struct emu_timers *ticker; /* runs server:tick() on its own thread, when the app has one */
     int port;
 };
+
+/* On the ticker's thread: the app's timed work, then the next tick when it wants one. The
+ * server outlives every tick: stop() joins the ticker before it frees the app. */
+static void tick(void *arg)
+{
+    struct server *s = arg;
+    double next = emu_app_tick(s->app);
+    if (next >= 0) emu_timers_add(s->ticker, next, s);
+}
 
 static const char *const option_names[] = {
     "host", "port", "app", "config", "path", "cpath", "quiet", NULL
@@ -134,14 +145,22 @@ static int l_start(lua_State *L)
         return 2;
     }
     s->port = bound;
+    /* the app's timed work (a twin's callbacks) runs beside the HTTP thread; a server
+     * whose ticker cannot start still serves (nothing it answers depends on it) */
+    s->ticker = emu_timers_new(tick, err, sizeof err);
+    if (s->ticker != NULL) emu_timers_add(s->ticker, 0, s);
     return 1;
 }
 
-/* __gc, __close and stop(): one idempotent cleanup. The HTTP side goes
- * first, since its thread calls into the app. */
+/* __gc, __close and stop(): one idempotent cleanup. The ticker and the HTTP side go
+ * first, since their threads call into the app. */
 static int l_stop(lua_State *L)
 {
     struct server *s = check_server(L);
+    if (s->ticker != NULL) {
+        emu_timers_free(s->ticker, NULL);
+        s->ticker = NULL;
+    }
     if (s->httpd != NULL) {
         emu_httpd_stop(s->httpd);
         s->httpd = NULL;

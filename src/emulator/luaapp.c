@@ -21,6 +21,7 @@ struct emu_app {
     int server_ref;            /* the object app.new returned */
     int handle_ref;            /* protected_handle, kept to avoid a closure per call (5.1) */
     int control_ref;           /* protected_control */
+    int tick_ref;              /* protected_tick */
     int traceback_ref;         /* message handler */
     int quiet;
 };
@@ -37,6 +38,11 @@ struct control_call {
     size_t inlen;
     char *out;
     size_t outlen;
+};
+
+/* Result of protected_tick. */
+struct tick_call {
+    double next;               /* seconds until the app wants the next tick; < 0: never */
 };
 
 /* --- message handler: keep the traceback, for stderr ------------------- */
@@ -109,6 +115,21 @@ static int protected_control(lua_State *L)
     if (s == NULL) luaL_error(L, "control returned %s, expected a string", luaL_typename(L, -1));
     call->out = copy_out(L, s, n);
     call->outlen = n;
+    return 0;
+}
+
+/* [server] -> server:tick() when the app has one: the seconds until it wants the next
+ * (a number), or nil for none */
+static int protected_tick(lua_State *L)
+{
+    struct tick_call *call = lua_touserdata(L, 1);
+    lua_settop(L, 2);
+    call->next = -1;
+    lua_getfield(L, 2, "tick");
+    if (!lua_isfunction(L, -1)) return 0;
+    lua_pushvalue(L, 2);
+    lua_call(L, 1, 1);
+    if (lua_type(L, -1) == LUA_TNUMBER) call->next = (double)lua_tonumber(L, -1);
     return 0;
 }
 
@@ -228,6 +249,8 @@ struct emu_app *emu_app_new(const struct emu_app_options *o, char *err, size_t e
     a->handle_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pushcfunction(L, protected_control);
     a->control_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushcfunction(L, protected_tick);
+    a->tick_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 
     lua_settop(L, 0);
     lua_rawgeti(L, LUA_REGISTRYINDEX, a->traceback_ref);
@@ -289,6 +312,21 @@ int emu_app_control(struct emu_app *a, const char *in, size_t inlen,
     *out = call.out;
     *outlen = call.outlen;
     return rc;
+}
+
+double emu_app_tick(struct emu_app *a)
+{
+    struct tick_call call;
+    call.next = -1;
+    pthread_mutex_lock(&a->lock);
+    if (call_protected(a, a->tick_ref, &call) != 0) {
+        const char *tb = lua_tostring(a->L, -1);
+        if (!a->quiet) fprintf(stderr, "seedance.emulator: tick: %s\n", tb != NULL ? tb : "?");
+        lua_pop(a->L, 1);
+        call.next = 1; /* a failing tick is tried again, not given up */
+    }
+    pthread_mutex_unlock(&a->lock);
+    return call.next;
 }
 
 void emu_app_free(struct emu_app *a)

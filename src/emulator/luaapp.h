@@ -26,6 +26,10 @@ void emu_app_handle(struct emu_app *a, const struct emu_request *req, struct emu
 /* Runs server:control(in). Returns a malloc'd string in *out, or -1 with err. */
 int emu_app_control(struct emu_app *a, const char *in, size_t inlen,
                     char **out, size_t *outlen, char *err, size_t errlen);
+/* Runs server:tick() when the app has one (the app's own timed work: a twin's callbacks).
+ * Returns the seconds until it wants the next tick, or a negative number for none. A Lua
+ * error is printed (unless quiet) and the tick is tried again a second later. */
+double emu_app_tick(struct emu_app *a);
 void emu_app_free(struct emu_app *a);
 
 #endif

@@ -13,11 +13,16 @@
 --
 -- `env` gives a twin the emulator's clock (`env.now()`), live config (`env.config`), id
 -- source (`env.new_id(prefix)`), `env.created(key)` to count a create (and a duplicate
--- create of the same key), and `env.started(task)` to count a task in flight.
+-- create of the same key), `env.started(task)` to count a task in flight, and
+-- `env.notify(url, body, about)` to POST a callback (seedance.emulator.callbacks).
+-- A twin's `tick(state, env)` runs a few times a second (Server:tick, on the C core's
+-- ticker thread): its timed work, such as noticing that a task with a callback changed;
+-- it returns true while it has such work.
 -- @module seedance.emulator.app
 
 local T = require "seedance.emulator.twin"
 local tasks = require "seedance.emulator.tasks"
+local callbacks = require "seedance.emulator.callbacks"
 local options = require "seedance.emulator.options"
 
 local ok_emucore, emucore = pcall(require, "seedance.emucore")
@@ -145,6 +150,7 @@ function Server:reset()
   self.media = {}
   self.media_expired = false
   self.files = {}
+  self.callbacks = callbacks.new()
   for _, m in ipairs(self.mounts) do
     local env = {
       provider = m.name,
@@ -154,6 +160,7 @@ function Server:reset()
       created = function(key) server:count_create(m.name, key) end,
       media = self.media,
       rng = self.id_rng,
+      notify = function(url, body, about) callbacks.post(server.callbacks, url, body, about) end,
     }
     env.started = function(task) server:count_task(m.name, task, env) end
     m.env = env
@@ -182,6 +189,18 @@ function Server:count_task(name, task, env)
   self.live[name][n] = task
   local s = self.stats
   if n > (s.max_in_flight[name] or 0) then s.max_in_flight[name] = n end
+end
+
+--- The timed work of every twin (callbacks of tasks that changed), then the deliveries
+-- under way; called by the C core's ticker. Returns the seconds until the next tick: soon
+-- while anything is under way, else a quarter second.
+function Server:tick()
+  local busy = false
+  for _, m in ipairs(self.mounts) do
+    if m.twin.tick and m.twin.tick(m.state, m.env) then busy = true end
+  end
+  if callbacks.deliver(self.callbacks) then busy = true end
+  return busy and 0.02 or 0.25
 end
 
 --- The emulator's clock: wall time plus what {op="advance"} added.
@@ -360,6 +379,11 @@ function Server:handle(req)
   stats.requests = stats.requests + 1
   -- result videos live on the emulator's own "CDN", beside every twin
   local is_media = path:sub(1, #tasks.MEDIA_PREFIX) == tasks.MEDIA_PREFIX
+  -- callbacks sent here (a task's callback_url on this emulator), kept for {op="callbacks"}
+  if path:sub(1, #callbacks.PREFIX) == callbacks.PREFIX then
+    bump(stats.by_route, "POST " .. callbacks.PREFIX)
+    return callbacks.receive(self.callbacks, req)
+  end
   -- reference files put there by {op="put_file"}: what preflight probing fetches in tests
   if path:sub(1, #FILES_PREFIX) == FILES_PREFIX then
     local f = self.files[path:sub(#FILES_PREFIX + 1)]
@@ -473,6 +497,12 @@ end
 function ops.expire_media(self, t)
   self.media_expired = t.expired ~= false
   return {ok = true}
+end
+
+--- The callbacks twins sent (each delivery's url, HTTP status or error, and the task it was
+-- about) and those sent to this emulator's /__emulator/callbacks/<name>.
+function ops.callbacks(self)
+  return callbacks.show(self.callbacks)
 end
 
 function ops.now(self)

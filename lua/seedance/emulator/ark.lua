@@ -404,6 +404,9 @@ function ark.dump(state)
   return {actions = state.actions}
 end
 
+-- callbacks of the data plane's tasks (seedance.emulator.ark_tasks)
+ark.tick = data_plane.tick
+
 ark.routes = {{"POST", "/", handle, auth = false}}
 for _, r in ipairs(data_plane.routes) do ark.routes[#ark.routes + 1] = r end
 

@@ -19,6 +19,17 @@
 -- InputImageSensitiveContentDetected.PrivacyInformation.
 -- DELETE cancels a queued task, deletes a finished one, and refuses a running or an
 -- already cancelled one [assumed status and code: 400 InvalidParameter].
+--
+-- The fields the documentation gives per model (BytePlus ModelArk video generation API;
+-- Seedance 1.5 pro / 1.0 pro beside 2.0): `service_tier = "flex"` (offline inference) on
+-- 1.5 pro and 1.0 pro, queued `config.flex_queue` seconds before it runs; on any tier a task
+-- not finished `execution_expires_after` seconds (3600-259200, default 172800) after its
+-- creation is `expired`. `draft = true` on 1.5 pro (480p only) makes a draft, whose id in a
+-- `{type = "draft_task", draft_task = {id}}` content item (alone [assumed]) generates the
+-- video from it: its prompt and media, at the resolution asked. `frames` (29-289, 25 + 4n)
+-- on 1.0 pro stands in for duration, and the task shows `frames` instead of `duration`.
+-- The 1.x models take text and first/last frames only. `callback_url`: on each change of
+-- status the task, shaped as its GET answer, is POSTed there (seedance.emulator.callbacks).
 -- Every error is `{error = {code, message, param?, type}}` with an `X-Request-Id` header.
 -- @module seedance.emulator.ark_tasks
 
@@ -31,16 +42,31 @@ local M = {}
 
 M.PATH = "/api/v3/contents/generations/tasks"
 
---- The model ids per deployment; the fast ones have no 1080p.
+--- The model ids per deployment; the fast ones have no 1080p. "1.5" and "1.0" are the
+-- Seedance models before 2.0 that take draft, flex and frames (see FEATURES).
 M.MODELS = {
-  volcengine = {["doubao-seedance-2-0-260128"] = "standard", ["doubao-seedance-2-0-fast-260128"] = "fast"},
-  byteplus = {["dreamina-seedance-2-0-260128"] = "standard", ["dreamina-seedance-2-0-fast-260128"] = "fast"},
+  volcengine = {["doubao-seedance-2-0-260128"] = "standard", ["doubao-seedance-2-0-fast-260128"] = "fast",
+                ["doubao-seedance-1-5-pro-251215"] = "1.5", ["doubao-seedance-1-0-pro-250528"] = "1.0"},
+  byteplus = {["dreamina-seedance-2-0-260128"] = "standard", ["dreamina-seedance-2-0-fast-260128"] = "fast",
+              ["seedance-1-5-pro-251215"] = "1.5", ["seedance-1-0-pro-250528"] = "1.0"},
 }
+
+-- What each kind of model takes: reference media, audio, draft, the flex tier, frames, and
+-- its durations
+local FEATURES = {
+  standard = {references = true, audio = true, durations = {4, 15}},
+  fast = {references = true, audio = true, durations = {4, 15}},
+  ["1.5"] = {audio = true, draft = true, flex = true, durations = {4, 12}},
+  ["1.0"] = {flex = true, frames = true, durations = {2, 12}},
+}
+local NAME = {standard = "seedance 2.0", fast = "seedance 2.0 fast", ["1.5"] = "seedance 1.5 pro",
+              ["1.0"] = "seedance 1.0 pro"}
 
 local TYPE_OF_STATUS = {[400] = "BadRequest", [401] = "Unauthorized", [403] = "Forbidden",
                         [404] = "NotFound", [429] = "TooManyRequests"}
 local PIXELS = {["480p"] = {854, 480}, ["720p"] = {1280, 720}, ["1080p"] = {1920, 1080}}
 local STATUSES = {queued = true, running = true, succeeded = true, failed = true, cancelled = true, expired = true}
+local TERMINAL = {succeeded = true, failed = true, cancelled = true, expired = true}
 local LIMITS = {image = 9, video = 3, audio = 3}
 
 -- create's fields and their JSON types
@@ -51,7 +77,7 @@ local CREATE = {nulls = true,
   {"frames", "integer"}, {"service_tier", "string"}, {"execution_expires_after", "integer"},
   {"priority", "integer"}, {"safety_identifier", "string"}, {"tools", "list"},
 }
-local ITEM_RANK = {text = 1, image_url = 2, video_url = 3, audio_url = 4}
+local ITEM_RANK = {text = 1, image_url = 2, video_url = 3, audio_url = 4, draft_task = 5}
 local KIND = {image_url = "image", video_url = "video", audio_url = "audio"}
 local REFERENCE_ROLE = {image = "reference_image", video = "reference_video", audio = "reference_audio"}
 
@@ -154,8 +180,9 @@ local function check_media(media, n)
   if why then invalid(why, "content") end
 end
 
--- Reads content[]: what the task needs ({text, media = {{kind, url, role}}}).
-local function read_content(state, content, now)
+-- Reads content[]: what the task needs ({text, media = {{kind, url, role}}} or {draft_task
+-- = id}); `kind` is the model's (see FEATURES).
+local function read_content(state, content, now, kind)
   if #content == 0 then bad("MissingParameter", "'content' must not be empty", "content") end
   local out, rank, n = {media = {}}, 0, {image = 0, video = 0, audio = 0}
   for i, item in ipairs(content) do
@@ -163,17 +190,26 @@ local function read_content(state, content, now)
     if not T.is_object(item) then invalid("each content item must be an object" .. where, "content") end
     local t = T.present(item.type) and item.type or nil
     if t == nil then bad("MissingParameter", "'type' is required" .. where, "content.type") end
-    local unknown = (t == "draft_task" and "draft_task is only supported by seedance 1.5 pro")
+    local unknown = (t == "draft_task" and not FEATURES[kind].draft
+                     and "draft_task is only supported by seedance 1.5 pro")
                     or (not ITEM_RANK[t] and "unknown content type '" .. tostring(t) .. "'")
     if unknown then invalid(unknown, "content.type") end
-    local item_fields = {nulls = true, {"type"}, {t, "object"}, t ~= "text" and {"role", "string"} or nil}
+    local item_fields = {nulls = true, {"type"}, {t, "object"},
+                         (t ~= "text" and t ~= "draft_task") and {"role", "string"} or nil}
     if t == "text" then item_fields[2] = {"text", "string"} end
     fit(item, item_fields, where, "content.")
     if ITEM_RANK[t] < rank or (t == "text" and rank == 1) then
       invalid("content must list one text item first, then images, videos, audios" .. where, "content")
     end
     rank = ITEM_RANK[t]
-    if t == "text" then
+    if t == "draft_task" then
+      fit(item.draft_task, {nulls = true, {"id", "string", req = true}}, where .. ".draft_task",
+          "content.draft_task.")
+      if #content > 1 then
+        invalid("a draft_task item comes alone in content: the draft's prompt and media are used", "content")
+      end
+      out.draft_task = item.draft_task.id
+    elseif t == "text" then
       if type(item.text) ~= "string" or item.text == "" then
         bad("MissingParameter", "'text' is required" .. where, "content.text")
       end
@@ -185,6 +221,13 @@ local function read_content(state, content, now)
     end
   end
   check_media(out.media, n)
+  if not FEATURES[kind].references then
+    for _, m in ipairs(out.media) do
+      if m.role ~= "first_frame" and m.role ~= "last_frame" then
+        invalid(NAME[kind] .. " takes first/last frame images only, not " .. m.role, "content.role")
+      end
+    end
+  end
   return out
 end
 
@@ -206,17 +249,33 @@ local function check_settings(b, kind)
   if b.resolution ~= nil and not PIXELS[b.resolution] then
     invalid("resolution '" .. b.resolution .. "' is not one of 480p 720p 1080p", "resolution")
   end
+  local f, lo, hi = FEATURES[kind], FEATURES[kind].durations[1], FEATURES[kind].durations[2]
   if kind == "fast" and b.resolution == "1080p" then
     invalid("1080p is not supported by the fast model", "resolution")
   end
-  if b.duration ~= nil and b.duration ~= -1 and (b.duration < 4 or b.duration > 15) then
-    invalid("duration must be 4-15 or -1", "duration")
+  if b.duration ~= nil and b.duration ~= -1 and (b.duration < lo or b.duration > hi) then
+    invalid(format("duration must be %d-%d or -1 on %s", lo, hi, NAME[kind]), "duration")
   end
   if b.seed ~= nil and (b.seed < -1 or b.seed > 4294967295) then invalid("seed must be in [-1, 2^32-1]", "seed") end
-  if b.frames ~= nil then invalid("frames is not supported by seedance 2.0", "frames") end
-  if b.draft == true then invalid("draft is only supported by seedance 1.5 pro", "draft") end
-  if b.service_tier ~= nil and b.service_tier ~= "default" then
-    invalid("seedance 2.0 only takes service_tier \"default\"", "service_tier")
+  if b.frames ~= nil then
+    if not f.frames then invalid("frames is not supported by " .. NAME[kind], "frames") end
+    if b.frames < 29 or b.frames > 289 or (b.frames - 25) % 4 ~= 0 then
+      invalid("frames must be 25 + 4n in [29, 289]", "frames")
+    end
+    if b.duration ~= nil then invalid("give duration or frames, not both", "frames") end
+  end
+  if b.generate_audio == true and not f.audio then
+    invalid("generate_audio is not supported by " .. NAME[kind], "generate_audio")
+  end
+  if b.draft == true then
+    if not f.draft then invalid("draft is only supported by seedance 1.5 pro", "draft") end
+    if b.resolution ~= nil and b.resolution ~= "480p" then invalid("a draft is 480p only", "resolution") end
+  end
+  if b.service_tier ~= nil and b.service_tier ~= "default" and b.service_tier ~= "flex" then
+    invalid("service_tier must be \"default\" or \"flex\"", "service_tier")
+  end
+  if b.service_tier == "flex" and not f.flex then
+    invalid(NAME[kind] .. " only takes service_tier \"default\"", "service_tier")
   end
   if e ~= nil and (e < 3600 or e > 259200) then
     invalid("execution_expires_after must be in [3600, 259200]", "execution_expires_after")
@@ -236,6 +295,24 @@ local function check_settings(b, kind)
   end
 end
 
+--- The tasks with a callback_url: each change of status is POSTed there, the task shaped as
+-- its GET answer; a task leaves the list once told of its end. True while any is left.
+function M.tick(state, env)
+  local list = state.callbacks
+  if not list or #list == 0 then return false end
+  local keep = {}
+  for _, rec in ipairs(list) do
+    local st = tasks.state(rec, env)
+    if st ~= rec.told and state.tasks[rec.id] == rec then
+      rec.told = st
+      env.notify(rec.callback, M.render(rec, env, {headers = {host = rec.host}}), {id = rec.id, task_status = st})
+    end
+    if state.tasks[rec.id] == rec and not TERMINAL[st] then keep[#keep + 1] = rec end
+  end
+  state.callbacks = keep
+  return #keep > 0
+end
+
 --- Routes
 
 local function create(state, req, _, env, now)
@@ -246,17 +323,37 @@ local function create(state, req, _, env, now)
   if why then bad(rule == "required" and "MissingParameter" or "InvalidParameter", why, param) end
   local kind = model_kind(env, b.model)
   if not kind then invalid("the model '" .. b.model .. "' does not exist or you do not have access to it", "model") end
-  local input = read_content(state, b.content, now)
+  local input = read_content(state, b.content, now, kind)
   check_settings(b, kind)
+  if input.draft_task then
+    -- the video from a draft: the draft's prompt and media
+    local d = state.tasks[input.draft_task]
+    local dwhy = (not d and "the draft task " .. input.draft_task .. " does not exist")
+      or (not (d.params and d.params.draft == true) and "the task " .. d.id .. " is not a draft")
+      or (tasks.state(d, env) ~= "succeeded" and "the draft task " .. d.id .. " has not succeeded")
+      or (d.model ~= b.model and "the draft task " .. d.id .. " was made by " .. d.model)
+      or (b.draft == true and "a draft cannot be made from a draft")
+    if dwhy then invalid(dwhy, "content.draft_task.id") end
+    input = {text = d.input.text, media = d.input.media, from_draft = d.id}
+  end
   local text = input.text or ""
   if text:find("[[sensitive]]", 1, true) then
     bad("SensitiveContentDetected", "the input text may contain sensitive content")
   end
   local key = {b.model, text}
   for _, m in ipairs(input.media) do key[#key + 1] = m.role .. "=" .. m.url end
+  if input.from_draft then key[#key + 1] = "draft_task=" .. input.from_draft end
   local rec = tasks.new(env, {prompt = text, model = b.model, input = input}, state,
                         "task\0" .. table.concat(key, "\0"))
   rec.params = b
+  rec.expires_after = b.execution_expires_after or 172800
+  if b.service_tier == "flex" then rec.wait = tonumber(env.config.flex_queue) or 0 end
+  if b.callback_url then
+    -- told on each change of status, from the emulator's tick (M.tick)
+    rec.callback, rec.host = b.callback_url, req.headers.host
+    state.callbacks = state.callbacks or {}
+    state.callbacks[#state.callbacks + 1] = rec
+  end
   return answer(200, {id = rec.id})
 end
 
@@ -286,8 +383,12 @@ function M.render(rec, env, req)
     seed = (p.seed == nil or p.seed == -1) and seed_of(rec) or p.seed,
     resolution = resolution, ratio = (p.ratio == nil or p.ratio == "adaptive") and "16:9" or p.ratio,
     duration = duration, framespersecond = 24, generate_audio = p.generate_audio ~= false,
-    draft = false, service_tier = "default", execution_expires_after = p.execution_expires_after or 172800,
+    draft = p.draft == true, service_tier = p.service_tier or "default",
+    execution_expires_after = p.execution_expires_after or 172800,
   }
+  -- only one of duration and frames is shown: frames when the create gave them
+  if p.frames ~= nil then r.frames, r.duration = p.frames, nil end
+  if p.draft == true then r.resolution = "480p" end
   if st == "succeeded" then
     r.content = {video_url = tasks.video_url(rec, env, req)}
     if p.return_last_frame then
@@ -295,8 +396,8 @@ function M.render(rec, env, req)
       env.media[frame] = {id = rec.id}
       r.content.last_frame_url = r.content.video_url:gsub("[^/]*$", frame)
     end
-    local px = PIXELS[resolution]
-    local n = floor(px[1] * px[2] * 24 * duration / 1024)
+    local px = PIXELS[r.resolution]
+    local n = floor(px[1] * px[2] * (p.frames or 24 * duration) / 1024)
     r.usage = {completion_tokens = n, total_tokens = n}
   elseif st == "failed" then
     r.error = FAILURES[rec.outcome] or FAILURES.fail

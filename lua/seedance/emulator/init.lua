@@ -92,13 +92,15 @@ function emulator.start(opts)
   end
   if provider ~= "all" then self.url = self.urls[provider] end
   self.control_endpoint = base .. "/__emulator/control"
+  -- a place to point a task's callback_url at: what arrives is kept (emu:callbacks())
+  self.callback_url = base .. "/__emulator/callbacks/"
   return self
 end
 
 --- Sends a control message (a table, JSON-encoded) and returns the answer.
 -- Raises on a bad message or a stopped emulator.
 -- @tparam table msg `{op = "stats" | "reset" | "fault" | "clear_faults" | "advance" |
---   "now" | "configure" | "config" | "dump", ...}`
+--   "now" | "configure" | "config" | "dump" | "callbacks", ...}`
 -- @treturn table
 function Emulator:control(msg)
   if type(msg) ~= "table" then error("bad argument #1 to 'control' (table expected)", 2) end
@@ -155,6 +157,14 @@ function Emulator:reset()
   return self:control{op = "reset"}
 end
 
+--- The callbacks the twins sent (`sent`: each delivery's `url`, HTTP `status` or `error`,
+-- and the task's `id` and `task_status` it told of) and those that arrived at this emulator's
+-- `emu.callback_url .. "<name>"` (`received`: `name`, decoded `body`, `content_type`).
+-- @treturn table {sent = {...}, received = {...}}
+function Emulator:callbacks()
+  return self:control{op = "callbacks"}
+end
+
 --- Moves the emulator's clock forward (for TTLs and lifecycles).
 function Emulator:advance(seconds)
   return self:control{op = "advance", seconds = seconds}
@@ -162,7 +172,8 @@ end
 
 --- Changes settings while running: those of seedance.emulator.options.SETTINGS
 -- (`processing`, `processing_max`, `generation`, `latency`, `plan`, `api_key`, `faults`,
--- `quota`, `log`, Ark's `access_key`, `secret_key`, `region`); `cjson.null` clears one.
+-- `quota`, `log`, Ark's `access_key`, `secret_key`, `region`, `flex_queue`); `cjson.null`
+-- clears one.
 function Emulator:configure(t)
   local msg = {op = "configure"}
   for k, v in pairs(t) do msg[k] = v end

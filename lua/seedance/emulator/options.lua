@@ -11,6 +11,8 @@ M.SETTINGS = {
   processing = "number", processing_max = "number", generation = "number", latency = "number",
   plan = "string", api_key = "string", quota = "number", faults = "table", log = "boolean",
   access_key = "string", secret_key = "string", region = "string",
+  -- seconds a task of a slower tier (Ark's service_tier = "flex") waits queued before it runs
+  flex_queue = "number",
 }
 
 --- Options of `start` only.

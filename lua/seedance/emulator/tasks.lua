@@ -42,12 +42,19 @@ function T.new(env, fields, state, key)
 end
 
 --- Normalized state at `now`: status, progress (0-100), and when it last changed.
+-- A record may wait `rec.wait` seconds more in the queue (a slower tier) and expire when it
+-- has not finished `rec.expires_after` seconds after its creation.
 function T.state(rec, env)
   local now = env.now()
   if rec.cancelled then return "cancelled", rec.progress or 0, rec.cancelled end
   if rec.expired then return "expired", 0, rec.expired end
   local queued, total = durations(env.config)
+  local wait = rec.wait or 0
+  queued, total = queued + wait, total + wait
   local age = now - rec.created
+  if rec.expires_after and age >= rec.expires_after and total > rec.expires_after then
+    return "expired", 0, rec.created + rec.expires_after
+  end
   if age < queued then return "queued", 0, rec.created end
   if rec.outcome == "expire" then return "expired", 0, rec.created + queued end
   if age < total then

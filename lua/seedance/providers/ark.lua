@@ -56,9 +56,12 @@ local D = {
   },
   -- Volcengine's model ids; a BytePlus client gets D.byteplus_models (see D.models_for)
   models = { standard = "doubao-seedance-2-0-260128", fast = "doubao-seedance-2-0-fast-260128" },
-  -- every generation field of api.md is documented by Ark (audio as `generate_audio`)
+  -- every generation field of api.md is documented by Ark (audio as `generate_audio`), and
+  -- the upstream's own: draft, flex and frames only on the models that take them (see
+  -- D.generation_problem)
   generate_fields = { resolution = true, ratio = true, duration = true, audio = true, seed = true,
-                      watermark = true },
+                      watermark = true, callback_url = true, service_tier = true, execution_expires_after = true,
+                      draft = true, draft_task = true, frames = true },
   page_size = 50,
   -- CreateAsset takes AssetType: client:upload refuses an upload without one
   requires_type = true,
@@ -278,11 +281,61 @@ end
 
 local ROLE = { image = "reference_image", video = "reference_video", audio = "reference_audio" }
 
+-- What the Seedance models take beyond 2.0's fields, per model (by its id without the
+-- deployment's prefix), as the ModelArk video generation API documents them: a draft on
+-- 1.5 pro (480p only), the flex tier on 1.5 pro and 1.0 pro, frames on 1.0 pro; the 1.x
+-- models take first/last frames but no reference media, 1.0 pro no audio. An id not listed
+-- is the service's to judge.
+D.model_features = {
+  ["seedance-2-0-260128"] = { references = true, audio = true },
+  ["seedance-2-0-fast-260128"] = { references = true, audio = true },
+  ["seedance-1-5-pro-251215"] = { audio = true, draft = true, flex = true },
+  ["seedance-1-0-pro-250528"] = { flex = true, frames = true },
+}
+
+local function features(model)
+  local base = tostring(model):gsub("^doubao%-", ""):gsub("^dreamina%-", "")
+  return D.model_features[base], base
+end
+
+--- Why the model of generation `g` cannot take what it asks (nil when it can, or when the
+-- model is not one seedance knows): checked before anything is paid.
+function D.generation_problem(g)
+  local f = features(g.model)
+  if not f then return nil end
+  local m = g.model
+  if g.draft and not f.draft then
+    -- named as this deployment names it (Volcengine's ids start with doubao-)
+    return ("%s makes no drafts (draft): seedance 1.5 pro does (model = \"%sseedance-1-5-pro-251215\")")
+      :format(m, m:match("^doubao%-") or "")
+  end
+  if g.draft_task and not f.draft then
+    return m .. " cannot generate from a draft (draft_task): seedance 1.5 pro can"
+  end
+  if g.draft and g.resolution and g.resolution ~= "480p" then return "a draft is 480p only, not " .. g.resolution end
+  if g.service_tier == "flex" and not f.flex then
+    return m .. " has no flex tier (service_tier = \"flex\"): seedance 1.5 pro and 1.0 pro have"
+  end
+  if g.frames and not f.frames then
+    return m .. " does not take frames: seedance 1.0 pro does (on the others, give duration)"
+  end
+  if g.frames and (g.frames < 29 or g.frames > 289 or (g.frames - 25) % 4 ~= 0) then
+    return ("frames %d: 25 + 4n from 29 to 289 (29, 33, ... 289)"):format(g.frames)
+  end
+  if g.audio and not f.audio then return m .. " makes no audio (audio = true)" end
+  if not f.references and (#(g.images or {}) + #(g.videos or {}) + #(g.audios or {})) > 0 then
+    return m .. " takes no reference media: first/last frames only (seedance 2.0 takes references)"
+  end
+  return nil
+end
+
 --- POST /contents/generations/tasks: the text item first, then the first/last frames or
--- the reference images, videos and audios, in the order the prompt numbers them.
--- Only what the caller set is sent (the service has a default for the rest).
+-- the reference images, videos and audios, in the order the prompt numbers them; or, for
+-- the video from a draft, only the `draft_task` item. Only what the caller set is sent
+-- (the service has a default for the rest).
 function D.create_task(g)
   local media_item, content = shared.media_item, { { type = "text", text = g.prompt } }
+  if g.draft_task then content = { { type = "draft_task", draft_task = { id = g.draft_task } } } end
   if g.first_frame then content[#content + 1] = media_item("image", g.first_frame.url, "first_frame") end
   if g.last_frame then content[#content + 1] = media_item("image", g.last_frame.url, "last_frame") end
   for _, kind in ipairs({ "image", "video", "audio" }) do
@@ -291,7 +344,9 @@ function D.create_task(g)
   return { endpoint = "create_task", method = "POST", create = true,
            body = { model = g.model, content = content, ratio = g.ratio, duration = g.duration,
                     resolution = g.resolution, generate_audio = g.audio, seed = g.seed,
-                    watermark = g.watermark, return_last_frame = g.return_last_frame } }
+                    watermark = g.watermark, return_last_frame = g.return_last_frame,
+                    callback_url = g.callback_url, service_tier = g.service_tier,
+                    execution_expires_after = g.execution_expires_after, draft = g.draft, frames = g.frames } }
 end
 
 --- GET /contents/generations/tasks/{id}.

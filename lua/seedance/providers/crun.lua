@@ -29,7 +29,8 @@ local D = {
   -- first/last frames are image-to-video, a model of its own (no fast one is documented)
   i2v_models = { standard = "bytedance/seedance2-0-i2v" },
   -- the generation fields crun's pages show; seed and watermark are refused before sending
-  generate_fields = { resolution = true, ratio = true, duration = true, audio = true },
+  -- callback_url: CreateTask's own (docs.crun.ai, Seedance 2.0 pages), beside input
+  generate_fields = { resolution = true, ratio = true, duration = true, audio = true, callback_url = true },
   -- the H5 face-check link lives this long (crun's visual-validate page)
   session_ttl = 120,
   name_max = 64,
@@ -310,7 +311,8 @@ function D.create_task(g)
     input.reference_videos = urls(g.videos)
     input.reference_audios = urls(g.audios)
   end
-  return { endpoint = "create_task", method = "POST", create = true, body = { model = model, input = input } }
+  return { endpoint = "create_task", method = "POST", create = true,
+           body = { model = model, input = input, callback_url = g.callback_url } }
 end
 
 --- The new task's id (`data.task_id`); crun starts every task "pending".
