@@ -31,14 +31,24 @@ typedef struct {
     const char *name;
     /* 1 found (fn called once with key and value), 0 absent */
     int (*get)(sd_store *s, const char *key, size_t klen, sd_store_row_fn fn, void *ud);
-    /* all of recs in one transaction: every one is written or none */
-    int (*put)(sd_store *s, const sd_store_rec *recs, size_t n);
+    /* all of recs in one transaction: every one is written or none, durably (SQLite: synced
+     * at commit). With owner (NULL: none) the put *completes* creates begun under owner's
+     * claims: the claims on the records' keys end in the same transaction, and the commit
+     * need not be synced at once (SQLite: it rides on the next synced commit, a checkpoint
+     * or the close). Sound only after the create's intent was written durably: a power
+     * loss that takes the completion leaves the intent, which readers take as an outcome
+     * unknown (never as nothing), so nothing is paid twice. A crash of the process loses
+     * nothing either way. */
+    int (*put)(sd_store *s, const sd_store_rec *recs, size_t n, const char *owner, size_t olen);
     /* every record of a group, oldest first */
     int (*list)(sd_store *s, const char *group, size_t glen, sd_store_row_fn fn, void *ud);
     /* 1 claimed (or renewed by the same owner) for lease seconds, 0 held by another
-     * (fn gets the holder as value) */
+     * (fn gets the holder as value). With rec (NULL: none), once claimed, in the same
+     * transaction: the record under rec->key is read (fn gets it when there is one), and
+     * when there is none and rec->val is not NULL, rec is written (a create's intent,
+     * recorded with its claim: one durable write instead of two). */
     int (*claim)(sd_store *s, const char *key, size_t klen, const char *owner, size_t olen, double lease,
-                 sd_store_row_fn fn, void *ud);
+                 const sd_store_rec *rec, sd_store_row_fn fn, void *ud);
     /* drops the claim if owner holds it; 0 */
     int (*release)(sd_store *s, const char *key, size_t klen, const char *owner, size_t olen);
     /* one of at most limit live slots of counter, held by token for lease seconds:

@@ -51,11 +51,13 @@ static int l_get(lua_State *L)
     return 1;
 }
 
-/* st:put{ {key, value | false, group, at}, ... } -> true | nil, message (all or none) */
+/* st:put({ {key, value | false, group, at}, ... }[, owner]) -> true | nil, message (all or
+ * none; with owner, a completion: store.h) */
 static int l_put(lua_State *L)
 {
     sd_store *s = check(L);
-    size_t n, i;
+    size_t n, i, on = 0;
+    const char *owner = luaL_optlstring(L, 3, NULL, &on);
     sd_store_rec *recs;
     int rc;
     luaL_checktype(L, 2, LUA_TTABLE);
@@ -88,7 +90,7 @@ static int l_put(lua_State *L)
         /* the strings stay alive: each is referenced by its record table, which stays in arg 2 */
         lua_pop(L, 5);
     }
-    rc = s->ops->put(s, recs, n);
+    rc = s->ops->put(s, recs, n, owner, on);
     if (rc < 0) return failed(L, s);
     lua_pushboolean(L, 1);
     return 1;
@@ -135,7 +137,10 @@ static double check_lease(lua_State *L, int i)
     return lease;
 }
 
-/* st:claim(key, owner, lease) -> true | false, holder | nil, message */
+/* st:claim(key, owner, lease[, intent[, group, at]]) -> true | false, holder | nil, message.
+ * With intent (true: only read), once claimed, in the same transaction: the record under
+ * key is read and returned (true, value | false), and when there is none and intent is a
+ * string, it is written (with group and at, as a put would). */
 static int l_claim(lua_State *L)
 {
     sd_store *s = check(L);
@@ -143,16 +148,30 @@ static int l_claim(lua_State *L)
     const char *k = luaL_checklstring(L, 2, &kn);
     const char *o = luaL_checklstring(L, 3, &on);
     double lease = check_lease(L, 4);
+    sd_store_rec rec, *r = NULL;
     int rc;
-    lua_settop(L, 4);
-    rc = s->ops->claim(s, k, kn, o, on, lease, push_val, L);
-    if (rc < 0) return failed(L, s);
-    if (rc == 1) {
-        lua_pushboolean(L, 1);
-        return 1;
+    if (!lua_isnoneornil(L, 5)) {
+        r = &rec;
+        rec.key = k;
+        rec.klen = kn;
+        rec.val = NULL;
+        rec.vlen = 0;
+        if (lua_type(L, 5) == LUA_TSTRING) rec.val = lua_tolstring(L, 5, &rec.vlen);
+        else if (!(lua_type(L, 5) == LUA_TBOOLEAN && lua_toboolean(L, 5)))
+            return luaL_argerror(L, 5, "intent must be a string or true");
+        rec.group = luaL_optlstring(L, 6, "", &rec.glen);
+        rec.at = luaL_optnumber(L, 7, sd_walltime());
     }
-    lua_pushboolean(L, 0);
-    lua_insert(L, -2);
+    lua_settop(L, 7);
+    rc = s->ops->claim(s, k, kn, o, on, lease, r, push_val, L);
+    if (rc < 0) return failed(L, s);
+    lua_pushboolean(L, rc == 1);
+    if (lua_gettop(L) == 9) { /* the holder, or the record read */
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (rc == 1 && r == NULL) return 1;
+    lua_pushboolean(L, 0); /* claimed, no record there */
     return 2;
 }
 

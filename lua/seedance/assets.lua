@@ -98,14 +98,17 @@ function Client:_check_source(args)
   return true
 end
 
--- The asset this client already registered for `args`, from the journal: the asset, or
--- false when there is nothing to reuse, or nil and an error when it cannot tell (then
--- creating again could register the same reference twice).
-local function reuse(self, args)
+-- The asset this client already registered for `args`, from the journal (its entry `e`
+-- when read already): the asset, or false when there is nothing to reuse, or nil and an
+-- error when it cannot tell (then creating again could register the same reference twice).
+local function reuse(self, args, e)
   local j = self.journal
   local key = journal.asset_key(self.provider, args)
-  local e, gerr = j:get(key)
-  if e == nil then return self:_journal_error(gerr) end
+  if e == nil then
+    local gerr
+    e, gerr = j:get(key)
+    if e == nil then return self:_journal_error(gerr) end
+  end
   if not e then return false, key end
   if e.id then
     local a, err = self:asset(e.id)
@@ -187,7 +190,7 @@ local function create_one(self, args)
   local body, err, text = self:_call(op)
   if not body then
     if journal.definite(err) then
-      if j then j:put(key, false) end
+      if j then j:put(key, false, true) end
       return nil, err
     end
     -- the server may have registered it before the answer was lost: look before anyone
@@ -199,7 +202,7 @@ local function create_one(self, args)
     end
     local e = intent(self, args)
     e.id = found.id
-    if j then j:put(key, e) end
+    if j then j:put(key, e, true) end
     return self:_track(found)
   end
   local f, perr = fields_of(self, body, args)
@@ -212,7 +215,7 @@ local function create_one(self, args)
   if j then
     local e = intent(self, args)
     e.id = a.id
-    local ok, jerr = j:put(key, e)
+    local ok, jerr = j:put(key, e, true)
     if not ok then return self:_bookkeeping_error(self:_track(a), jerr) end
   end
   return self:_track(a)
@@ -230,8 +233,8 @@ end
 -- created under the store's claim so that two workers never both register it
 local function upload_one(self, args)
   if not self.journal then return check_and_create(self, args) end
-  local function resolve()
-    local found, err = reuse(self, args)
+  local function resolve(e)
+    local found, err = reuse(self, args, e)
     if found then return self:_track(found) end
     if found == nil then return nil, err end
     return false
@@ -346,7 +349,7 @@ local function many(self, args, skip)
         end
       end
       if self.journal then
-        local ok, jerr = self.journal:put_many(done)
+        local ok, jerr = self.journal:put_many(done, true)
         -- these were created (and paid for): hand them over, the failure beside them
         if not ok then
           return out, self:_error({ kind = "network", retryable = false, code = "store",

@@ -32,51 +32,57 @@ local function pause(client, seconds)
 end
 
 --- Create the thing recorded under `key` at most once across every process sharing the
--- client's store. `resolve()` says what the store already knows: the object (created
--- before, by anyone), false (nothing), or nil and an error (an intent whose outcome is
--- unknown, a store failure). The create runs under a claim on `key` (a lease), so when two
--- workers ask for the same key at once, one creates and the other waits for its record
--- and gets the same object; a worker killed mid-create leaves a lease that runs out, and
--- then `resolve()` decides (an intent without an id is never created again blindly).
+-- client's store. `resolve(entry)` says what an entry found there stands for: the object
+-- (created before, by anyone), false (nothing: gone), or nil and an error (an intent whose
+-- outcome is unknown, a store failure). The create runs under a claim on `key` (a lease),
+-- so when two workers ask for the same key at once, one creates and the other waits for
+-- its record and gets the same object; a worker killed mid-create leaves a lease that runs
+-- out, and then `resolve` decides (an intent without an id is never created again blindly).
+-- With `intent`, the claim and the intent are one durable write: `create(true)` is then
+-- called with the intent already recorded (else `create(false)` records its own); a create
+-- that ends its claim with its id (`put(key, entry, true)`) saves the release.
 -- @tparam seedance.Client client (with a journal)
 -- @tparam string key
 -- @tparam function resolve
 -- @tparam function create called with the claim held; returns what the caller returns
+-- @tparam[opt] table intent the entry to record before the create, when there is none
 -- @return what resolve or create returns
-function M.once(client, key, resolve, create)
+function M.once(client, key, resolve, create, intent)
   local j = client.journal
   local e, gerr = j:get(key)
   if e == nil then return client:_journal_error(gerr) end
   if e and e.id then
-    local found, err = resolve()
+    local found, err = resolve(e)
     if found ~= false then return found, err end -- else: gone (deleted, failed), create anew
   end
   local lease = M.lease(client)
   local deadline = core.now() + lease + 10
   local wait = 0.02
   while true do
-    local got, holder = j:claim(key, lease)
-    if got == nil then return client:_journal_error(holder) end
+    local got, cur = j:claim_entry(key, lease, intent)
+    if got == nil then return client:_journal_error(cur) end
     if got then
-      local found, err = resolve()
-      if found ~= false then
-        j:release(key)
-        return found, err
+      if cur then
+        local found, err = resolve(cur)
+        if found ~= false then
+          j:release(key)
+          return found, err
+        end
       end
-      local a, b = create()
+      local a, b = create(intent ~= nil and cur == false)
       j:release(key)
       return a, b
     end
     if core.now() > deadline then
       return nil, client:_error({ kind = "conflict", code = "claimed", retryable = true,
-        message = "another worker (" .. tostring(holder) .. ") is creating this and has not finished" })
+        message = "another worker (" .. tostring(cur) .. ") is creating this and has not finished" })
     end
     pause(client, wait)
     wait = math.min(wait * 2, 0.5)
     e, gerr = j:get(key)
     if e == nil then return client:_journal_error(gerr) end
     if e and e.id then
-      local found, err = resolve()
+      local found, err = resolve(e)
       if found ~= false then return found, err end
     end
   end

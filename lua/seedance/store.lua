@@ -21,6 +21,8 @@
 --     local s = client.journal                         -- nil without journal=/store=
 --     local got, holder = s:claim("shot:3", 60)         -- mine for 60 s (renew by claiming again)
 --     if got then ... s:release("shot:3") end           -- else another worker has it
+--     local mine, e = s:claim_entry("k", 60, intent)    -- claim + read; intent written when none
+--     s:put("k", done, true)                           -- a completion: also ends the claim
 --     s:put("prod:x:shot:3", {kind = "shot", provider = client.provider, status = "done"})
 --     local e = s:get("prod:x:shot:3")                 -- entry | false | nil, err
 --     for _, it in ipairs(s:list("shot", client.provider)) do print(it.key, it.entry.status) end
@@ -165,7 +167,7 @@ function M.open(spec, opts)
   local who = opts.who or "seedance.store"
   if type(spec) ~= "string" then error(who .. ": expected a path or a redis:// URL", 3) end
   local s = setmetatable({ spec = spec, ns = "acct:" .. M.account(opts.secret), owner = core.process_tag(),
-                           timeout = opts.timeout }, Store)
+                           timeout = opts.timeout, held = {} }, Store)
   if spec:sub(1, 8) == "redis://" then
     local host, port, db, timeout = parse_redis(spec, who)
     s.args = { "redis", host, port, db, timeout or opts.timeout }
@@ -196,6 +198,14 @@ function Store:backend()
   return self.args[1]
 end
 
+-- a stored value as an entry: the table, false for none, or nil and a message
+local function entry_of(v)
+  if v == false then return false end
+  local e = json.decode(v)
+  if type(e) ~= "table" then return nil, "the store holds a damaged entry under this key" end
+  return e
+end
+
 --- The entry under `key`.
 -- @tparam string key
 -- @return the entry (a table), false when there is none, or nil and a message
@@ -204,37 +214,45 @@ function Store:get(key)
   if not raw then return nil, err end
   local v, gerr = raw:get(self.ns .. "\n" .. key)
   if v == nil then return nil, gerr end
-  if v == false then return false end
-  local e = json.decode(v)
-  if type(e) ~= "table" then return nil, "the store holds a damaged entry under this key" end
-  return e
+  return entry_of(v)
 end
 
---- Set several entries at once: all are written or none (one transaction).
+-- the record of an entry as the C store takes it: {key, value | false, group, at}
+local function record(self, k, e)
+  if e == false then return { self.ns .. "\n" .. k, false } end
+  return { self.ns .. "\n" .. k, json.encode(e), group(self.ns, e.provider, e.kind), e.at or core.time() }
+end
+
+--- Set several entries at once: all are written or none (one transaction), durably.
 -- @tparam table t key -> entry (a table with `kind` and `provider`), or false to remove
+-- @tparam[opt] boolean completes these entries complete creates this process began under
+-- its claims on those keys, after writing their intents (the id, or the removal after a
+-- create that provably did nothing): the claims end in the same write, and the write may
+-- ride on the next sync (SQLite). A power loss that takes it leaves the intent, an
+-- outcome unknown, so nothing is paid twice; a crash of the process loses nothing.
 -- @return true, or nil and a message
-function Store:put_many(t)
+function Store:put_many(t, completes)
   local raw, err = self:_raw()
   if not raw then return nil, err end
   local recs = {}
-  for k, e in pairs(t) do
-    if e == false then
-      recs[#recs + 1] = { self.ns .. "\n" .. k, false }
-    else
-      recs[#recs + 1] = { self.ns .. "\n" .. k, json.encode(e), group(self.ns, e.provider, e.kind),
-                          e.at or core.time() }
-    end
+  for k, e in pairs(t) do recs[#recs + 1] = record(self, k, e) end
+  local ok, perr = raw:put(recs, completes and self.owner or nil)
+  if ok and completes then
+    for k in pairs(t) do self.held[k] = nil end
   end
-  return raw:put(recs)
+  return ok, perr
 end
 
 --- Set one entry (false removes it).
+-- @tparam string key
+-- @param entry a table, or false
+-- @tparam[opt] boolean completes as for put_many
 -- @return true, or nil and a message
-function Store:put(key, entry)
-  return self:put_many({ [key] = entry })
+function Store:put(key, entry, completes)
+  return self:put_many({ [key] = entry }, completes)
 end
 
---- Entries of one kind for one provider, oldest first.
+--- Entries of one kind for one provider, oldest first (by when each was first written).
 -- @return list of {key=, entry=} (empty when the store cannot be read: see the second value)
 function Store:list(kind, provider)
   local out = {}
@@ -256,15 +274,49 @@ end
 function Store:claim(key, lease)
   local raw, err = self:_raw()
   if not raw then return nil, err end
-  return raw:claim(self.ns .. "\n" .. key, self.owner, lease)
+  local got, holder = raw:claim(self.ns .. "\n" .. key, self.owner, lease)
+  if got then self.held[key] = true end
+  return got, holder
 end
 
---- Give up a claim this process holds (nothing when another holds it).
--- @return true, or nil and a message
-function Store:release(key)
+--- Claim `key` as `claim` does and, in the same transaction, read its entry; when it has
+-- none and `intent` is given, record `intent` there (durably, before the claim is
+-- granted): a create's claim and its intent are one write instead of two.
+-- @tparam string key
+-- @tparam number lease seconds
+-- @tparam[opt] table intent the entry to record when there is none
+-- @return true and the entry as it was (false: none, so `intent` is now recorded), or
+-- false and the holder when another live process holds the claim, or nil and a message
+function Store:claim_entry(key, lease, intent)
   local raw, err = self:_raw()
   if not raw then return nil, err end
-  return raw:release(self.ns .. "\n" .. key, self.owner)
+  local got, v
+  if intent then
+    local r = record(self, key, intent)
+    got, v = raw:claim(r[1], self.owner, lease, r[2], r[3], r[4])
+  else
+    got, v = raw:claim(self.ns .. "\n" .. key, self.owner, lease, true)
+  end
+  if not got then return got, v end
+  self.held[key] = true
+  local e, derr = entry_of(v)
+  if e == nil then
+    self:release(key)
+    return nil, derr
+  end
+  return true, e
+end
+
+--- Give up a claim this process holds (nothing when another holds it, or when this
+-- process gave it up already: with a put that `completes` it).
+-- @return true, or nil and a message
+function Store:release(key)
+  if not self.held[key] then return true end
+  local raw, err = self:_raw()
+  if not raw then return nil, err end
+  local ok, rerr = raw:release(self.ns .. "\n" .. key, self.owner)
+  if ok then self.held[key] = nil end
+  return ok, rerr
 end
 
 --- Take one of at most `limit` slots of `counter`, shared by every process on this store,

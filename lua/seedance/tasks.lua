@@ -290,13 +290,10 @@ function Client:prepare(a)
   return g
 end
 
--- A journaled task for `key`: the task when an earlier run created it, false when there is
--- none, or nil and an error when an earlier create's outcome is unknown (paying twice is
--- worse than asking the caller to look).
-local function journaled(self, key, g)
-  local e, gerr = self.journal:get(key)
-  if e == nil then return self:_journal_error(gerr) end
-  if not e then return false end
+-- The task the journal's entry `e` for `key` stands for: the task when an earlier run
+-- created it, or nil and an error when an earlier create's outcome is unknown (paying
+-- twice is worse than asking the caller to look).
+local function journaled(self, key, g, e)
   if e.id then
     local t = task.new(self, { id = e.id, prompt = g.prompt, model = g.model, key = g.key }, nil)
     local ok, err = t:refresh()
@@ -311,6 +308,11 @@ local function journaled(self, key, g)
                :format(os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(e.at or 0))) })
 end
 
+-- the journal's entry for a generation: its intent, then (with `id`) its record
+local function task_entry(self, g, id)
+  return { kind = "task", provider = self.provider, key = g.key, at = core.time(), id = id }
+end
+
 function Client:_generate(a, suffix)
   self:_require("generate", "generate videos")
   local g, err = self:_generation(a)
@@ -320,12 +322,16 @@ function Client:_generate(a, suffix)
   if not op then return self:_invalid(why) end
   if self.journal then
     local key = journal.task_key(self.provider, g) .. (suffix or "")
-    local function resolve()
-      local t, jerr = journaled(self, key, g)
+    local function resolve(e)
+      local t, jerr = journaled(self, key, g, e)
       if t then return self:_track(t) end
       return t, jerr
     end
-    return journal.once(self, key, resolve, function() return self:_create_task(op, g, key) end)
+    -- the intent rides on the claim, unless a slot must come first (a create that waits
+    -- for room in the fleet has not begun: its intent is written once it has a slot)
+    local intent = not self.max_in_flight and task_entry(self, g) or nil
+    return journal.once(self, key, resolve, function(recorded) return self:_create_task(op, g, key, recorded) end,
+                        intent)
   end
   return self:_create_task(op, g, nil)
 end
@@ -371,15 +377,16 @@ function Client:_polled(obj)
 end
 
 -- one paid create, recorded around it under `key` when the client keeps a journal
-function Client:_create_task(op, g, key)
+-- (`recorded`: its intent is there already, written with its claim)
+function Client:_create_task(op, g, key, recorded)
   local d, j = self.dialect, key and self.journal
   local capped = j and self.max_in_flight
   if capped then
     local ok, serr = take_slot(self, key)
     if not ok then return nil, serr end
   end
-  if j then
-    local ok, werr = j:put(key, { kind = "task", provider = self.provider, key = g.key, at = core.time() })
+  if j and not recorded then
+    local ok, werr = j:put(key, task_entry(self, g))
     if not ok then
       if capped then j:unslot(IN_FLIGHT, key) end
       return self:_journal_error(werr)
@@ -388,7 +395,7 @@ function Client:_create_task(op, g, key)
   local body, cerr, text = self:_call(op)
   if not body then
     if j and journal.definite(cerr) then
-      j:put(key, false)
+      j:put(key, false, true)
       if capped then j:unslot(IN_FLIGHT, key) end
     end
     if not journal.definite(cerr) then cerr.maybe_submitted = true end
@@ -408,7 +415,7 @@ function Client:_create_task(op, g, key)
     t._slot, t._slot_at = key, core.now()
   end
   if j then
-    local ok, werr = j:put(key, { kind = "task", provider = self.provider, key = g.key, at = core.time(), id = t.id })
+    local ok, werr = j:put(key, task_entry(self, g, t.id), true)
     if not ok then return self:_bookkeeping_error(self:_track(t), werr) end
   end
   return self:_track(t)
