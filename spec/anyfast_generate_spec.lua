@@ -8,7 +8,7 @@
 local seedance = require "seedance"
 local emulator = require "seedance.emulator"
 local cjson = require "cjson"
-local sample = require "seedance.emulator.sample_mp4"
+local sample = require("seedance.emulator").SAMPLE_MP4
 local dialect = require "seedance.providers.anyfast"
 local helpers = require "helpers"
 

@@ -7,7 +7,7 @@
 -- host), the task list, the data plane's error codes, and a client without an api_key.
 local seedance = require "seedance"
 local emulator = require "seedance.emulator"
-local sample = require "seedance.emulator.sample_mp4"
+local sample = require("seedance.emulator").SAMPLE_MP4
 local dialect = require "seedance.providers.ark"
 local cjson = require "cjson"
 local helpers = require "helpers"

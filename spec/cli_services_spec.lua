@@ -4,7 +4,7 @@
 -- environment. Nothing secret is ever printed.
 local emulator = require "seedance.emulator"
 local seedance = require "seedance"
-local sample = require "seedance.emulator.sample_mp4"
+local sample = require("seedance.emulator").SAMPLE_MP4
 local helpers = require "helpers"
 
 local KEY = "sk-cli-services-0123456789"

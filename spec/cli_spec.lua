@@ -4,7 +4,7 @@
 -- piped output without escape sequences, progress bars on a pseudo-terminal, the key
 -- never printed, and generate -> wait -> download producing the emulator's MP4.
 local emulator = require "seedance.emulator"
-local sample = require "seedance.emulator.sample_mp4"
+local sample = require("seedance.emulator").SAMPLE_MP4
 local helpers = require "helpers"
 local read = helpers.read
 

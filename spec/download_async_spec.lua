@@ -4,7 +4,7 @@
 local seedance = require "seedance"
 local emulator = require "seedance.emulator"
 local core = require "seedance.core"
-local sample = require "seedance.emulator.sample_mp4"
+local sample = require("seedance.emulator").SAMPLE_MP4
 local helpers = require "helpers"
 local read = helpers.read
 

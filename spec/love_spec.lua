@@ -16,7 +16,7 @@ if missing then
   return
 end
 
-local sample = require "seedance.emulator.sample_mp4"
+local sample = require("seedance.emulator").SAMPLE_MP4
 
 describe("love example", function()
   local dir, report

@@ -5,7 +5,7 @@
 local core = require "seedance.core"
 local seedance = require "seedance"
 local emulator = require "seedance.emulator"
-local sample = require "seedance.emulator.sample_mp4"
+local sample = require("seedance.emulator").SAMPLE_MP4
 local fake = require "fake_ngx"
 local helpers = require "helpers"
 local read, write = helpers.read, helpers.write

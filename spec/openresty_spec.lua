@@ -19,7 +19,7 @@ if missing then
 end
 
 local emulator = require "seedance.emulator"
-local sample = require "seedance.emulator.sample_mp4"
+local sample = require("seedance.emulator").SAMPLE_MP4
 local json = require "cjson"
 
 local function free_port()

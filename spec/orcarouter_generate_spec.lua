@@ -7,7 +7,7 @@
 local emulator = require "seedance.emulator"
 local dialect = require "seedance.providers.orcarouter"
 local cjson = require "cjson"
-local SAMPLE = require "seedance.emulator.sample_mp4"
+local SAMPLE = require("seedance.emulator").SAMPLE_MP4
 local helpers = require "helpers"
 
 local KEY = "or-gen-secret-0123456789"

@@ -1,7 +1,7 @@
 -- PiAPI generation: request shape, notation, routing to -less-restriction, every terminal
 -- state, downloads (resume, no credentials to the result host), the retry helper.
 local seedance = require "seedance"
-local sample = require "seedance.emulator.sample_mp4"
+local sample = require("seedance.emulator").SAMPLE_MP4
 local helpers = require "helpers"
 
 local KEY = "pk-gen-secret-987654321"

@@ -5,7 +5,7 @@
 -- (the DOM checked, the screenshot not blank).
 local seedance = require "seedance"
 local emulator = require "seedance.emulator"
-local sample = require "seedance.emulator.sample_mp4"
+local sample = require("seedance.emulator").SAMPLE_MP4
 local cjson = require "cjson"
 local helpers = require "helpers"
 

@@ -6,7 +6,7 @@
 -- the same store pays for nothing twice, and every change is an event.
 local seedance = require "seedance"
 local emulator = require "seedance.emulator"
-local sample = require "seedance.emulator.sample_mp4"
+local sample = require("seedance.emulator").SAMPLE_MP4
 local helpers = require "helpers"
 local cjson = require "cjson"
 

@@ -8,7 +8,7 @@ local emulator = require "seedance.emulator"
 local dialect = require "seedance.providers.sunra"
 local url = require "seedance.url"
 local cjson = require "cjson"
-local SAMPLE = require "seedance.emulator.sample_mp4"
+local SAMPLE = require("seedance.emulator").SAMPLE_MP4
 local helpers = require "helpers"
 
 local KEY = "sk-sunra-gen-0123456789"

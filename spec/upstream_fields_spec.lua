@@ -11,7 +11,7 @@
 local seedance = require "seedance"
 local emulator = require "seedance.emulator"
 local ark = require "seedance.providers.ark"
-local sample = require "seedance.emulator.sample_mp4"
+local sample = require("seedance.emulator").SAMPLE_MP4
 local helpers = require "helpers"
 local cjson = require "cjson"
 local sleep = require("seedance.emucore").sleep

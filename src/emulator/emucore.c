@@ -14,6 +14,7 @@
 #include "httpd.h"
 #include "listen.h"
 #include "luaapp.h"
+#include "sample_mp4.h"
 #include "timers.h"
 
 #define SERVER_MT "seedance.emucore.server"
@@ -258,5 +259,13 @@ int luaopen_seedance_emucore(lua_State *L)
     luaL_newlib(L, functions);
     lua_pushliteral(L, "0.1.0");
     lua_setfield(L, -2, "_VERSION");
+    {   /* emucore.sample_mp4: the bytes of every generated video (scratch in a userdata) */
+        size_t n = emu_sample_mp4(NULL);
+        unsigned char *b = lua_newuserdata(L, n);
+        emu_sample_mp4(b);
+        lua_pushlstring(L, (const char *)b, n);
+        lua_setfield(L, -3, "sample_mp4");
+        lua_pop(L, 1);
+    }
     return 1;
 }

@@ -191,6 +191,9 @@ function Emulator:__tostring()
   return "seedance.emulator (" .. self.provider .. " at " .. self.url .. ")"
 end
 
+--- The bytes of the video every emulated generation produces: a real MP4 (1 s, 320x240,
+-- H.264 + AAC), so a test can compare what it downloaded.
+emulator.SAMPLE_MP4 = emucore.sample_mp4
 --- Wall-clock unix seconds with sub-second precision.
 emulator.now = emucore.now
 --- Sleeps; returns false early when a signal interrupts it.

@@ -103,7 +103,7 @@ function T.serve(req, media, stats, expired)
   if not media[token] then return media_error(404, "no such video") end
   if expired then return media_error(403, "Request has expired") end
   stats.media_downloads = (stats.media_downloads or 0) + 1
-  return T.serve_bytes(req, require "seedance.emulator.sample_mp4", "video/mp4", stats)
+  return T.serve_bytes(req, require("seedance.emucore").sample_mp4, "video/mp4", stats)
 end
 
 --- Answer a GET for `body`, honouring a single "bytes=a-b" / "bytes=a-" Range.
