@@ -57,19 +57,15 @@ function anyfast.error(status, message, code)
                                   type = status >= 500 and "upstream_error" or "invalid_request_error"}})
 end
 local fail = anyfast.error
+local function refuse(...) T.refuse(fail(...)) end
 
 local WORDS = {unknown = "unknown field '%s'", required = "%s is required", type = "%s must be a %s",
                enum = "invalid value in %s: %s"}
 anyfast.words = WORDS
--- checks `body` against `schema`; `where` names a nested object in the messages
+-- refuses `body` unless it fits `schema`; `where` names a nested object in the messages
 local function checked(body, schema, where)
-  local words = WORDS
-  if where then
-    words = {unknown = "unknown field '%s' in " .. where, type = where .. ".%s must be a %s",
-             enum = "invalid value in " .. where .. ".%s: %s", required = where .. ".%s is required"}
-  end
-  local msg = T.check(body, schema, words)
-  return msg and fail(400, msg)
+  T.fit(anyfast, body, schema, {unknown = "unknown field '%s' in " .. where, required = where .. ".%s is required",
+                                type = where .. ".%s must be a %s", enum = "invalid value in " .. where .. ".%s: %s"})
 end
 
 function anyfast.new(env)
@@ -207,9 +203,7 @@ end
 --- Actions: every one is POST with a JSON body but CreateAsset, which reads its own
 
 local function check_model(m)
-  if T.present(m) and not MODELS[m] then
-    return fail(400, "model '" .. tostring(m) .. "' is not an asset billing model")
-  end
+  if T.present(m) and not MODELS[m] then refuse(400, "model '" .. tostring(m) .. "' is not an asset billing model") end
 end
 
 -- an action's body is checked by the route's schema, the billing model first
@@ -227,21 +221,20 @@ local PAGING = {{"Filter"},
                 {"PageNumber", "integer", min = 1, msg = "PageNumber must be a positive integer"},
                 {"PageSize", "integer", min = 1, max = 100, msg = "PageSize must be an integer of 1-100"}}
 
--- the Filter of a List* body checked, as a table of sets; or nil and the refusal
+-- the Filter of a List* body checked, and its lists as a table of sets
 local function filter_of(body, schema, required)
   local f = body.Filter
-  if required and not T.is_object(f) then return nil, fail(400, "Filter is required: an object") end
+  if required and not T.is_object(f) then refuse(400, "Filter is required: an object") end
   f = T.present(f) and f or {}
-  if not T.is_object(f) then return nil, fail(400, "Filter must be an object") end
-  local err = checked(f, schema, "Filter")
-  if err then return nil, err end
+  if not T.is_object(f) then refuse(400, "Filter must be an object") end
+  checked(f, schema, "Filter")
   local sets = {}
   for _, field in ipairs(schema) do
     if field[2] == "list" and f[field[1]] then
       sets[field[1]] = {}
       for _, x in ipairs(f[field[1]]) do
         if type(x) ~= "string" or (field.values and not field.values[x]) then
-          return nil, fail(400, "invalid value in Filter." .. field[1] .. ": " .. T.tostring(x))
+          refuse(400, "invalid value in Filter." .. field[1] .. ": " .. T.tostring(x))
         end
         sets[field[1]][x] = true
       end
@@ -273,7 +266,6 @@ local GROUP_FILTER = {{"Name", "string"}, {"GroupIds", "list"},
 
 local function list_groups(state, body, key)
   local f, sets = filter_of(body, GROUP_FILTER, true)
-  if not f then return sets end
   local list = T.sorted(state.groups, function(g)
     return g.owner == key and (not sets.GroupIds or sets.GroupIds[g.id]) and (not f.GroupType or f.GroupType == g.type)
        and (not f.Name or g.plain:find(f.Name, 1, true))
@@ -294,9 +286,9 @@ local function failure_of(where, asset_type, group, bytes)
 end
 
 local function own_group(state, id, key)
-  if type(id) ~= "string" or id == "" then return nil, fail(400, "GroupId is required") end
+  if type(id) ~= "string" or id == "" then refuse(400, "GroupId is required") end
   local g = state.groups[id]
-  if not g or g.owner ~= key then return nil, fail(404, "asset group not found: " .. id, "NotFound.AssetGroup") end
+  if not g or g.owner ~= key then refuse(404, "asset group not found: " .. id, "NotFound.AssetGroup") end
   return g
 end
 
@@ -309,22 +301,19 @@ local function add_asset(state, env, key, now, f)
   return T.json(200, {Id = a.id})
 end
 
--- the asset's bytes for a data URI or raw base64 URL (nil for a public URL), or an error
+-- the asset's bytes for a data URI or raw base64 URL (nil for a public URL), and its type
 local function inline_bytes(u, asset_type)
   if u:find("^https?://[^/]") then return nil end
   local mime, b64 = u:match("^data:([%w%.%+%-]+/[%w%.%+%-]+);base64,(.*)$")
   if u:find("^data:") then
-    if not mime then return nil, fail(400, "URL: malformed data URI (want data:<type>;base64,...)") end
+    if not mime then refuse(400, "URL: malformed data URI (want data:<type>;base64,...)") end
     if lower(mime:match("^(%a+)/")) ~= lower(asset_type) then
-      return nil, fail(400, "URL: a " .. mime .. " data URI is not an " .. asset_type)
+      refuse(400, "URL: a " .. mime .. " data URI is not an " .. asset_type)
     end
-  else
-    b64 = u
-    if asset_type ~= "Image" then return nil, fail(400, "URL: raw base64 is taken as a PNG image") end
+  elseif asset_type ~= "Image" then
+    refuse(400, "URL: raw base64 is taken as a PNG image")
   end
-  local bytes = b64decode(b64)
-  if not bytes then return nil, fail(400, "URL is neither a public URL, a data URI nor base64") end
-  return bytes, nil, mime
+  return T.need(b64decode(b64 or u), fail, 400, "URL is neither a public URL, a data URI nor base64"), mime
 end
 
 local CREATE = {{"model"}, {"GroupId"}, {"Name", "string"}, {"AssetType"}, {"URL"}}
@@ -332,10 +321,9 @@ local CREATE = {{"model"}, {"GroupId"}, {"Name", "string"}, {"AssetType"}, {"URL
 local function create_json(state, req, key, env, now)
   local body = T.decode(req.body)
   if not T.is_object(body) then return fail(400, "request body must be a JSON object") end
-  local bad = checked(body, CREATE) or check_model(body.model)
-  if bad then return bad end
-  local group, err = own_group(state, body.GroupId, key)
-  if not group then return err end
+  T.fit(anyfast, body, CREATE)
+  check_model(body.model)
+  local group = own_group(state, body.GroupId, key)
   local t = body.AssetType
   if not MODEL_OF[t] then return fail(400, "AssetType must be one of Image, Video, Audio") end
   local model = T.present(body.model) and body.model or "volc-asset"
@@ -344,8 +332,7 @@ local function create_json(state, req, key, env, now)
   end
   local u = body.URL
   if type(u) ~= "string" or u == "" then return fail(400, "URL is required") end
-  local bytes, berr, mime = inline_bytes(u, t)
-  if berr then return berr end
+  local bytes, mime = inline_bytes(u, t)
   local ext = mime and mime:match("/([%w]+)") or EXT_OF[t]
   return add_asset(state, env, key, now, {name = T.present(body.Name) and body.Name or "", asset_type = t,
     group = group,
@@ -367,10 +354,8 @@ local function create_multipart(state, req, key, env, now)
   if not file or not file.filename then return fail(400, "file is required: a file part") end
   if #file.data == 0 then return fail(400, "file is empty") end
   local model = f.model and f.model.data
-  local bad = check_model(model)
-  if bad then return bad end
-  local group, err = own_group(state, f.GroupId and f.GroupId.data, key)
-  if not group then return err end
+  check_model(model)
+  local group = own_group(state, f.GroupId and f.GroupId.data, key)
   model = model or "volc-asset"
   local ext = T.extension(file.filename)
   local major = lower(file.content_type or ""):match("^(%a+)/") or ""
@@ -409,7 +394,6 @@ local ASSET_FILTER = {{"GroupIds", "list"},
 
 local function list_assets(state, body, key, _, now)
   local f, sets = filter_of(body, ASSET_FILTER)
-  if not f then return sets end
   local list = T.sorted(state.assets, function(a)
     local g = state.groups[a.group_id]
     return a.owner == key and (not sets.GroupIds or sets.GroupIds[a.group_id])
@@ -468,74 +452,69 @@ local ITEMS = {
 }
 local ORDER_WORD = {[1] = "images", [2] = "videos", [3] = "audios"}
 
--- why one media item would be refused, or nil
+-- refuses a media item the service would refuse
 local function check_media(state, key, it, spec, now)
-  local bad = checked(it, {{"type"}, {it.type}, {"role"}}, "a " .. it.type .. " item")
-  if bad then return bad end
+  checked(it, {{"type"}, {it.type}, {"role"}}, "a " .. it.type .. " item")
   local obj = it[it.type]
   if not T.is_object(obj) or type(obj.url) ~= "string" or obj.url == "" then
-    return fail(400, it.type .. ".url is required")
+    refuse(400, it.type .. ".url is required")
   end
   if not spec.roles[it.role or ""] then
-    return fail(400, "role '" .. tostring(it.role) .. "' is not allowed on " .. it.type .. " items")
+    refuse(400, "role '" .. tostring(it.role) .. "' is not allowed on " .. it.type .. " items")
   end
   local id = obj.url:match("^asset://(.+)$")
   if not id then
     if not obj.url:find("^https?://[^/]") and not obj.url:find("^data:") then
-      return fail(400, it.type .. ".url must be a public URL, a data URI or asset://<ID>")
+      refuse(400, it.type .. ".url must be a public URL, a data URI or asset://<ID>")
     end
-    return nil
+    return
   end
   local a = state.assets[id]
-  if not a or a.owner ~= key then return fail(400, "asset not found: " .. id, "InvalidParameter.AssetNotFound") end
+  if not a or a.owner ~= key then refuse(400, "asset not found: " .. id, "InvalidParameter.AssetNotFound") end
   local st = T.asset_status(a, now)
-  if st ~= "active" then return fail(400, "asset " .. id .. " is " .. T.STATUS[st] .. ", not Active") end
+  if st ~= "active" then refuse(400, "asset " .. id .. " is " .. T.STATUS[st] .. ", not Active") end
   if a.asset_type ~= spec.asset_type then
-    return fail(400, "asset " .. id .. " is an " .. a.asset_type .. ", not for a " .. it.type .. " item")
+    refuse(400, "asset " .. id .. " is an " .. a.asset_type .. ", not for a " .. it.type .. " item")
   end
 end
 
 local function check_content(state, key, content, now)
   local last_order, counts, roles = -1, {}, {}
   for i, it in ipairs(content) do
-    if not T.is_object(it) then return fail(400, "content[" .. i .. "] must be an object") end
+    if not T.is_object(it) then refuse(400, "content[" .. i .. "] must be an object") end
     local spec = ITEMS[it.type]
-    if not spec then return fail(400, "content[" .. i .. "]: unknown type '" .. tostring(it.type) .. "'") end
+    if not spec then refuse(400, "content[" .. i .. "]: unknown type '" .. tostring(it.type) .. "'") end
     if spec.order == 0 then
-      if i ~= 1 then return fail(400, "the text item must come first in content") end
-      local bad = checked(it, {{"type"}, {"text", "string", msg = "text must be a string"}}, "the text item")
-      if bad then return bad end
-      if type(it.text) ~= "string" then return fail(400, "text must be a string") end
+      if i ~= 1 then refuse(400, "the text item must come first in content") end
+      checked(it, {{"type"}, {"text", "string", msg = "text must be a string"}}, "the text item")
+      if type(it.text) ~= "string" then refuse(400, "text must be a string") end
     else
       if spec.order < last_order then
-        return fail(400, "content items must follow the order image -> video -> audio (" ..
+        refuse(400, "content items must follow the order image -> video -> audio (" ..
           ORDER_WORD[spec.order] .. " after " .. ORDER_WORD[last_order] .. ")")
       end
-      local bad = check_media(state, key, it, spec, now)
-      if bad then return bad end
+      check_media(state, key, it, spec, now)
       counts[it.type] = (counts[it.type] or 0) + 1
-      if counts[it.type] > spec.max then return fail(400, "at most " .. spec.max .. " " .. it.type .. " items") end
+      if counts[it.type] > spec.max then refuse(400, "at most " .. spec.max .. " " .. it.type .. " items") end
       roles[it.role] = (roles[it.role] or 0) + 1
     end
     last_order = spec.order
   end
   local frames = (roles.first_frame or 0) + (roles.last_frame or 0)
   if frames > 0 and #content - (content[1].type == "text" and 1 or 0) > frames then
-    return fail(400, "first/last frame items cannot be mixed with reference media")
+    refuse(400, "first/last frame items cannot be mixed with reference media")
   end
   if (roles.first_frame or 0) > 1 or (roles.last_frame or 0) > 1 or (roles.last_frame and not roles.first_frame) then
-    return fail(400, "at most one first_frame, and a last_frame only beside a first_frame")
+    refuse(400, "at most one first_frame, and a last_frame only beside a first_frame")
   end
   if (counts.audio_url or 0) > 0 and (counts.image_url or 0) + (counts.video_url or 0) == 0 then
-    return fail(400, "audio items need an image or a video beside them")
+    refuse(400, "audio items need an image or a video beside them")
   end
 end
 
 local function create_video(state, req, _, env, now, key)
-  local body, err = T.json_body(req, fail, 400)
-  if not body then return err end
-  err = checked(body, VIDEO) or check_content(state, key, body.content, now)
-  if err then return err end
+  local body = req.json
+  check_content(state, key, body.content, now)
   local m = VIDEO_MODELS[body.model]
   if body.duration and body.duration < 4 and body.duration ~= -1 then
     return fail(400, "duration must be an integer of 4-15 seconds")
@@ -616,7 +595,7 @@ anyfast.routes = {
          {{"CallbackURL", "string", msg = "CallbackURL must be an http(s) URL"}}),
   action("GetVisualValidateResult", session_result,
          {{"BytedToken", "string", req = true, msg = "BytedToken is required"}}),
-  {"POST", "/v1/video/generations", create_video, create = true},
+  {"POST", "/v1/video/generations", create_video, body = VIDEO, create = true},
   {"GET", "/v1/video/generations/{id}", get_video},
 }
 

@@ -50,10 +50,9 @@ crun.words = {unknown = "unknown field '%s'", required = "%s is required", type 
 crun.bad_status = 422
 
 local PARAM_WORDS = {unknown = "unknown parameter '%s'", required = "%s is required"}
--- the one query parameter a GET takes, required: its value, or nil and the refusal
+-- the one query parameter a GET takes, required: its value
 local function only_param(req, name)
-  local msg = T.check(req.query, {{name, req = true}}, PARAM_WORDS)
-  return req.query[name], msg and fail(422, msg)
+  return T.fit(crun, req.query, {{name, req = true}}, PARAM_WORDS)[name]
 end
 
 function crun.new(env)
@@ -117,8 +116,7 @@ local function upload(state, req, _, env, now)
 end
 
 local function info(state, req, _, _, now)
-  local id, bad = only_param(req, "asset_id")
-  if bad then return bad end
+  local id = only_param(req, "asset_id")
   local a = state.assets[id]
   if not a then return fail(404, "asset not found: " .. id) end
   return ok(render(a, now))
@@ -139,8 +137,7 @@ local function start_session(state, req, _, env, now)
 end
 
 local function session_result(state, req, _, env, now)
-  local token, bad = only_param(req, "byted_token")
-  if bad then return bad end
+  local token = only_param(req, "byted_token")
   local s = state.sessions[token]
   if not s then return fail(404, "byted_token not found") end
   local st = T.session_state(s, now)
@@ -252,8 +249,7 @@ local FAILURES = {
 }
 
 local function task_info(state, req, _, env)
-  local id, bad = only_param(req, "task_id")
-  if bad then return bad end
+  local id = only_param(req, "task_id")
   local rec = state.tasks[id]
   if not rec then return fail(404, "task not found: " .. id) end
   local st, _, since = tasks.state(rec, env)

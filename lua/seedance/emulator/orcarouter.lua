@@ -43,8 +43,9 @@ function orca.error(status, message, code)
 end
 local fail = orca.error
 
+-- refuses the request (see T.refuse)
 local function invalid(message)
-  return fail(400, message, "InvalidParameter")
+  T.refuse(fail(400, message, "InvalidParameter"))
 end
 
 -- Only documented fields, in their documented casing: `group_id` where `GroupId` is meant is
@@ -57,13 +58,10 @@ orca.json_refused = {content_type = "Content-Type must be application/json", obj
 function orca.refuse(status, msg, rule)
   return fail(status, msg, rule == "required" and "MissingParameter" or nil)
 end
-local function checked(body, schema)
-  local msg, rule = T.check(body, schema, WORDS)
-  return msg and orca.refuse(400, msg, rule)
-end
-local function json_body(req, allow_empty)
+-- the request's JSON object body checked against `schema` (an empty body is `{}` when allowed)
+local function checked_body(req, schema, allow_empty)
   if allow_empty and (req.body == nil or req.body == "") then return {} end
-  return T.json_body(req, fail, 400, orca.json_refused)
+  return T.fit(orca, T.json_body(req, fail, 400, orca.json_refused), schema)
 end
 
 -- Advanced Creation Rights, which the asset library needs and plain video generation does not
@@ -134,10 +132,7 @@ end
 local function update_group(state, req, params, _, now)
   local g = state.groups[params.id]
   if not g then return fail(404, "group not found") end
-  local body, err = json_body(req)
-  if not body then return err end
-  err = checked(body, GROUP)
-  if err then return err end
+  local body = checked_body(req, GROUP)
   local name, description = T.present(body.Name) and body.Name, T.present(body.Description) and body.Description
   if name == "" then return fail(400, "'Name' must not be empty") end
   if not name and not description then return fail(400, "give 'Name' or 'Description'", "MissingParameter") end
@@ -216,10 +211,7 @@ end
 --- Real-person sessions
 
 local function create_session(state, req, _, env, now)
-  local body, err = json_body(req, true)
-  if not body then return err end
-  err = checked(body, {{"return_url", "string"}})
-  if err then return err end
+  local body = checked_body(req, {{"return_url", "string"}}, true)
   local s = T.add(state, "sessions", {status = "pending", ready_at = now + (tonumber(env.config.processing) or 0),
                                       return_url = T.present(body.return_url) and body.return_url or nil},
                   env, now, "session")
@@ -261,7 +253,7 @@ local ITEM_TYPES = {
 local TASK_WORDS = {queued = "queued", running = "running", succeeded = "succeeded", failed = "failed",
                     cancelled = "cancelled", expired = "expired"}
 
--- One media item: nil when fine; counts by type and frame roles are tallied in `n`.
+-- One media item, refused unless fine; counts by type and frame roles are tallied in `n`.
 local function check_item(state, it, i, n, now)
   if not T.is_object(it) or next(it) == nil then return invalid("content[" .. i .. "] must be an object") end
   if it.type == "text" then
@@ -271,7 +263,7 @@ local function check_item(state, it, i, n, now)
   if not spec then return invalid("content[" .. i .. "].type must be image_url, video_url or audio_url") end
   for k in pairs(it) do
     if k ~= "type" and k ~= "role" and k ~= it.type then
-      return fail(400, "unknown parameter 'content[" .. i .. "]." .. tostring(k) .. "'")
+      T.refuse(fail(400, "unknown parameter 'content[" .. i .. "]." .. tostring(k) .. "'"))
     end
   end
   if not spec.roles[it.role] then
@@ -281,7 +273,9 @@ local function check_item(state, it, i, n, now)
   local u = type(media) == "table" and media.url
   if type(u) ~= "string" or u == "" then return invalid("content[" .. i .. "]." .. it.type .. ".url is required") end
   for k in pairs(media) do
-    if k ~= "url" then return fail(400, T.format("unknown parameter 'content[%d].%s.%s'", i, it.type, tostring(k))) end
+    if k ~= "url" then
+      T.refuse(fail(400, T.format("unknown parameter 'content[%d].%s.%s'", i, it.type, tostring(k))))
+    end
   end
   local id = u:match("^asset://(.+)$")
   if id then
@@ -301,8 +295,7 @@ local function check_content(state, content, now)
   if not T.is_array(content) then return invalid("metadata.content must be a list") end
   local n = {rank = 0, image_url = 0, video_url = 0, audio_url = 0}
   for i, it in ipairs(content) do
-    local err = check_item(state, it, i, n, now)
-    if err then return err end
+    check_item(state, it, i, n, now)
   end
   local frames = (n.first_frame or 0) + (n.last_frame or 0)
   if frames > 0 and (n.reference_image or n.reference_video or n.reference_audio) then
@@ -324,10 +317,10 @@ local function create_generation(state, req, _, env, now)
   if not model then return invalid("model '" .. body.model .. "' is not supported") end
   if T.present(meta) then
     if not T.is_object(meta) then return invalid("'metadata' must be an object") end
+    T.fit(orca, meta, META)
     local msg = T.settings_error(meta, model.fast, "the fast model", {"generate_audio", "watermark"})
-    local err = checked(meta, META) or (msg and invalid(msg))
-                or (T.present(meta.content) and check_content(state, meta.content, now))
-    if err then return err end
+    if msg then invalid(msg) end
+    if T.present(meta.content) then check_content(state, meta.content, now) end
   end
   local rec = tasks.new(env, {id = env.new_id("cgt"), prompt = body.prompt, model = body.model, input = body},
                         state, "task\0" .. body.model .. "\0" .. T.encode(body))

@@ -120,8 +120,9 @@ local LISTS = {{"reference_images", 9}, {"reference_videos", 3}, {"reference_aud
 local QUEUE_WORDS = {queued = "IN_QUEUE", running = "IN_PROGRESS", succeeded = "COMPLETED",
                      failed = "COMPLETED", cancelled = "CANCELLED", expired = "EXPIRED"}
 
+-- refuses the request (see T.refuse)
 local function invalid(message)
-  return fail(400, message, "InvalidParameter")
+  T.refuse(fail(400, message, "InvalidParameter"))
 end
 
 -- the record registered upstream as `ark`, deleted or not (a soft delete keeps it)
@@ -131,7 +132,7 @@ local function by_ark_id(state, ark)
   end
 end
 
--- The reference lists as the service checks them; nil when they are fine.
+-- The reference lists as the service checks them: refused unless fine.
 local function check_references(state, body, model, now)
   local n = {}
   for _, l in ipairs(LISTS) do
@@ -140,7 +141,7 @@ local function check_references(state, body, model, now)
     n[field] = T.present(refs) and #refs or 0
     if n[field] > max then return invalid(T.format("'%s' takes at most %d items", field, max)) end
     for _, u in ipairs(T.present(refs) and refs or {}) do
-      if type(u) ~= "string" or u == "" then return fail(400, "'" .. field .. "' must be a list of strings") end
+      if type(u) ~= "string" or u == "" then T.refuse(fail(400, "'" .. field .. "' must be a list of strings")) end
       local ark = u:match("^asset://(.+)$")
       if ark then
         if not model.relay then return invalid("asset:// references are only recognized on the relay models") end
@@ -164,14 +165,10 @@ local function create_task(state, req, params, env, now)
   local model_id = params.owner .. "/" .. params.model
   local model = MODELS[model_id]
   if not model then return fail(404, "model '" .. model_id .. "' not found") end
-  local body, err = T.json_body(req, fail, 400, sunra.json_refused)
-  if not body then return err end
-  local msg = T.check(body, TASK, TASK_WORDS)
-  if msg then return fail(400, msg) end
-  msg = T.settings_error(body, model.fast, "the fast models")
+  local body = T.fit(sunra, T.json_body(req, fail, 400, sunra.json_refused), TASK, TASK_WORDS)
+  local msg = T.settings_error(body, model.fast, "the fast models")
   if msg then return invalid(msg) end
-  err = check_references(state, body, model, now)
-  if err then return err end
+  check_references(state, body, model, now)
   local rec = tasks.new(env, {id = env.new_id("req"), prompt = body.prompt, model = model_id, input = body},
                         state, "task\0" .. model_id .. "\0" .. T.encode(body))
   -- where the client reached this twin (the mount prefix under --provider all)

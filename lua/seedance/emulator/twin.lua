@@ -479,11 +479,13 @@ function T.credential(req, auth)
 end
 
 --- Checks `t` against `schema` (T.check) in the twin's words (or `words`); refuses in the
--- twin's way when it does not fit: `refuse(status, message, rule, field)`, else `error`.
+-- twin's way when it does not fit: `refuse(status, message, rule, field)`, else
+-- `error(status, message)` (the error's own code for the status: not the rule's name).
 function T.fit(twin, t, schema, words)
   local msg, rule, field = T.check(t, schema, words or twin.words)
-  if msg then T.refuse((twin.refuse or twin.error)(twin.bad_status or 400, msg, rule, field)) end
-  return t
+  if not msg then return t end
+  local status = twin.bad_status or 400
+  T.refuse(twin.refuse and twin.refuse(status, msg, rule, field) or twin.error(status, msg))
 end
 
 -- the credential, the guard, the body, then the route (refusals raise, see T.refuse)
