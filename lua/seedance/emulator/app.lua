@@ -30,22 +30,17 @@ local wall_clock = ok_emucore and emucore.now or os.time
 
 local app = {}
 
---- Every provider the emulator may speak, in mount order for "all".
+--- Every provider the emulator speaks, in mount order for "all".
 app.PROVIDERS = {"sunra", "orcarouter", "crun", "anyfast", "piapi", "ark"}
 
 local CONTROL_PATH = "/__emulator/control"
 local FILES_PREFIX = "/__emulator/files/"
 
---- Loads a twin, or returns nil when its module does not exist (yet).
--- A twin that exists but fails to load raises: that is a bug to see.
+--- Loads the twin of one of app.PROVIDERS (seedance.emulator.<name>); nil for another name.
 function app.load_twin(name)
-  local modname = "seedance.emulator." .. name
-  local ok, mod = pcall(require, modname)
-  if ok then return mod end
-  if type(mod) == "string" and mod:find("module '" .. modname .. "' not found", 1, true) then
-    return nil
+  for _, p in ipairs(app.PROVIDERS) do
+    if p == name then return require("seedance.emulator." .. name) end
   end
-  error(mod, 0)
 end
 
 local Server = {}
@@ -120,16 +115,10 @@ function app.new(config_json)
 
   local self = setmetatable({config = cfg, offset = 0, queue = {}}, Server)
 
-  local names
-  if cfg.provider == "all" then names = app.PROVIDERS else names = {cfg.provider} end
   self.mounts = {}
-  for _, name in ipairs(names) do
-    local twin = app.load_twin(name)
-    if twin then
-      self.mounts[#self.mounts + 1] = compile_mount(twin, cfg.provider == "all" and ("/" .. name) or "")
-    elseif cfg.provider ~= "all" then
-      error("no emulator twin for provider '" .. tostring(name) .. "'", 0)
-    end
+  for _, name in ipairs(cfg.provider == "all" and app.PROVIDERS or {cfg.provider}) do
+    local twin = app.load_twin(name) or error("no emulator twin for provider '" .. tostring(name) .. "'", 0)
+    self.mounts[#self.mounts + 1] = compile_mount(twin, cfg.provider == "all" and ("/" .. name) or "")
   end
   self:reset()
   return self
@@ -449,12 +438,11 @@ function ops.fault(self, t)
   t.op = nil
   local bad = options.problem(t, options.FAULT, "fault field", T.null)
   if bad then error(bad, 0) end
-  local f = {
-    match = t.match, status = t.status, retry_after = t.retry_after, count = t.count or 1,
-    delay = t.delay, close = t.close == true, body = t.body, process = t.process == true,
-    truncate = t.truncate, malformed = t.malformed == true, location = t.location,
-  }
-  if f.body == T.null then f.body = nil end
+  local f = {count = t.count or 1, close = t.close == true, process = t.process == true,
+             malformed = t.malformed == true}
+  for k in pairs(options.FAULT) do
+    if f[k] == nil and t[k] ~= T.null then f[k] = t[k] end
+  end
   if f.status == nil and not f.close and f.delay == nil and f.truncate == nil and not f.malformed then
     error("a fault needs one of status, close, delay, truncate, malformed", 0)
   end

@@ -27,6 +27,7 @@
 local T = require "seedance.emulator.twin"
 local url = require "seedance.url"
 local data_plane = require "seedance.emulator.ark_tasks"
+local request_id = data_plane.request_id
 local ok_core, core = pcall(require, "seedance.core")
 
 local iso, floor, lower, format = T.iso, math.floor, string.lower, string.format
@@ -46,10 +47,6 @@ local SIGNED_REQUIRED = {"content-type", "host", "x-content-sha256", "x-date"}
 
 -- error()'s answers (faults, unknown routes) have no state: their ids come from here
 local loose_ids = 0
-
-local function request_id(n, now)
-  return os.date("!%Y%m%d%H%M%S", floor(now)) .. format("%012X", n)
-end
 
 local function envelope(rid, action, status, result, code, message)
   local meta = {RequestId = rid, Action = action or T.null, Version = VERSION, Service = "ark", Region = "cn-beijing",

@@ -83,10 +83,15 @@ local REFERENCE_ROLE = {image = "reference_image", video = "reference_video", au
 
 --- Answers
 
+--- A Volcengine request id: the time stamp and a counter (both planes answer with one).
+function M.request_id(n, now)
+  return os.date("!%Y%m%d%H%M%S", floor(now)) .. format("%012X", n)
+end
+
 local rid = 0
 local function answer(status, body)
   rid = rid + 1
-  return T.json(status, body, {["X-Request-Id"] = os.date("!%Y%m%d%H%M%S") .. format("%012X", rid)})
+  return T.json(status, body, {["X-Request-Id"] = M.request_id(rid, os.time())})
 end
 
 --- An answer in the data plane's error shape.

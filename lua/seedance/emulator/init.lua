@@ -33,16 +33,10 @@ local function check_options(opts)
   return opts
 end
 
--- The providers a given `provider` option serves, checked against the twins
--- that exist: asking for one that does not is misuse, and raises.
+-- The providers a given `provider` option serves: asking for one without a twin is misuse,
+-- and raises.
 local function providers_for(name)
-  if name == "all" then
-    local list = {}
-    for _, p in ipairs(app.PROVIDERS) do
-      if app.load_twin(p) then list[#list + 1] = p end
-    end
-    return list
-  end
+  if name == "all" then return app.PROVIDERS end
   if not app.load_twin(name) then
     error("seedance.emulator.start: unknown provider '" .. tostring(name) .. "'", 3)
   end
