@@ -319,9 +319,7 @@ end
 local CREATE = {{"model"}, {"GroupId"}, {"Name", "string"}, {"AssetType"}, {"URL"}}
 
 local function create_json(state, req, key, env, now)
-  local body = T.decode(req.body)
-  if not T.is_object(body) then return fail(400, "request body must be a JSON object") end
-  T.fit(anyfast, body, CREATE)
+  local body = T.fit(anyfast, T.json_body(req, fail), CREATE)
   check_model(body.model)
   local group = own_group(state, body.GroupId, key)
   local t = body.AssetType

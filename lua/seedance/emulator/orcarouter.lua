@@ -94,12 +94,11 @@ local function new_group(state, env, now, name, description, group_type)
                env, now, "group")
 end
 
--- Reads page_number/page_size and answers the shared list envelope, newest first.
+-- Reads page_number/page_size and answers the shared list envelope (`list`: newest first).
 local function paged(q, list, render, now)
   local page, size = T.positive_int(q.page_number, 1), T.positive_int(q.page_size, 10)
   if not page then return fail(400, "'page_number' must be a positive integer") end
   if not size or size > 100 then return fail(400, "'page_size' must be between 1 and 100") end
-  table.sort(list, function(a, b) return a.seq > b.seq end)
   return T.json(200, T.page(list, page, size, function(x) return render(x, now) end,
                             {"Items", "TotalCount", "PageNumber", "PageSize"}))
 end
@@ -125,7 +124,7 @@ local function list_groups(state, req, _, _, now)
   local name = q.name ~= "" and q.name or nil
   local list = T.sorted(state.groups, function(g)
     return g.group_type == want and (not name or find(g.name, name, 1, true))
-  end)
+  end, true)
   return paged(q, list, render_group, now)
 end
 
@@ -198,7 +197,7 @@ local function list_assets(state, req, _, _, now)
   local gid = q.group_id ~= "" and q.group_id or nil
   local list = T.sorted(state.assets, function(a)
     return (not gid or a.group_id == gid) and (not wanted or wanted[T.STATUS[T.asset_status(a, now)]])
-  end)
+  end, true)
   return paged(q, list, render_asset, now)
 end
 
