@@ -167,6 +167,30 @@ describe("the scheduler (manual clock)", function()
     e:close()
   end)
 
+  it("reads as many list pages as its own pending objects fill, past max_pages", function()
+    local e = engine()
+    local g = {}
+    for k, v in pairs(GET) do g[k] = v end
+    g.list = { urls = { "http://svc.test/list?page={page}" }, items = "items", id = "id", status = "status",
+               total = "total", page_size = 2, max_pages = 2, threshold = 1, first = 1, max = 4 }
+    local cls = e:poll_class(g)
+    for i = 1, 6 do e:poll_add(cls, "a" .. i, "processing", nil, false) end
+    e:advance(e:next_due())
+    local out = sent(e)
+    -- six pending at two a page: three pages, though max_pages is 2
+    assert.equal(3, #out)
+    table.sort(out, function(a, b) return a.url < b.url end)
+    for i, r in ipairs(out) do
+      assert.equal("http://svc.test/list?page=" .. i, r.url)
+      assert.same({}, answer(e, r, 200, ('{"items":[{"id":"a%d","status":"processing"},' ..
+        '{"id":"a%d","status":"processing"}],"total":6}'):format(2 * i - 1, 2 * i)))
+    end
+    -- every one was on a page: none is fetched alone
+    assert.same({}, sent(e))
+    assert.equal(6, e:poll_count())
+    e:close()
+  end)
+
   it("fetches alone what no list names, and drops an unheld object after max_age", function()
     local e = engine()
     local g = {}

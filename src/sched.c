@@ -612,11 +612,22 @@ static int missing(sd_pclass *c)
     return n;
 }
 
+/* The most pages one listing of a round reads: max_pages guards against a list without
+ * end, but never below what the class's own pending objects fill. Cut shorter, the
+ * objects on the pages past the cap (the oldest, lists being newest first) would count as
+ * gone from the list and be fetched with one GET each, every round: 10,000 pending
+ * assets at 100 a page and a cap of 50 made 5,000 GETs a round. */
+static int page_cap(const sd_pclass *c)
+{
+    int own = (c->count + c->page_size - 1) / c->page_size;
+    return own > c->max_pages ? own : c->max_pages;
+}
+
 static int pages_for(const sd_pclass *c, int n)
 {
-    int w = (n + c->page_size - 1) / c->page_size;
+    int w = (n + c->page_size - 1) / c->page_size, cap = page_cap(c);
     if (w < 1) w = 1;
-    return w > c->max_pages ? c->max_pages : w;
+    return w > cap ? cap : w;
 }
 
 static void round_start(sd_engine *e, sd_pclass *c)
@@ -720,10 +731,10 @@ static void page_answer(sd_engine *e, sd_round *rd, sd_request *r)
             /* the list says how many pages it has: ask for the rest side by side, unless
              * fetching the objects still unaccounted for one by one is cheaper */
             double pages = ceil(total / c->page_size);
-            int need = pages > c->max_pages ? c->max_pages : (int)pages;
+            int cap = page_cap(c), need = pages > cap ? cap : (int)pages;
             if (need > rd->want && (rd->phase == 0 || need - rd->want <= left)) rd->want = need;
         } else if (left > 0 && t < 0 && sd_json_size(&s->json, items) >= c->page_size && page == rd->want &&
-                   rd->want < c->max_pages) {
+                   rd->want < page_cap(c)) {
             rd->want++; /* no total: a full page may have another after it */
         }
     }
