@@ -33,3 +33,15 @@ void sd_buf_free(sd_buf *b)
     b->p = NULL;
     b->len = b->cap = 0;
 }
+
+char *sd_strndup(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+char *sd_strdup(const char *s) { return s ? sd_strndup(s, strlen(s)) : NULL; }

@@ -1,4 +1,5 @@
-/* buf.h: a growable byte buffer with a hard cap, for response bodies and headers. */
+/* buf.h: a growable byte buffer with a hard cap, for response bodies and headers, and the
+ * string copies the core makes. */
 #ifndef SEEDANCE_BUF_H
 #define SEEDANCE_BUF_H
 
@@ -13,5 +14,10 @@ typedef struct sd_buf {
 int sd_buf_append(sd_buf *b, const char *data, size_t n, size_t limit);
 void sd_buf_reset(sd_buf *b);
 void sd_buf_free(sd_buf *b);
+
+/* A NUL-terminated malloc'd copy of n bytes of s (NULL when out of memory). */
+char *sd_strndup(const char *s, size_t n);
+/* A malloc'd copy of s; NULL for NULL (or when out of memory). */
+char *sd_strdup(const char *s);
 
 #endif

@@ -7,23 +7,12 @@
 #include <string.h>
 
 #include "clock.h"
+#include "buf.h"
 #include "engine.h"
 #include "sched.h"
 
 #define SLOT_BITS 22u
 #define SLOT_MASK ((1u << SLOT_BITS) - 1u)
-
-static char *dup_n(const char *s, size_t n)
-{
-    char *p = malloc(n + 1);
-    if (p) {
-        memcpy(p, s, n);
-        p[n] = '\0';
-    }
-    return p;
-}
-
-static char *dup_s(const char *s) { return s ? dup_n(s, strlen(s)) : NULL; }
 
 const char *sd_errkind_name(sd_errkind k)
 {
@@ -81,7 +70,7 @@ static sd_host *host_get(sd_engine *e, const char *name)
     e->hosts = h;
     h = &e->hosts[e->nhosts];
     memset(h, 0, sizeof *h);
-    h->name = dup_s(name);
+    h->name = sd_strdup(name);
     if (h->name == NULL) return NULL;
     e->nhosts++;
     return h;
@@ -97,7 +86,7 @@ static char *url_host(const char *url)
     at = memchr(p, '@', (size_t)(end - p));
     if (at) p = at + 1;
     if (end == p) return NULL;
-    return dup_n(p, (size_t)(end - p));
+    return sd_strndup(p, (size_t)(end - p));
 }
 
 /* ---- lifecycle ---- */
@@ -106,9 +95,9 @@ int sd_engine_init(sd_engine *e, const sd_config *cfg, const sd_driver *drv, cha
 {
     memset(e, 0, sizeof *e);
     e->cfg = *cfg;
-    e->cfg.ca_file = dup_s(cfg->ca_file);
-    e->cfg.ca_path = dup_s(cfg->ca_path);
-    e->cfg.user_agent = dup_s(cfg->user_agent);
+    e->cfg.ca_file = sd_strdup(cfg->ca_file);
+    e->cfg.ca_path = sd_strdup(cfg->ca_path);
+    e->cfg.user_agent = sd_strdup(cfg->user_agent);
     e->rng = cfg->seed ? cfg->seed : ((uint64_t)(sd_walltime() * 1e6) ^ (uint64_t)(uintptr_t)e) | 1u;
     e->drv = drv;
     e->generation = 1;
@@ -307,8 +296,8 @@ sd_request *sd_engine_submit_owned(sd_engine *e, const sd_submit *s, struct sd_p
     r->h.tm.idx = SD_HEAP_NONE;
     r->poll = p;
     r->owned = p != NULL;
-    r->method = dup_s(s->method ? s->method : "GET");
-    r->url = dup_s(s->url);
+    r->method = sd_strdup(s->method ? s->method : "GET");
+    r->url = sd_strdup(s->url);
     r->host = url_host(s->url);
     if (r->host == NULL) {
         snprintf(err, errlen, "URL has no host");
@@ -316,16 +305,16 @@ sd_request *sd_engine_submit_owned(sd_engine *e, const sd_submit *s, struct sd_p
         return NULL;
     }
     if (s->body) {
-        r->body = dup_n(s->body, s->body_len);
+        r->body = sd_strndup(s->body, s->body_len);
         r->body_len = s->body_len;
         if (r->body == NULL) goto oom;
     }
-    r->file = dup_s(s->file);
+    r->file = sd_strdup(s->file);
     if (s->n_headers > 0) {
         r->headers = calloc((size_t)s->n_headers, sizeof *r->headers);
         if (r->headers == NULL) goto oom;
         for (i = 0; i < s->n_headers; i++) {
-            r->headers[i] = dup_s(s->headers[i]);
+            r->headers[i] = sd_strdup(s->headers[i]);
             if (r->headers[i] == NULL) goto oom;
             r->n_headers++;
         }

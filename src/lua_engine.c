@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "lua_engine.h"
+#include "lua_opts.h"
 #include "sched.h"
 
 #define ENGINE_MT "seedance.engine"
@@ -39,54 +40,6 @@ sd_engine *sd_check_engine(lua_State *L, int i)
     return &check_engine(L, i)->e;
 }
 
-/* Raise on option names we do not know: a typo must not silently mean "default". */
-static void check_keys(lua_State *L, int t, const char *const *allowed, const char *what)
-{
-    lua_pushnil(L);
-    while (lua_next(L, t) != 0) {
-        const char *const *a;
-        int ok = 0;
-        if (lua_type(L, -2) == LUA_TSTRING) {
-            const char *k = lua_tostring(L, -2);
-            for (a = allowed; *a; a++)
-                if (strcmp(*a, k) == 0) ok = 1;
-            if (!ok) luaL_error(L, "%s: unknown option '%s'", what, k);
-        } else {
-            luaL_error(L, "%s: option names must be strings", what);
-        }
-        lua_pop(L, 1);
-    }
-}
-
-static double opt_num(lua_State *L, int t, const char *k, double def)
-{
-    double v = def;
-    int ty = sd_getfield(L, t, k);
-    if (ty == LUA_TNUMBER) v = lua_tonumber(L, -1);
-    else if (ty != LUA_TNIL) luaL_error(L, "option '%s' must be a number", k);
-    lua_pop(L, 1);
-    return v;
-}
-
-static const char *opt_str(lua_State *L, int t, const char *k)
-{
-    const char *v = NULL;
-    int ty = sd_getfield(L, t, k);
-    if (ty == LUA_TSTRING) v = lua_tostring(L, -1);
-    else if (ty != LUA_TNIL) luaL_error(L, "option '%s' must be a string", k);
-    lua_pop(L, 1); /* the table still holds the string, so v stays valid */
-    return v;
-}
-
-static int opt_bool(lua_State *L, int t, const char *k, int def)
-{
-    int v = def, ty = sd_getfield(L, t, k);
-    if (ty == LUA_TBOOLEAN) v = lua_toboolean(L, -1);
-    else if (ty != LUA_TNIL) luaL_error(L, "option '%s' must be a boolean", k);
-    lua_pop(L, 1);
-    return v;
-}
-
 static const char *const engine_opts[] = {"connect_timeout", "timeout", "retries", "backoff_base",
                                           "backoff_max", "max_retry_after", "max_per_host", "max_body",
                                           "verify_tls", "ca_file", "ca_path", "user_agent", "seed",
@@ -101,27 +54,27 @@ static int l_engine(lua_State *L)
     char err[256] = "";
     if (lua_isnoneornil(L, 1)) lua_newtable(L);
     luaL_checktype(L, 1, LUA_TTABLE);
-    check_keys(L, 1, engine_opts, "engine");
+    sd_opt_check_keys(L, 1, engine_opts, "engine");
     memset(&cfg, 0, sizeof cfg);
-    cfg.connect_timeout = opt_num(L, 1, "connect_timeout", 10);
-    cfg.timeout = opt_num(L, 1, "timeout", 60);
-    cfg.retries = (int)opt_num(L, 1, "retries", 2);
-    cfg.backoff_base = opt_num(L, 1, "backoff_base", 0.5);
-    cfg.backoff_max = opt_num(L, 1, "backoff_max", 8);
-    cfg.max_retry_after = opt_num(L, 1, "max_retry_after", 60);
-    cfg.max_per_host = (int)opt_num(L, 1, "max_per_host", 32);
-    cfg.max_body = (size_t)opt_num(L, 1, "max_body", 8.0 * 1024 * 1024);
-    cfg.verify_tls = opt_bool(L, 1, "verify_tls", 1);
-    cfg.ca_file = (char *)opt_str(L, 1, "ca_file");
-    cfg.ca_path = (char *)opt_str(L, 1, "ca_path");
-    cfg.user_agent = (char *)opt_str(L, 1, "user_agent");
-    cfg.seed = (uint64_t)opt_num(L, 1, "seed", 0);
+    cfg.connect_timeout = sd_opt_num(L, 1, "connect_timeout", 10, "engine");
+    cfg.timeout = sd_opt_num(L, 1, "timeout", 60, "engine");
+    cfg.retries = (int)sd_opt_num(L, 1, "retries", 2, "engine");
+    cfg.backoff_base = sd_opt_num(L, 1, "backoff_base", 0.5, "engine");
+    cfg.backoff_max = sd_opt_num(L, 1, "backoff_max", 8, "engine");
+    cfg.max_retry_after = sd_opt_num(L, 1, "max_retry_after", 60, "engine");
+    cfg.max_per_host = (int)sd_opt_num(L, 1, "max_per_host", 32, "engine");
+    cfg.max_body = (size_t)sd_opt_num(L, 1, "max_body", 8.0 * 1024 * 1024, "engine");
+    cfg.verify_tls = sd_opt_bool(L, 1, "verify_tls", 1, "engine");
+    cfg.ca_file = (char *)sd_opt_str(L, 1, "ca_file", "engine");
+    cfg.ca_path = (char *)sd_opt_str(L, 1, "ca_path", "engine");
+    cfg.user_agent = (char *)sd_opt_str(L, 1, "user_agent", "engine");
+    cfg.seed = (uint64_t)sd_opt_num(L, 1, "seed", 0, "engine");
     {
-        const char *clk = opt_str(L, 1, "clock");
+        const char *clk = sd_opt_str(L, 1, "clock", "engine");
         if (clk && strcmp(clk, "manual") == 0) cfg.manual_clock = 1;
         else if (clk && strcmp(clk, "monotonic") != 0) luaL_error(L, "option 'clock' must be \"monotonic\" or \"manual\"");
     }
-    drv = opt_str(L, 1, "driver");
+    drv = sd_opt_str(L, 1, "driver", "engine");
     if (drv && strcmp(drv, "external") == 0) d = &sd_driver_external;
     else if (drv && strcmp(drv, "curl") != 0) luaL_error(L, "option 'driver' must be \"curl\" or \"external\"");
     if (cfg.max_per_host < 1) luaL_error(L, "option 'max_per_host' must be at least 1");
@@ -150,46 +103,37 @@ void sd_read_submit(lua_State *L, int t, sd_submit *sp, const char **hdrs, int *
     int i, n;
     size_t blen = 0;
     luaL_checktype(L, t, LUA_TTABLE);
-    check_keys(L, t, submit_opts, "submit");
+    sd_opt_check_keys(L, t, submit_opts, "submit");
     memset(&s, 0, sizeof s);
-    s.method = opt_str(L, t, "method");
-    s.url = opt_str(L, t, "url");
+    s.method = sd_opt_str(L, t, "method", "submit");
+    s.url = sd_opt_str(L, t, "url", "submit");
     if (s.url == NULL) luaL_error(L, "submit: 'url' is required");
     if (strlen(s.url) > SD_MAX_URL) luaL_error(L, "submit: 'url' over %d bytes", SD_MAX_URL);
     if (sd_getfield(L, t, "body") == LUA_TSTRING) s.body = lua_tolstring(L, -1, &blen);
-    else if (!lua_isnil(L, -1)) luaL_error(L, "option 'body' must be a string");
+    else if (!lua_isnil(L, -1)) luaL_error(L, "submit: option 'body' must be a string");
     lua_pop(L, 1);
     s.body_len = blen;
-    s.file = opt_str(L, t, "file");
-    s.timeout = opt_num(L, t, "timeout", 0);
-    s.deadline = opt_num(L, t, "deadline", 0);
-    s.delay = opt_num(L, t, "delay", 0);
-    s.retries = (int)opt_num(L, t, "retries", -1);
-    s.resume = opt_bool(L, t, "resume", 0);
-    s.max_body = (size_t)opt_num(L, t, "max_body", 0);
-    s.idempotent = opt_bool(L, t, "idempotent", s.method == NULL || strcmp(s.method, "GET") == 0 ||
+    s.file = sd_opt_str(L, t, "file", "submit");
+    s.timeout = sd_opt_num(L, t, "timeout", 0, "submit");
+    s.deadline = sd_opt_num(L, t, "deadline", 0, "submit");
+    s.delay = sd_opt_num(L, t, "delay", 0, "submit");
+    s.retries = (int)sd_opt_num(L, t, "retries", -1, "submit");
+    s.resume = sd_opt_bool(L, t, "resume", 0, "submit");
+    s.max_body = (size_t)sd_opt_num(L, t, "max_body", 0, "submit");
+    s.idempotent = sd_opt_bool(L, t, "idempotent", s.method == NULL || strcmp(s.method, "GET") == 0 ||
                                                     strcmp(s.method, "HEAD") == 0 ||
-                                                    strcmp(s.method, "DELETE") == 0);
-    s.follow = opt_bool(L, t, "follow", 0);
-    if (sd_getfield(L, t, "headers") == LUA_TTABLE) {
-        n = (int)lua_rawlen(L, -1);
-        if (n > 64) luaL_error(L, "submit: at most 64 headers");
-        for (i = 0; i < n; i++) {
-            lua_rawgeti(L, -1, i + 1);
-            if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "submit: headers must be \"Name: value\" strings");
-            hdrs[i] = lua_tostring(L, -1);
-            lua_pop(L, 1); /* still anchored by the headers table */
-            if (strchr(hdrs[i], '\n') || strchr(hdrs[i], '\r')) luaL_error(L, "submit: header contains a line break");
-            /* a megabyte key or id would be sent slowly and refused (or mislabelled by curl) */
-            if (strlen(hdrs[i]) > SD_MAX_HEADER_LINE)
-                luaL_error(L, "submit: a header line over %d bytes", SD_MAX_HEADER_LINE);
-        }
-        s.headers = hdrs;
-        s.n_headers = n;
-    } else if (!lua_isnil(L, -1)) {
-        luaL_error(L, "option 'headers' must be a list of strings");
+                                                    strcmp(s.method, "DELETE") == 0,
+                               "submit");
+    s.follow = sd_opt_bool(L, t, "follow", 0, "submit");
+    n = sd_opt_strings(L, t, "headers", hdrs, 64, "submit");
+    for (i = 0; i < n; i++) {
+        if (strchr(hdrs[i], '\n') || strchr(hdrs[i], '\r')) luaL_error(L, "submit: header contains a line break");
+        /* a megabyte key or id would be sent slowly and refused (or mislabelled by curl) */
+        if (strlen(hdrs[i]) > SD_MAX_HEADER_LINE)
+            luaL_error(L, "submit: a header line over %d bytes", SD_MAX_HEADER_LINE);
     }
-    lua_pop(L, 1);
+    s.headers = n > 0 ? hdrs : NULL;
+    s.n_headers = n;
     if (sd_getfield(L, t, "retry_on") == LUA_TTABLE) {
         n = (int)lua_rawlen(L, -1);
         for (i = 0; i < n && i < 8; i++) {
@@ -438,17 +382,17 @@ static int l_feed(lua_State *L)
     const char *s;
     size_t len;
     luaL_checktype(L, 3, LUA_TTABLE);
-    check_keys(L, 3, feed_opts, "feed");
+    sd_opt_check_keys(L, 3, feed_opts, "feed");
     if (r == NULL || r->state != SD_ACTIVE) {
         lua_pushboolean(L, 0); /* cancelled meanwhile, or unknown: nothing to do */
         return 1;
     }
-    r->status = (long)opt_num(L, 3, "status", 0);
-    s = opt_str(L, 3, "error");
+    r->status = (long)sd_opt_num(L, 3, "status", 0, "feed");
+    s = sd_opt_str(L, 3, "error", "feed");
     if (s) {
         r->err = errkind_from(s);
-        snprintf(r->errmsg, sizeof r->errmsg, "%s", opt_str(L, 3, "message") ? opt_str(L, 3, "message") : s);
-        r->sent = opt_bool(L, 3, "sent", r->err != SD_ERR_CONNECT);
+        snprintf(r->errmsg, sizeof r->errmsg, "%s", sd_opt_str(L, 3, "message", "feed") ? sd_opt_str(L, 3, "message", "feed") : s);
+        r->sent = sd_opt_bool(L, 3, "sent", r->err != SD_ERR_CONNECT, "feed");
     } else {
         r->sent = 1;
     }
@@ -527,17 +471,13 @@ int sd_open_engine(lua_State *L)
                                        {"next_due", l_next_due}, {"collect", l_collect}, {"cancel", l_cancel},
                                        {"outbox", l_outbox}, {"progress", l_progress},   {"feed", l_feed},       {"stats", l_stats},
                                        {"close", l_close},     {NULL, NULL}};
+    static const luaL_Reg meta[] = {{"__gc", l_close}, {"__close", l_close}, {"__tostring", l_tostring}, {NULL, NULL}};
     if (luaL_newmetatable(L, ENGINE_MT)) {
         lua_newtable(L);
         sd_setfuncs(L, methods, 0);
         sd_setfuncs(L, sd_sched_methods, 0);
         lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, l_close);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, l_close);
-        lua_setfield(L, -2, "__close");
-        lua_pushcfunction(L, l_tostring);
-        lua_setfield(L, -2, "__tostring");
+        sd_setfuncs(L, meta, 0);
     }
     lua_pop(L, 1);
     lua_pushcfunction(L, l_engine);

@@ -6,6 +6,7 @@
 
 #include "compat.h"
 #include "lua_engine.h"
+#include "lua_opts.h"
 #include "sched.h"
 
 static int l_now(lua_State *L)
@@ -56,48 +57,6 @@ static int l_fired(lua_State *L)
 
 /* ---- scheduler ---- */
 
-static const char *field_str(lua_State *L, int t, const char *k)
-{
-    const char *v = NULL;
-    int ty = sd_getfield(L, t, k);
-    if (ty == LUA_TSTRING) v = lua_tostring(L, -1);
-    else if (ty != LUA_TNIL) luaL_error(L, "poll_class: '%s' must be a string", k);
-    lua_pop(L, 1); /* anchored by the table */
-    return v;
-}
-
-static double field_num(lua_State *L, int t, const char *k, double def)
-{
-    double v = def;
-    int ty = sd_getfield(L, t, k);
-    if (ty == LUA_TNUMBER) v = lua_tonumber(L, -1);
-    else if (ty != LUA_TNIL) luaL_error(L, "poll_class: '%s' must be a number", k);
-    lua_pop(L, 1);
-    if (v != v) luaL_error(L, "poll_class: '%s' is NaN", k);
-    return v;
-}
-
-/* A list of strings at t[k] into v (at most max), anchored by the table; returns the count. */
-static int field_list(lua_State *L, int t, const char *k, const char **v, int max)
-{
-    int n = 0, i;
-    int ty = sd_getfield(L, t, k);
-    if (ty == LUA_TTABLE) {
-        n = (int)lua_rawlen(L, -1);
-        if (n > max) luaL_error(L, "poll_class: at most %d entries in '%s'", max, k);
-        for (i = 0; i < n; i++) {
-            lua_rawgeti(L, -1, i + 1);
-            if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "poll_class: '%s' must be a list of strings", k);
-            v[i] = lua_tostring(L, -1);
-            lua_pop(L, 1);
-        }
-    } else if (ty != LUA_TNIL) {
-        luaL_error(L, "poll_class: '%s' must be a list of strings", k);
-    }
-    lua_pop(L, 1);
-    return n;
-}
-
 /* eng:poll_class{url_pre=, url_post=, headers={}, status=, progress=, first=, max=, factor=,
  *                jitter=, max_age=, timeout=, list={urls={pending, moved...}, items=, id=,
  *                status=, total=, page_size=, threshold=, fanout=, max_pages=, first=, max=}} */
@@ -110,33 +69,33 @@ static int l_poll_class(lua_State *L)
     int cls;
     luaL_checktype(L, 2, LUA_TTABLE);
     memset(&s, 0, sizeof s);
-    s.url_pre = field_str(L, 2, "url_pre");
-    s.url_post = field_str(L, 2, "url_post");
-    s.n_headers = field_list(L, 2, "headers", hdrs, 64);
+    s.url_pre = sd_opt_str(L, 2, "url_pre", "poll_class");
+    s.url_post = sd_opt_str(L, 2, "url_post", "poll_class");
+    s.n_headers = sd_opt_strings(L, 2, "headers", hdrs, 64, "poll_class");
     s.headers = hdrs;
-    s.status_path = field_str(L, 2, "status");
-    s.progress_path = field_str(L, 2, "progress");
-    s.first = field_num(L, 2, "first", 2);
-    s.max = field_num(L, 2, "max", 15);
-    s.factor = field_num(L, 2, "factor", 1.5);
-    s.jitter = field_num(L, 2, "jitter", 0.2);
-    s.max_age = field_num(L, 2, "max_age", 1800);
-    s.timeout = field_num(L, 2, "timeout", 0);
+    s.status_path = sd_opt_str(L, 2, "status", "poll_class");
+    s.progress_path = sd_opt_str(L, 2, "progress", "poll_class");
+    s.first = sd_opt_num(L, 2, "first", 2, "poll_class");
+    s.max = sd_opt_num(L, 2, "max", 15, "poll_class");
+    s.factor = sd_opt_num(L, 2, "factor", 1.5, "poll_class");
+    s.jitter = sd_opt_num(L, 2, "jitter", 0.2, "poll_class");
+    s.max_age = sd_opt_num(L, 2, "max_age", 1800, "poll_class");
+    s.timeout = sd_opt_num(L, 2, "timeout", 0, "poll_class");
     if (!(s.first > 0)) return luaL_error(L, "poll_class: 'first' must be positive");
     if (sd_getfield(L, 2, "list") == LUA_TTABLE) {
         int t = lua_gettop(L);
-        s.items_path = field_str(L, t, "items");
-        s.item_id = field_str(L, t, "id");
-        s.item_status = field_str(L, t, "status");
-        s.total_path = field_str(L, t, "total");
-        s.n_statuses = field_list(L, t, "urls", statuses, 8);
+        s.items_path = sd_opt_str(L, t, "items", "poll_class");
+        s.item_id = sd_opt_str(L, t, "id", "poll_class");
+        s.item_status = sd_opt_str(L, t, "status", "poll_class");
+        s.total_path = sd_opt_str(L, t, "total", "poll_class");
+        s.n_statuses = sd_opt_strings(L, t, "urls", statuses, 8, "poll_class");
         s.statuses = statuses;
-        s.page_size = (int)field_num(L, t, "page_size", 100);
-        s.threshold = (int)field_num(L, t, "threshold", 3);
-        s.fanout = (int)field_num(L, t, "fanout", 16);
-        s.max_pages = (int)field_num(L, t, "max_pages", 50);
-        s.list_first = field_num(L, t, "first", 1);
-        s.list_max = field_num(L, t, "max", 4);
+        s.page_size = (int)sd_opt_num(L, t, "page_size", 100, "poll_class");
+        s.threshold = (int)sd_opt_num(L, t, "threshold", 3, "poll_class");
+        s.fanout = (int)sd_opt_num(L, t, "fanout", 16, "poll_class");
+        s.max_pages = (int)sd_opt_num(L, t, "max_pages", 50, "poll_class");
+        s.list_first = sd_opt_num(L, t, "first", 1, "poll_class");
+        s.list_max = sd_opt_num(L, t, "max", 4, "poll_class");
     }
     cls = sd_sched_class(e, &s, err, sizeof err);
     lua_pop(L, 1);

@@ -708,6 +708,8 @@ const luaL_Reg sd_object_functions[] = {{"object_new", l_object_new},
 
 void sd_open_objects(lua_State *L)
 {
+    static const luaL_Reg META[] = {{"__gc", l_gc},         {"__close", l_close}, {"__tostring", l_tostring},
+                                    {"__eq", l_eq},         {"__pairs", l_pairs}, {NULL, NULL}};
     size_t i;
     int k;
     lua_getfield(L, LUA_REGISTRYINDEX, "seedance.object.fields");
@@ -742,16 +744,7 @@ void sd_open_objects(lua_State *L)
             lua_pushvalue(L, -2);
             lua_pushcclosure(L, l_newindex, 2);
             lua_setfield(L, -2, "__newindex");
-            lua_pushcfunction(L, l_gc);
-            lua_setfield(L, -2, "__gc");
-            lua_pushcfunction(L, l_close);
-            lua_setfield(L, -2, "__close");
-            lua_pushcfunction(L, l_tostring);
-            lua_setfield(L, -2, "__tostring");
-            lua_pushcfunction(L, l_eq);
-            lua_setfield(L, -2, "__eq");
-            lua_pushcfunction(L, l_pairs);
-            lua_setfield(L, -2, "__pairs");
+            sd_setfuncs(L, META, 0);
         }
         lua_pop(L, 1);
     }

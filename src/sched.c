@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "json.h"
 #include "sched.h"
 
@@ -53,27 +54,6 @@ typedef struct sd_sched {
     sd_json json;
     int polls;
 } sd_sched;
-
-static char *dup_s(const char *s)
-{
-    size_t n;
-    char *p;
-    if (s == NULL) return NULL;
-    n = strlen(s);
-    p = malloc(n + 1);
-    if (p) memcpy(p, s, n + 1);
-    return p;
-}
-
-static char *dup_n(const char *s, size_t n)
-{
-    char *p = malloc(n + 1);
-    if (p) {
-        memcpy(p, s, n);
-        p[n] = '\0';
-    }
-    return p;
-}
 
 static sd_sched *sched_of(sd_engine *e)
 {
@@ -166,7 +146,7 @@ static char **dup_list(const char **v, int n)
     int i;
     if (out == NULL) return NULL;
     for (i = 0; i < n; i++)
-        if ((out[i] = dup_s(v[i])) == NULL) return out; /* caller checks the last */
+        if ((out[i] = sd_strdup(v[i])) == NULL) return out; /* caller checks the last */
     return out;
 }
 
@@ -189,10 +169,10 @@ int sd_sched_class(sd_engine *e, const sd_pclass_spec *sp, char *err, size_t err
     c = calloc(1, sizeof *c);
     if (c == NULL) goto oom;
     s->cls[s->ncls] = c;
-    c->url_pre = dup_s(sp->url_pre);
-    c->url_post = dup_s(sp->url_post ? sp->url_post : "");
-    c->status_path = dup_s(sp->status_path);
-    c->progress_path = dup_s(sp->progress_path);
+    c->url_pre = sd_strdup(sp->url_pre);
+    c->url_post = sd_strdup(sp->url_post ? sp->url_post : "");
+    c->status_path = sd_strdup(sp->status_path);
+    c->progress_path = sd_strdup(sp->progress_path);
     c->headers = dup_list(sp->headers, sp->n_headers);
     c->n_headers = sp->n_headers;
     c->first = sp->first;
@@ -201,10 +181,10 @@ int sd_sched_class(sd_engine *e, const sd_pclass_spec *sp, char *err, size_t err
     c->jitter = sp->jitter >= 0 && sp->jitter < 1 ? sp->jitter : 0;
     c->max_age = sp->max_age;
     c->timeout = sp->timeout;
-    c->items_path = dup_s(sp->items_path);
-    c->item_id = dup_s(sp->item_id);
-    c->item_status = dup_s(sp->item_status);
-    c->total_path = dup_s(sp->total_path);
+    c->items_path = sd_strdup(sp->items_path);
+    c->item_id = sd_strdup(sp->item_id);
+    c->item_status = sd_strdup(sp->item_status);
+    c->total_path = sd_strdup(sp->total_path);
     c->statuses = dup_list(sp->statuses, sp->n_statuses);
     c->n_statuses = sp->n_statuses;
     c->page_size = sp->page_size > 0 ? sp->page_size : 100;
@@ -325,7 +305,7 @@ static int set_status(sd_poll *p, const char *w, size_t n)
 {
     char *v;
     if (p->status && strlen(p->status) == n && memcmp(p->status, w, n) == 0) return 0;
-    v = dup_n(w, n);
+    v = sd_strndup(w, n);
     if (v == NULL) return 0;
     free(p->status);
     p->status = v;
@@ -346,8 +326,8 @@ double sd_sched_add(sd_engine *e, int cls, const char *id, const char *status, d
     p->h.tm.type = SD_TM_POLL;
     p->h.tm.idx = SD_HEAP_NONE;
     p->cls = cls;
-    p->id = dup_s(id);
-    p->status = dup_s(status);
+    p->id = sd_strdup(id);
+    p->status = sd_strdup(status);
     p->progress = progress;
     p->p_v = p->p_t = NAN;
     p->interval = c->first;
@@ -446,6 +426,19 @@ static char *poll_url(const sd_pclass *c, const char *id)
     return u;
 }
 
+/* A GET of `url` with the class's headers and timeout, retried by the engine as any GET. */
+static void get_of(const sd_pclass *c, const char *url, sd_submit *sub)
+{
+    memset(sub, 0, sizeof *sub);
+    sub->method = "GET";
+    sub->url = url;
+    sub->headers = (const char **)c->headers;
+    sub->n_headers = c->n_headers;
+    sub->timeout = c->timeout;
+    sub->retries = -1;
+    sub->idempotent = 1;
+}
+
 static void poll_fire(sd_engine *e, sd_poll *p)
 {
     sd_pclass *c = e->sched->cls[p->cls];
@@ -459,14 +452,7 @@ static void poll_fire(sd_engine *e, sd_poll *p)
         return;
     }
     u = poll_url(c, p->id);
-    memset(&sub, 0, sizeof sub);
-    sub.method = "GET";
-    sub.url = u;
-    sub.headers = (const char **)c->headers;
-    sub.n_headers = c->n_headers;
-    sub.timeout = c->timeout;
-    sub.retries = -1;
-    sub.idempotent = 1;
+    get_of(c, u, &sub);
     p->req = u ? sd_engine_submit_owned(e, &sub, p, err, sizeof err) : NULL;
     free(u);
     if (p->req == NULL) plan(e, p, fmin(p->interval * c->factor, c->max));
@@ -576,14 +562,7 @@ static void page_launch(sd_engine *e, sd_pclass *c)
         sd_request *r;
         char err[128];
         char *u = list_url(c, rd->next_page, rd->phase);
-        memset(&sub, 0, sizeof sub);
-        sub.method = "GET";
-        sub.url = u;
-        sub.headers = (const char **)c->headers;
-        sub.n_headers = c->n_headers;
-        sub.timeout = c->timeout;
-        sub.retries = -1;
-        sub.idempotent = 1;
+        get_of(c, u, &sub);
         r = u ? sd_engine_submit_owned(e, &sub, NULL, err, sizeof err) : NULL;
         free(u);
         if (r == NULL) {
@@ -718,10 +697,10 @@ static void page_answer(sd_engine *e, sd_round *rd, sd_request *r)
             rd->changed = 1;
             if (ev == NULL) continue;
             if (sd_json_span(&s->json, k, &from, &to) == 0) {
-                ev->item = dup_n(r->resp_body.p + from, to - from);
+                ev->item = sd_strndup(r->resp_body.p + from, to - from);
                 ev->item_len = to - from;
             }
-            ev->word = dup_n(w, wn);
+            ev->word = sd_strndup(w, wn);
         }
     }
     {
