@@ -39,6 +39,7 @@ build = {
         "src/heap.c",
         "src/json.c",
         "src/lua_engine.c",
+        "src/lua_opts.c",
         "src/lua_sched.c",
         "src/object.c",
         "src/probe/probe.c",

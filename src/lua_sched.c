@@ -156,9 +156,46 @@ static int l_poll_submit(lua_State *L)
     return 1;
 }
 
-static const char *const EVENT_NAMES[] = {"changed", "error", "item", "ended", "build"};
+static const char *const EVENT_NAMES[] = {"changed", "error", "item", "ended", "build", "trace"};
 
-/* eng:poll_events() -> {{key=, event=, result=, item=, status=, settle=}, ...}, oldest first */
+/* A TRACE event's record: {method=, url=, headers={...}} for a request sent, with
+ * status=, error=, message=, body=, attempts=, elapsed= once it is answered. */
+static void push_trace(lua_State *L, const sd_ptrace *t)
+{
+    const char *ek = sd_errkind_name(t->err);
+    int i;
+    lua_createtable(L, 0, 9);
+    lua_pushstring(L, t->method);
+    lua_setfield(L, -2, "method");
+    lua_pushstring(L, t->url);
+    lua_setfield(L, -2, "url");
+    lua_createtable(L, t->n_headers, 0);
+    for (i = 0; i < t->n_headers; i++) {
+        lua_pushstring(L, t->headers[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "headers");
+    if (!t->answer) return;
+    if (t->status > 0) {
+        sd_pushint(L, t->status);
+        lua_setfield(L, -2, "status");
+    }
+    if (ek) {
+        lua_pushstring(L, ek);
+        lua_setfield(L, -2, "error");
+        lua_pushstring(L, t->errmsg[0] ? t->errmsg : ek);
+        lua_setfield(L, -2, "message");
+    }
+    lua_pushlstring(L, t->body, t->body_len);
+    lua_setfield(L, -2, "body");
+    sd_pushint(L, t->attempts);
+    lua_setfield(L, -2, "attempts");
+    lua_pushnumber(L, t->elapsed);
+    lua_setfield(L, -2, "elapsed");
+}
+
+/* eng:poll_events() -> {{key=, event=, result=, item=, status=, settle=, sent=|answered=}, ...},
+ * oldest first (sent and answered: trace records, see push_trace) */
 static int l_poll_events(lua_State *L)
 {
     sd_engine *e = sd_check_engine(L, 1);
@@ -187,6 +224,10 @@ static int l_poll_events(lua_State *L)
             lua_pushboolean(L, 1);
             lua_setfield(L, -2, "settle");
         }
+        if (ev[i].trace) {
+            push_trace(L, ev[i].trace);
+            lua_setfield(L, -2, ev[i].trace->answer ? "answered" : "sent");
+        }
         lua_rawseti(L, -2, (int)i + 1);
     }
     /* everything is copied out: nothing can raise from here on */
@@ -194,9 +235,17 @@ static int l_poll_events(lua_State *L)
         if (ev[i].r) sd_request_free(e, ev[i].r);
         free(ev[i].item);
         free(ev[i].word);
+        sd_ptrace_free(ev[i].trace);
     }
     sd_sched_events_clear(e);
     return 1;
+}
+
+/* eng:poll_trace(on): the scheduler's own requests and answers become "trace" events */
+static int l_poll_trace(lua_State *L)
+{
+    sd_sched_trace(sd_check_engine(L, 1), lua_toboolean(L, 2));
+    return 0;
 }
 
 static int l_poll_count(lua_State *L)
@@ -227,4 +276,5 @@ const luaL_Reg sd_sched_methods[] = {{"busy", l_busy},{"now", l_now},
                                      {"poll_submit", l_poll_submit},
                                      {"poll_events", l_poll_events},
                                      {"poll_count", l_poll_count},
+                                     {"poll_trace", l_poll_trace},
                                      {NULL, NULL}};

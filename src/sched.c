@@ -52,7 +52,7 @@ typedef struct sd_sched {
     sd_pevent *ev;
     size_t nev, capev;
     sd_json json;
-    int polls;
+    int polls, trace;
 } sd_sched;
 
 static sd_sched *sched_of(sd_engine *e)
@@ -85,6 +85,60 @@ static sd_pevent *event_new(sd_sched *s, double key, sd_event_kind kind)
     ev->key = key;
     ev->kind = kind;
     return ev;
+}
+
+/* ---- tracing (SEEDANCE_DEBUG) ---- */
+
+void sd_sched_trace(sd_engine *e, int on)
+{
+    sd_sched *s = sched_of(e);
+    if (s) s->trace = on != 0;
+}
+
+void sd_ptrace_free(sd_ptrace *t)
+{
+    int i;
+    if (t == NULL) return;
+    free(t->method);
+    free(t->url);
+    for (i = 0; i < t->n_headers; i++) free(t->headers[i]);
+    free(t->headers);
+    free(t->errmsg);
+    free(t->body);
+    free(t);
+}
+
+/* A TRACE event for r, sent (answer 0) or answered (1); nothing when tracing is off. The
+ * whole body is copied: Lua scrubs secrets before it cuts the body short. */
+static void trace(sd_engine *e, double key, const sd_request *r, int answer)
+{
+    sd_sched *s = e->sched;
+    sd_ptrace *t;
+    sd_pevent *ev;
+    int i;
+    if (s == NULL || !s->trace || (t = calloc(1, sizeof *t)) == NULL) return;
+    t->answer = answer;
+    t->method = sd_strdup(r->method);
+    t->url = sd_strdup(r->url);
+    t->headers = r->n_headers > 0 ? calloc((size_t)r->n_headers, sizeof *t->headers) : NULL;
+    for (i = 0; t->headers && i < r->n_headers; i++)
+        if ((t->headers[t->n_headers] = sd_strdup(r->headers[i])) != NULL) t->n_headers++;
+    if (answer) {
+        t->status = r->status;
+        t->err = r->err;
+        t->errmsg = sd_strdup(r->errmsg);
+        t->body = sd_strndup(r->resp_body.p ? r->resp_body.p : "", r->resp_body.len);
+        t->body_len = r->resp_body.len;
+        t->attempts = r->attempts;
+        t->elapsed = sd_engine_now(e) - r->started;
+    }
+    ev = event_new(s, key, SD_EV_TRACE);
+    if (ev == NULL || t->method == NULL || t->url == NULL || (answer && (t->errmsg == NULL || t->body == NULL))) {
+        if (ev) s->nev--; /* the newest event: take it back */
+        sd_ptrace_free(t);
+        return;
+    }
+    ev->trace = t;
 }
 
 /* ---- the id table of a class ---- */
@@ -456,6 +510,7 @@ static void poll_fire(sd_engine *e, sd_poll *p)
     p->req = u ? sd_engine_submit_owned(e, &sub, p, err, sizeof err) : NULL;
     free(u);
     if (p->req == NULL) plan(e, p, fmin(p->interval * c->factor, c->max));
+    else trace(e, p->h.id, p->req, 0);
 }
 
 int sd_sched_submit(sd_engine *e, double key, const sd_submit *sub, char *err, size_t errlen)
@@ -467,6 +522,7 @@ int sd_sched_submit(sd_engine *e, double key, const sd_submit *sub, char *err, s
     }
     if (p->req) return 0;
     p->req = sd_engine_submit_owned(e, sub, p, err, errlen);
+    if (p->req) trace(e, key, p->req, 0);
     return p->req ? 0 : -1;
 }
 
@@ -572,6 +628,7 @@ static void page_launch(sd_engine *e, sd_pclass *c)
         r->round = rd;
         r->owned = 1;
         r->page = rd->next_page;
+        trace(e, 0, r, 0);
         rd->next_page++;
         rd->outstanding++;
     }
@@ -749,6 +806,7 @@ void sd_sched_collect(sd_engine *e)
         }
         *pp = r->next;
         r->next = NULL;
+        trace(e, r->poll ? r->poll->h.id : 0, r, 1);
         if (r->poll) poll_answer(e, r->poll, r);
         else if (r->round) page_answer(e, r->round, r);
         else sd_request_free(e, r); /* a poll dropped meanwhile: an answer nobody wants */
@@ -796,6 +854,7 @@ void sd_sched_close(sd_engine *e)
         free(c);
     }
     for (k = 0; k < s->nev; k++) {
+        sd_ptrace_free(s->ev[k].trace);
         free(s->ev[k].item);
         free(s->ev[k].word);
         if (s->ev[k].r) sd_request_free(e, s->ev[k].r);

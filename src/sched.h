@@ -29,7 +29,22 @@ typedef struct sd_pclass_spec {
     double list_first, list_max;
 } sd_pclass_spec;
 
-typedef enum { SD_EV_CHANGED, SD_EV_ERROR, SD_EV_ITEM, SD_EV_ENDED, SD_EV_BUILD } sd_event_kind;
+typedef enum { SD_EV_CHANGED, SD_EV_ERROR, SD_EV_ITEM, SD_EV_ENDED, SD_EV_BUILD, SD_EV_TRACE } sd_event_kind;
+
+/* TRACE (only while sd_sched_trace is on, for SEEDANCE_DEBUG): a request the scheduler sent
+ * or the answer it read, copied, since an unchanged answer never reaches Lua otherwise. */
+typedef struct sd_ptrace {
+    int answer; /* 0: sent; 1: answered */
+    char *method, *url;
+    char **headers; /* as sent: Lua redacts them before they are written anywhere */
+    int n_headers;
+    long status;
+    sd_errkind err;
+    char *errmsg, *body;
+    size_t body_len;
+    int attempts;
+    double elapsed;
+} sd_ptrace;
 
 typedef struct sd_pevent {
     double key;
@@ -39,6 +54,7 @@ typedef struct sd_pevent {
     size_t item_len;
     char *word;
     int settle;      /* CHANGED: C could not read the status; Lua reports it (sd_sched_seen) */
+    sd_ptrace *trace; /* TRACE */
 } sd_pevent;
 
 /* A class index, or -1 (err says why). */
@@ -54,6 +70,9 @@ int sd_sched_hold(sd_engine *e, double key, int delta);
 int sd_sched_seen(sd_engine *e, double key, const char *status, double progress);
 /* A BUILD event's request, built by Lua. */
 int sd_sched_submit(sd_engine *e, double key, const sd_submit *s, char *err, size_t errlen);
+/* Trace the scheduler's own requests (on: nonzero) as TRACE events. */
+void sd_sched_trace(sd_engine *e, int on);
+void sd_ptrace_free(sd_ptrace *t);
 /* Events for Lua, oldest first; the caller takes ownership of each event's r and item. */
 sd_pevent *sd_sched_events(sd_engine *e, size_t *n);
 void sd_sched_events_clear(sd_engine *e);

@@ -25,8 +25,9 @@ local function head(s, n, extra)
   return errors.scrub(s, extra):sub(1, n)
 end
 
---- Log a request about to be submitted.
-function M.request(client, req)
+--- Log a request about to be submitted (`tag`: a word after the line, "poll" for the
+-- scheduler's own requests).
+function M.request(client, req, tag)
   local hs = {}
   for _, h in ipairs(req.headers or {}) do
     local name, value = h:match("^([^:]+):%s*(.*)$")
@@ -35,18 +36,28 @@ function M.request(client, req)
   end
   local extra = errors.header_secrets(req.headers)
   local body = req.body and (" body " .. #req.body .. " B: " .. head(req.body, 300, extra)) or ""
-  emit(("seedance[%s] > %s %s [%s]%s"):format(client.provider, req.method or "GET", req.url,
-                                             table.concat(hs, "; "), body), extra)
+  emit(("seedance[%s] > %s %s [%s]%s%s"):format(client.provider, req.method or "GET", req.url,
+                                               table.concat(hs, "; "), body, tag and (" (" .. tag .. ")") or ""), extra)
   return core.now()
 end
 
---- Log the outcome of a request started at `t0`.
-function M.result(client, req, r, t0)
+--- Log the outcome of a request started at `t0` (`tag` as for `request`).
+function M.result(client, req, r, t0, tag)
   local extra = errors.header_secrets(req.headers)
   local what = r.error and ("error " .. r.error .. ": " .. tostring(r.message)) or ("HTTP " .. tostring(r.status))
   local body = r.body and (" body " .. #r.body .. " B: " .. head(r.body, 300, extra)) or ""
-  emit(("seedance[%s] < %s %s: %s in %.3f s, %d attempt(s)%s"):format(client.provider, req.method or "GET",
-    req.url, what, core.now() - t0, r.attempts or 0, body), extra)
+  emit(("seedance[%s] < %s %s: %s in %.3f s, %d attempt(s)%s%s"):format(client.provider, req.method or "GET",
+    req.url, what, core.now() - t0, r.attempts or 0, body, tag and (" (" .. tag .. ")") or ""), extra)
+end
+
+--- Log one request the C scheduler sent itself, or its answer: a "trace" event of
+-- eng:poll_events() (`sent` or `answered`: method, url, headers, and once answered status
+-- or error, body, attempts, elapsed). Such a request never passes through the client's
+-- own request path, and an unchanged answer never reaches Lua otherwise.
+function M.poll(client, ev)
+  if ev.sent then return M.request(client, ev.sent, "poll") end
+  local a = ev.answered
+  return M.result(client, a, a, core.now() - a.elapsed, "poll")
 end
 
 return M

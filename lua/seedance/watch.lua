@@ -5,6 +5,7 @@
 -- Each kind's shape is data the dialect declares (`poll`, `list_pending`); a request the
 -- scheduler cannot build itself (a signed plane) is built here when it is due.
 -- @module seedance.watch
+local debug_log = require "seedance.debug"
 local http = require "seedance.http"
 local json = require "seedance.json"
 local object = require "seedance.object"
@@ -24,8 +25,11 @@ local PAGE = "987654321"
 
 --- The watcher of one client (the client makes it on first use).
 function M.new(client)
-  return setmetatable({ client = client, core = client.engine.core, states = {}, by_key = {}, listeners = {},
-                        classes = { asset = {}, task = {}, session = {} }, dynamic = {}, n = 0 }, M)
+  local self = setmetatable({ client = client, core = client.engine.core, states = {}, by_key = {}, listeners = {},
+                              classes = { asset = {}, task = {}, session = {} }, dynamic = {}, n = 0 }, M)
+  -- SEEDANCE_DEBUG: the requests the scheduler sends itself are logged like the client's
+  if client.debug then self.core:poll_trace(true) end
+  return self
 end
 
 -- what is kept per polled object: three slots of an array (ten thousand pending objects
@@ -207,6 +211,7 @@ end
 
 -- One event from the scheduler (see sched.h).
 function M:_event(ev)
+  if ev.event == "trace" then return debug_log.poll(self.client, ev) end
   local st = self.by_key[ev.key]
   if not st then return end
   local obj, client = st[OBJ], self.client
