@@ -37,7 +37,8 @@ describe("SEEDANCE_DEBUG", function()
     assert.is_string(id, out)
     id = id:gsub("%-", "%%-") -- a pattern from here on
     assert.matches("X%-API%-Key: %[REDACTED%]", out:match("[^\n]*/api/v1/asset/" .. id .. " [^\n]*%(poll%)"))
-    assert.matches("< GET [^\n]-/api/v1/asset/" .. id .. ": HTTP 200 in [%d.]+ s, 1 attempt%(s%) body [^\n]-%(poll%)", out)
+    assert.matches("< GET [^\n]-/api/v1/asset/" .. id ..
+                   ": HTTP 200 in [%d.]+ s, 1 attempt%(s%) body [^\n]-%(poll%)", out)
     assert.is_nil(out:find(KEY, 1, true), "the key shows in the log")
   end)
 
