@@ -2,6 +2,14 @@
 -- every time it sends one is asserted exactly, with no wall clock involved.
 local core = require "seedance.core"
 
+-- an object as the scheduler polls it: the id, status word and progress it starts from
+-- (the scheduler reads them from the object's C struct)
+local function obj(id, raw_status, progress)
+  local o = core.object_new("task", {})
+  o:_assign({ id = id, raw_status = raw_status, progress = progress })
+  return o
+end
+
 local function engine(seed)
   return assert(core.engine({ driver = "external", clock = "manual", seed = seed or 7 }))
 end
@@ -26,7 +34,7 @@ describe("the scheduler (manual clock)", function()
   it("looks after the first interval, with the class's URL and headers", function()
     local e = engine()
     local cls = e:poll_class(GET)
-    e:poll_add(cls, "a/1", "processing", nil, false)
+    e:poll_add(cls, obj("a/1", "processing", nil), false)
     assert.same({}, sent(e))
     assert.equal(2, e:next_due())
     e:advance(1.999)
@@ -42,7 +50,8 @@ describe("the scheduler (manual clock)", function()
 
   it("keeps an unchanged answer in C and backs off by the factor up to the cap", function()
     local e = engine()
-    local key = e:poll_add(e:poll_class(GET), "a1", "processing", nil, false)
+    local a1 = obj("a1", "processing", nil)
+    local key = e:poll_add(e:poll_class(GET), a1, false)
     local waits = {}
     for i = 1, 7 do
       e:advance(e:next_due())
@@ -58,8 +67,19 @@ describe("the scheduler (manual clock)", function()
     local ev = answer(e, sent(e)[1], 200, '{"data":{"status":"active"}}')
     assert.equal(1, #ev)
     assert.same({ key, "changed", 200 }, { ev[1].key, ev[1].event, ev[1].result.status })
+    assert.equal(a1, ev[1].obj)
     assert.equal('{"data":{"status":"active"}}', ev[1].result.body)
     assert.equal(2, e:next_due())
+    -- the status word compared is the object's own: until Lua applies the change, the same
+    -- answer is a change again; once applied, it stays in C
+    e:advance(e:next_due())
+    assert.equal(1, #answer(e, sent(e)[1], 200, '{"data":{"status":"active"}}'))
+    a1:_assign({ raw_status = "active" })
+    e:advance(e:next_due())
+    assert.same({}, answer(e, sent(e)[1], 200, '{"data":{"status":"active"}}'))
+    assert.equal(key, e:poll_key(a1))
+    assert.is_true(e:poll_remove(key))
+    assert.is_nil(e:poll_key(a1))
     e:close()
   end)
 
@@ -72,7 +92,7 @@ describe("the scheduler (manual clock)", function()
     local lo, hi = math.huge, 0
     for i = 1, 300 do
       local f = engine(i)
-      f:poll_add(f:poll_class(g), "x", nil, nil, false)
+      f:poll_add(f:poll_class(g), obj("x", nil, nil), false)
       local d = f:next_due()
       lo, hi = math.min(lo, d), math.max(hi, d)
       f:close()
@@ -81,11 +101,11 @@ describe("the scheduler (manual clock)", function()
     assert.is_true(hi - lo > 0.5, "jitter spreads the delays")
     -- the same seed gives the same delays
     local a, b = engine(99), engine(99)
-    a:poll_add(a:poll_class(g), "x", nil, nil, false)
-    b:poll_add(b:poll_class(g), "x", nil, nil, false)
+    a:poll_add(a:poll_class(g), obj("x", nil, nil), false)
+    b:poll_add(b:poll_class(g), obj("x", nil, nil), false)
     assert.equal(a:next_due(), b:next_due())
     a:close(); b:close()
-    e:poll_add(cls, "y", nil, nil, true)
+    e:poll_add(cls, obj("y", nil, nil), true)
     assert.is_true(e:next_due() <= 1.2, "a fresh object is looked at after half the first interval")
     e:close()
   end)
@@ -95,7 +115,7 @@ describe("the scheduler (manual clock)", function()
     local g = {}
     for k, v in pairs(GET) do g[k] = v end
     g.first, g.max = 10, 30
-    e:poll_add(e:poll_class(g), "t1", "running", 0, false)
+    e:poll_add(e:poll_class(g), obj("t1", "running", 0), false)
     e:advance(e:next_due())
     answer(e, sent(e)[1], 200, '{"data":{"status":"running","progress":20}}')
     assert.equal(10, e:next_due())
@@ -112,7 +132,7 @@ describe("the scheduler (manual clock)", function()
 
   it("honours Retry-After on a failed look and tells Lua of the failure", function()
     local e = engine()
-    local key = e:poll_add(e:poll_class(GET), "a1", "processing", nil, false)
+    local key = e:poll_add(e:poll_class(GET), obj("a1", "processing", nil), false)
     e:advance(2)
     local out = sent(e)
     assert.is_true(e:feed(out[1].id, { status = 503, headers = { ["retry-after"] = "7" },
@@ -142,7 +162,7 @@ describe("the scheduler (manual clock)", function()
                threshold = 1, first = 1, max = 4 }
     local cls = e:poll_class(g)
     local keys = {}
-    for i = 1, 3 do keys["a" .. i] = e:poll_add(cls, "a" .. i, "processing", nil, false) end
+    for i = 1, 3 do keys["a" .. i] = e:poll_add(cls, obj("a" .. i, "processing", nil), false) end
     e:advance(e:next_due())
     local out = sent(e)
     -- three pending, two a page: two pages of the pending status at once
@@ -174,7 +194,7 @@ describe("the scheduler (manual clock)", function()
     g.list = { urls = { "http://svc.test/list?page={page}" }, items = "items", id = "id", status = "status",
                total = "total", page_size = 2, max_pages = 2, threshold = 1, first = 1, max = 4 }
     local cls = e:poll_class(g)
-    for i = 1, 6 do e:poll_add(cls, "a" .. i, "processing", nil, false) end
+    for i = 1, 6 do e:poll_add(cls, obj("a" .. i, "processing", nil), false) end
     e:advance(e:next_due())
     local out = sent(e)
     -- six pending at two a page: three pages, though max_pages is 2
@@ -199,8 +219,8 @@ describe("the scheduler (manual clock)", function()
     g.list = { urls = { "http://svc.test/list?page={page}" }, items = "items", id = "id", status = "status",
                threshold = 2, first = 1, max = 4 }
     local cls = e:poll_class(g)
-    local k1 = e:poll_add(cls, "a1", "processing", nil, false)
-    e:poll_add(cls, "a2", "processing", nil, false)
+    local k1 = e:poll_add(cls, obj("a1", "processing", nil), false)
+    e:poll_add(cls, obj("a2", "processing", nil), false)
     -- the round comes at the list's pace (1 s); a1, added before there were enough for a
     -- list, keeps its own timer until its first look
     e:advance(e:next_due())

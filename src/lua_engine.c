@@ -452,6 +452,7 @@ static int l_close(lua_State *L)
     if (le->open) {
         le->open = 0;
         sd_engine_close(&le->e);
+        sd_sched_unanchor(L, &le->e);
     }
     return 0;
 }

@@ -12,4 +12,6 @@ void sd_push_result(lua_State *L, sd_request *r);
 void sd_read_submit(lua_State *L, int t, sd_submit *s, const char **hdrs, int *retry_on);
 /* The scheduler's and the clock's methods (lua_sched.c), added to the engine's. */
 extern const luaL_Reg sd_sched_methods[];
+/* Drops the table anchoring engine e's polled objects (lua_sched.c); on close. */
+void sd_sched_unanchor(lua_State *L, sd_engine *e);
 #endif

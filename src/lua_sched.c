@@ -7,6 +7,7 @@
 #include "compat.h"
 #include "lua_engine.h"
 #include "lua_opts.h"
+#include "object.h"
 #include "sched.h"
 
 static int l_now(lua_State *L)
@@ -104,23 +105,97 @@ static int l_poll_class(lua_State *L)
     return 1;
 }
 
-/* eng:poll_add(cls, id, status_word|nil, progress|nil, fresh) -> key */
+/* The table that anchors the polled objects of engine e (in the registry, keyed by the
+ * engine's address; dropped when the engine closes, see sd_sched_unanchor): one array
+ * slot per polled object, which is all Lua keeps per object. */
+static int push_anchors(lua_State *L, sd_engine *e)
+{
+    lua_pushlightuserdata(L, e);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    if (lua_istable(L, -1)) return lua_gettop(L);
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushlightuserdata(L, e);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    return lua_gettop(L);
+}
+
+void sd_sched_unanchor(lua_State *L, sd_engine *e)
+{
+    lua_pushlightuserdata(L, e);
+    lua_pushnil(L);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
+static void release(lua_State *L, sd_engine *e, int ref)
+{
+    if (ref <= 0) return;
+    push_anchors(L, e);
+    luaL_unref(L, -1, ref);
+    lua_pop(L, 1);
+}
+
+/* eng:poll_add(cls, obj, fresh[, watched]) -> key: poll obj (an asset, session or task with
+ * an id); `watched`: the number the class's progress path is compared with (the object's
+ * progress when absent; a dialect may watch another field, Sunra its queue position) */
 static int l_poll_add(lua_State *L)
 {
     sd_engine *e = sd_check_engine(L, 1);
-    int cls = (int)luaL_checkinteger(L, 2);
-    const char *id = luaL_checkstring(L, 3), *st = luaL_optstring(L, 4, NULL);
-    double prog = lua_type(L, 5) == LUA_TNUMBER ? lua_tonumber(L, 5) : NAN, key;
+    int cls = (int)luaL_checkinteger(L, 2), ref, t;
+    sd_object *o = sd_object_check(L, 3);
+    double key, watched;
     if (cls < 0 || cls >= sd_sched_nclasses(e)) return luaL_argerror(L, 2, "no such poll class");
-    key = sd_sched_add(e, cls, id, st, prog, lua_toboolean(L, 6));
-    if (key < 0) return luaL_error(L, "out of memory");
+    if (sd_object_id(o, NULL) == NULL) return luaL_argerror(L, 3, "the object has no id");
+    if (sd_object_poll(o) != 0 && sd_sched_info(e, sd_object_poll(o), NULL, NULL))
+        return luaL_argerror(L, 3, "the object is polled already");
+    t = push_anchors(L, e);
+    lua_pushvalue(L, 3);
+    ref = luaL_ref(L, t);
+    if (lua_type(L, 5) == LUA_TNUMBER) watched = lua_tonumber(L, 5);
+    else if (!lua_isnone(L, 5) || !sd_object_progress(o, &watched)) watched = NAN;
+    key = sd_sched_add(e, cls, o, ref, watched, lua_toboolean(L, 4));
+    if (key < 0) {
+        luaL_unref(L, t, ref);
+        return luaL_error(L, "out of memory");
+    }
     sd_pushint(L, key);
     return 1;
 }
 
+/* eng:poll_remove(key) -> true when it was polled */
 static int l_poll_remove(lua_State *L)
 {
-    lua_pushboolean(L, sd_sched_remove(sd_check_engine(L, 1), luaL_checknumber(L, 2)));
+    sd_engine *e = sd_check_engine(L, 1);
+    double key = luaL_checknumber(L, 2);
+    int ref;
+    if (!sd_sched_info(e, key, &ref, NULL)) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    sd_sched_remove(e, key);
+    release(L, e, ref);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* eng:poll_key(obj) -> the key of obj's poll on this engine, or nil */
+static int l_poll_key(lua_State *L)
+{
+    sd_engine *e = sd_check_engine(L, 1);
+    sd_object *o = sd_object_check(L, 2);
+    double key = sd_object_poll(o);
+    if (key != 0 && sd_sched_info(e, key, NULL, NULL)) sd_pushint(L, key);
+    else lua_pushnil(L);
+    return 1;
+}
+
+/* eng:poll_class_of(key) -> the class it is polled in, or nil */
+static int l_poll_class_of(lua_State *L)
+{
+    int cls;
+    if (sd_sched_info(sd_check_engine(L, 1), luaL_checknumber(L, 2), NULL, &cls)) sd_pushint(L, cls);
+    else lua_pushnil(L);
     return 1;
 }
 
@@ -130,11 +205,12 @@ static int l_poll_hold(lua_State *L)
     return 1;
 }
 
+/* eng:poll_seen(key, changed, progress|nil): after a "settle" event */
 static int l_poll_seen(lua_State *L)
 {
     sd_engine *e = sd_check_engine(L, 1);
     double prog = lua_type(L, 4) == LUA_TNUMBER ? lua_tonumber(L, 4) : NAN;
-    lua_pushboolean(L, sd_sched_seen(e, luaL_checknumber(L, 2), luaL_optstring(L, 3, NULL), prog));
+    lua_pushboolean(L, sd_sched_seen(e, luaL_checknumber(L, 2), lua_toboolean(L, 3), prog));
     return 1;
 }
 
@@ -194,18 +270,23 @@ static void push_trace(lua_State *L, const sd_ptrace *t)
     lua_setfield(L, -2, "elapsed");
 }
 
-/* eng:poll_events() -> {{key=, event=, result=, item=, status=, settle=, sent=|answered=}, ...},
- * oldest first (sent and answered: trace records, see push_trace) */
+/* eng:poll_events() -> {{key=, obj=, event=, result=, item=, status=, settle=,
+ * sent=|answered=}, ...}, oldest first (sent and answered: trace records, see push_trace) */
 static int l_poll_events(lua_State *L)
 {
     sd_engine *e = sd_check_engine(L, 1);
     size_t n, i;
     sd_pevent *ev = sd_sched_events(e, &n);
+    int anchors = push_anchors(L, e);
     lua_createtable(L, (int)n, 0);
     for (i = 0; i < n; i++) {
         lua_createtable(L, 0, 5);
         sd_pushint(L, ev[i].key);
         lua_setfield(L, -2, "key");
+        if (ev[i].ref > 0) {
+            lua_rawgeti(L, anchors, ev[i].ref);
+            lua_setfield(L, -2, "obj");
+        }
         lua_pushstring(L, EVENT_NAMES[ev[i].kind]);
         lua_setfield(L, -2, "event");
         if (ev[i].r) {
@@ -232,6 +313,7 @@ static int l_poll_events(lua_State *L)
     }
     /* everything is copied out: nothing can raise from here on */
     for (i = 0; i < n; i++) {
+        if (ev[i].release) luaL_unref(L, anchors, ev[i].ref);
         if (ev[i].r) sd_request_free(e, ev[i].r);
         free(ev[i].item);
         free(ev[i].word);
@@ -271,6 +353,8 @@ const luaL_Reg sd_sched_methods[] = {{"busy", l_busy},{"now", l_now},
                                      {"poll_class", l_poll_class},
                                      {"poll_add", l_poll_add},
                                      {"poll_remove", l_poll_remove},
+                                     {"poll_key", l_poll_key},
+                                     {"poll_class_of", l_poll_class_of},
                                      {"poll_hold", l_poll_hold},
                                      {"poll_seen", l_poll_seen},
                                      {"poll_submit", l_poll_submit},

@@ -42,6 +42,7 @@ struct sd_object {
     uint32_t blen;
     char *block;
     double num[N_COUNT];
+    double poll; /* the scheduler's key for it, 0 when not polled */
 };
 
 static const char *const KIND_NAME[SD_NKINDS] = {"asset", "group", "session", "task"};
@@ -201,6 +202,10 @@ int sd_object_progress(const sd_object *o, double *p)
     *p = o->num[N_PROGRESS];
     return 1;
 }
+
+double sd_object_poll(const sd_object *o) { return o->poll; }
+
+void sd_object_set_poll(sd_object *o, double key) { o->poll = key; }
 
 int sd_object_set_status(sd_object *o, const char *s, size_t len)
 {

@@ -56,4 +56,10 @@ int sd_object_set_raw_status(sd_object *o, const char *s, size_t len);
 int sd_object_set_progress(sd_object *o, double p);
 void sd_object_clear_progress(sd_object *o);
 
+/* The key of the scheduler's poll of this object (0: not polled): the scheduler sets it
+ * when it starts polling the object and clears it when it stops, so Lua finds an object's
+ * poll without a table of its own. */
+double sd_object_poll(const sd_object *o);
+void sd_object_set_poll(sd_object *o, double key);
+
 #endif

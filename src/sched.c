@@ -1,6 +1,7 @@
 /* sched.c: the poll scheduler (see sched.h).
- * Each pending object is an sd_poll: its key for Lua, its id, the last status word and
- * progress seen, its current interval. Polls back off (x factor up to max) while nothing
+ * Each pending object is an sd_poll: its key for Lua, the object itself (its id and status
+ * word are read from the object's C struct, object.h, never copied), the progress last
+ * seen, its current interval. Polls back off (x factor up to max) while nothing
  * changes and snap back to the first interval when something does; a task that reports
  * progress is looked at when its progress says it will finish; every delay carries
  * jitter so thousands of objects never poll in lockstep; a server's Retry-After wins. */
@@ -11,6 +12,7 @@
 
 #include "buf.h"
 #include "json.h"
+#include "object.h"
 #include "sched.h"
 
 typedef struct sd_poll {
@@ -18,7 +20,8 @@ typedef struct sd_poll {
     int cls, holds;
     unsigned in_round : 1, settling : 1, dead : 1;
     uint32_t hash, seen;
-    char *id, *status;
+    int ref;        /* where Lua anchors the object (lua_sched.c) */
+    sd_object *obj; /* alive while anchored */
     double progress, p_v, p_t, interval, since;
     sd_request *req;
     struct sd_poll *hnext;
@@ -70,7 +73,7 @@ static uint32_t hash_bytes(const char *s, size_t n)
 
 /* ---- events ---- */
 
-static sd_pevent *event_new(sd_sched *s, double key, sd_event_kind kind)
+static sd_pevent *event_new(sd_sched *s, const sd_poll *p, sd_event_kind kind)
 {
     sd_pevent *ev;
     if (s->nev == s->capev) {
@@ -82,7 +85,8 @@ static sd_pevent *event_new(sd_sched *s, double key, sd_event_kind kind)
     }
     ev = &s->ev[s->nev++];
     memset(ev, 0, sizeof *ev);
-    ev->key = key;
+    ev->key = p ? p->h.id : 0;
+    ev->ref = p ? p->ref : 0;
     ev->kind = kind;
     return ev;
 }
@@ -110,7 +114,7 @@ void sd_ptrace_free(sd_ptrace *t)
 
 /* A TRACE event for r, sent (answer 0) or answered (1); nothing when tracing is off. The
  * whole body is copied: Lua scrubs secrets before it cuts the body short. */
-static void trace(sd_engine *e, double key, const sd_request *r, int answer)
+static void trace(sd_engine *e, const sd_poll *p, const sd_request *r, int answer)
 {
     sd_sched *s = e->sched;
     sd_ptrace *t;
@@ -132,7 +136,8 @@ static void trace(sd_engine *e, double key, const sd_request *r, int answer)
         t->attempts = r->attempts;
         t->elapsed = sd_engine_now(e) - r->started;
     }
-    ev = event_new(s, key, SD_EV_TRACE);
+    ev = event_new(s, p, SD_EV_TRACE);
+    if (ev) ev->ref = 0; /* a trace names the poll, it does not hand Lua the object */
     if (ev == NULL || t->method == NULL || t->url == NULL || (answer && (t->errmsg == NULL || t->body == NULL))) {
         if (ev) s->nev--; /* the newest event: take it back */
         sd_ptrace_free(t);
@@ -187,8 +192,11 @@ static sd_poll *table_get(sd_pclass *c, const char *id, size_t n)
     uint32_t h;
     if (c->tcap == 0) return NULL;
     h = hash_bytes(id, n);
-    for (p = c->table[h & (c->tcap - 1)]; p; p = p->hnext)
-        if (p->hash == h && strlen(p->id) == n && memcmp(p->id, id, n) == 0) return p;
+    for (p = c->table[h & (c->tcap - 1)]; p; p = p->hnext) {
+        size_t pn;
+        const char *pid = p->hash == h ? sd_object_id(p->obj, &pn) : NULL;
+        if (pid && pn == n && memcmp(pid, id, n) == 0) return p;
+    }
     return NULL;
 }
 
@@ -280,9 +288,8 @@ static double jittered(sd_engine *e, const sd_pclass *c, double d)
 
 static void poll_free(sd_engine *e, sd_poll *p)
 {
+    if (sd_object_poll(p->obj) == p->h.id) sd_object_set_poll(p->obj, 0);
     sd_handle_free(e, &p->h);
-    free(p->id);
-    free(p->status);
     free(p);
 }
 
@@ -315,8 +322,9 @@ static void plan(sd_engine *e, sd_poll *p, double delay)
     sd_pclass *c = e->sched->cls[p->cls];
     double now = sd_engine_now(e);
     if (p->holds == 0 && c->max_age > 0 && now - p->since > c->max_age) {
-        sd_pevent *ev = event_new(e->sched, p->h.id, SD_EV_ENDED);
+        sd_pevent *ev = event_new(e->sched, p, SD_EV_ENDED);
         if (ev) {
+            ev->release = 1; /* the poll is gone: Lua lets go of the object */
             poll_drop(e, p);
             return;
         }
@@ -355,44 +363,44 @@ static double settle(sd_engine *e, sd_poll *p, int changed)
     return delay;
 }
 
-static int set_status(sd_poll *p, const char *w, size_t n)
+/* Whether word w differs from the object's status word. Nothing is written: the object
+ * takes the new word when Lua applies the change (watch.lua), so until then a second answer
+ * with the same word is a change again, which is harmless (Lua applies it once more). */
+static int status_differs(const sd_poll *p, const char *w, size_t n)
 {
-    char *v;
-    if (p->status && strlen(p->status) == n && memcmp(p->status, w, n) == 0) return 0;
-    v = sd_strndup(w, n);
-    if (v == NULL) return 0;
-    free(p->status);
-    p->status = v;
-    return 1;
+    size_t on;
+    const char *o = sd_object_raw_status(p->obj, &on);
+    return o == NULL || on != n || memcmp(o, w, n) != 0;
 }
 
 /* ---- adding and removing ---- */
 
-double sd_sched_add(sd_engine *e, int cls, const char *id, const char *status, double progress, int fresh)
+double sd_sched_add(sd_engine *e, int cls, sd_object *o, int ref, double watched, int fresh)
 {
     sd_sched *s = sched_of(e);
     sd_pclass *c;
     sd_poll *p;
-    if (s == NULL || cls < 0 || cls >= s->ncls) return -1;
+    size_t idn;
+    const char *id = sd_object_id(o, &idn);
+    if (s == NULL || cls < 0 || cls >= s->ncls || id == NULL) return -1;
     c = s->cls[cls];
     p = calloc(1, sizeof *p);
     if (p == NULL) return -1;
     p->h.tm.type = SD_TM_POLL;
     p->h.tm.idx = SD_HEAP_NONE;
     p->cls = cls;
-    p->id = sd_strdup(id);
-    p->status = sd_strdup(status);
-    p->progress = progress;
+    p->obj = o;
+    p->ref = ref;
+    p->progress = watched;
     p->p_v = p->p_t = NAN;
     p->interval = c->first;
     p->since = sd_engine_now(e);
-    if (p->id == NULL || (status && p->status == NULL) || sd_handle_alloc(e, &p->h) != 0) {
-        free(p->id);
-        free(p->status);
+    if (sd_handle_alloc(e, &p->h) != 0) {
         free(p);
         return -1;
     }
-    p->hash = hash_bytes(p->id, strlen(p->id));
+    sd_object_set_poll(o, p->h.id);
+    p->hash = hash_bytes(id, idn);
     if (table_put(c, p) != 0) {
         poll_free(e, p);
         return -1;
@@ -405,6 +413,15 @@ double sd_sched_add(sd_engine *e, int cls, const char *id, const char *status, d
 static sd_poll *find(sd_engine *e, double key)
 {
     return e->sched ? (sd_poll *)sd_handle_find(e, key, SD_TM_POLL) : NULL;
+}
+
+int sd_sched_info(sd_engine *e, double key, int *ref, int *cls)
+{
+    sd_poll *p = find(e, key);
+    if (p == NULL) return 0;
+    if (ref) *ref = p->ref;
+    if (cls) *cls = p->cls;
+    return 1;
 }
 
 int sd_sched_remove(sd_engine *e, double key)
@@ -424,13 +441,11 @@ int sd_sched_hold(sd_engine *e, double key, int delta)
     return 1;
 }
 
-int sd_sched_seen(sd_engine *e, double key, const char *status, double progress)
+int sd_sched_seen(sd_engine *e, double key, int changed, double progress)
 {
     sd_poll *p = find(e, key);
-    int changed;
     if (p == NULL || !p->settling) return 0;
     p->settling = 0;
-    changed = status ? set_status(p, status, strlen(status)) : 0;
     if (!(progress == p->progress || (isnan(progress) && isnan(p->progress)))) changed = 1;
     p->progress = progress;
     plan(e, p, settle(e, p, changed));
@@ -459,9 +474,9 @@ int sd_sched_busy(sd_engine *e)
 static const char HEX[] = "0123456789ABCDEF";
 
 /* url_pre + id (percent-encoded as url.fill does) + url_post */
-static char *poll_url(const sd_pclass *c, const char *id)
+static char *poll_url(const sd_pclass *c, const char *id, size_t b)
 {
-    size_t a = strlen(c->url_pre), b = strlen(id), d = strlen(c->url_post), i, k = a;
+    size_t a = strlen(c->url_pre), d = strlen(c->url_post), i, k = a;
     char *u = malloc(a + 3 * b + d + 1);
     if (u == NULL) return NULL;
     memcpy(u, c->url_pre, a);
@@ -502,15 +517,19 @@ static void poll_fire(sd_engine *e, sd_poll *p)
     if (p->req || p->settling) return;
     if (c->url_pre == NULL) {
         /* a signed plane: Lua builds the request, and hands it back with sd_sched_submit */
-        if (event_new(e->sched, p->h.id, SD_EV_BUILD) == NULL) plan(e, p, p->interval);
+        if (event_new(e->sched, p, SD_EV_BUILD) == NULL) plan(e, p, p->interval);
         return;
     }
-    u = poll_url(c, p->id);
+    {
+        size_t n;
+        const char *id = sd_object_id(p->obj, &n);
+        u = id ? poll_url(c, id, n) : NULL;
+    }
     get_of(c, u, &sub);
     p->req = u ? sd_engine_submit_owned(e, &sub, p, err, sizeof err) : NULL;
     free(u);
     if (p->req == NULL) plan(e, p, fmin(p->interval * c->factor, c->max));
-    else trace(e, p->h.id, p->req, 0);
+    else trace(e, p, p->req, 0);
 }
 
 int sd_sched_submit(sd_engine *e, double key, const sd_submit *sub, char *err, size_t errlen)
@@ -522,7 +541,7 @@ int sd_sched_submit(sd_engine *e, double key, const sd_submit *sub, char *err, s
     }
     if (p->req) return 0;
     p->req = sd_engine_submit_owned(e, sub, p, err, errlen);
-    if (p->req) trace(e, key, p->req, 0);
+    if (p->req) trace(e, p, p->req, 0);
     return p->req ? 0 : -1;
 }
 
@@ -536,7 +555,7 @@ static void poll_answer(sd_engine *e, sd_poll *p, sd_request *r)
     p->req = NULL;
     if (r->err != SD_ERR_NONE || r->status < 200 || r->status >= 300) {
         double d = fmin(p->interval * c->factor, c->max);
-        ev = event_new(s, p->h.id, SD_EV_ERROR);
+        ev = event_new(s, p, SD_EV_ERROR);
         if (ev == NULL) {
             sd_request_free(e, r);
         } else {
@@ -552,7 +571,7 @@ static void poll_answer(sd_engine *e, sd_poll *p, sd_request *r)
         if (w && memchr(w, '\\', n) == NULL) {
             double prog = NAN;
             known = 1;
-            changed = set_status(p, w, n);
+            changed = status_differs(p, w, n);
             if (c->progress_path) {
                 int t = sd_json_path(&s->json, 0, c->progress_path);
                 if (t >= 0 && sd_json_number(&s->json, t, &prog) != 0) prog = NAN;
@@ -566,11 +585,9 @@ static void poll_answer(sd_engine *e, sd_poll *p, sd_request *r)
         plan(e, p, settle(e, p, 0));
         return;
     }
-    ev = event_new(s, p->h.id, SD_EV_CHANGED);
+    ev = event_new(s, p, SD_EV_CHANGED);
     if (ev == NULL) {
         /* no room to tell Lua: look again soon rather than lose the change */
-        free(p->status);
-        p->status = NULL;
         sd_request_free(e, r);
         plan(e, p, c->first);
         return;
@@ -628,7 +645,7 @@ static void page_launch(sd_engine *e, sd_pclass *c)
         r->round = rd;
         r->owned = 1;
         r->page = rd->next_page;
-        trace(e, 0, r, 0);
+        trace(e, NULL, r, 0);
         rd->next_page++;
         rd->outstanding++;
     }
@@ -748,8 +765,8 @@ static void page_answer(sd_engine *e, sd_round *rd, sd_request *r)
         sd_poll *p;
         if (id == NULL || w == NULL || (p = table_get(c, id, idn)) == NULL || !p->in_round || p->req) continue;
         p->seen = rd->no;
-        if (set_status(p, w, wn)) {
-            sd_pevent *ev = event_new(s, p->h.id, SD_EV_ITEM);
+        if (status_differs(p, w, wn)) {
+            sd_pevent *ev = event_new(s, p, SD_EV_ITEM);
             size_t from, to;
             rd->changed = 1;
             if (ev == NULL) continue;
@@ -806,7 +823,7 @@ void sd_sched_collect(sd_engine *e)
         }
         *pp = r->next;
         r->next = NULL;
-        trace(e, r->poll ? r->poll->h.id : 0, r, 1);
+        trace(e, r->poll, r, 1);
         if (r->poll) poll_answer(e, r->poll, r);
         else if (r->round) page_answer(e, r->round, r);
         else sd_request_free(e, r); /* a poll dropped meanwhile: an answer nobody wants */

@@ -12,6 +12,7 @@
 #define SEEDANCE_SCHED_H
 
 #include "engine.h"
+#include "object.h"
 
 typedef struct sd_pclass_spec {
     /* GET of one object: url_pre + escaped id + url_post; url_pre NULL: Lua builds it */
@@ -55,19 +56,27 @@ typedef struct sd_pevent {
     char *word;
     int settle;      /* CHANGED: C could not read the status; Lua reports it (sd_sched_seen) */
     sd_ptrace *trace; /* TRACE */
+    int ref;          /* the poll's anchor of its object (0: none, as for a list page's trace) */
+    int release;      /* the poll is gone (ENDED): the anchor is to be let go */
 } sd_pevent;
 
 /* A class index, or -1 (err says why). */
 int sd_sched_class(sd_engine *e, const sd_pclass_spec *s, char *err, size_t errlen);
-/* Start polling object `id` of class `cls`; its last known status word and progress (NULL,
- * NAN when none); fresh: just created, so look sooner. Returns its key, or -1. */
-double sd_sched_add(sd_engine *e, int cls, const char *id, const char *status, double progress, int fresh);
+/* Start polling object `o` (its id and status word are read from it, object.h) in class
+ * `cls`; `ref` is where the caller anchors the object for as long as it is polled (events
+ * carry it); `watched`: the number last seen at the class's progress path (NAN: none);
+ * fresh: just created, so look sooner. Returns its key (also set as the object's poll
+ * mark), or -1. */
+double sd_sched_add(sd_engine *e, int cls, sd_object *o, int ref, double watched, int fresh);
+/* The anchor and class of a poll; 0 when the key is unknown. */
+int sd_sched_info(sd_engine *e, double key, int *ref, int *cls);
 /* Stop polling (an in-flight poll is cancelled). 0 when the key is unknown. */
 int sd_sched_remove(sd_engine *e, double key);
 /* Someone waits on it: while held, it is never dropped for age. */
 int sd_sched_hold(sd_engine *e, double key, int delta);
-/* After a settle event: the status and progress Lua read; C plans the next poll. */
-int sd_sched_seen(sd_engine *e, double key, const char *status, double progress);
+/* After a settle event: whether the object changed, and the progress Lua read; C plans the
+ * next poll. */
+int sd_sched_seen(sd_engine *e, double key, int changed, double progress);
 /* A BUILD event's request, built by Lua. */
 int sd_sched_submit(sd_engine *e, double key, const sd_submit *s, char *err, size_t errlen);
 /* Trace the scheduler's own requests (on: nonzero) as TRACE events. */

@@ -1,5 +1,6 @@
---- What Lua keeps of the C scheduler (seedance.core, sched.c): which object each poll key
--- stands for, and who listens. The scheduler decides when to look, sends the requests,
+--- What Lua keeps of the C scheduler (seedance.core, sched.c): who listens. The scheduler
+-- keeps the polled objects itself (anchored in C, each marked with its poll's key, so
+-- nothing here grows with the number of objects polled); it decides when to look, sends the requests,
 -- reads the answers and lets unchanged ones end in C; a change comes here as an event,
 -- is parsed by the dialect and applied to the object, and the listeners hear of it.
 -- Each kind's shape is data the dialect declares (`poll`, `list_pending`); a request the
@@ -25,19 +26,11 @@ local PAGE = "987654321"
 
 --- The watcher of one client (the client makes it on first use).
 function M.new(client)
-  local self = setmetatable({ client = client, core = client.engine.core, states = {}, by_key = {}, listeners = {},
-                              classes = { asset = {}, task = {}, session = {} }, dynamic = {}, n = 0 }, M)
+  local self = setmetatable({ client = client, core = client.engine.core, listeners = {},
+                              classes = { asset = {}, task = {}, session = {} }, dynamic = {} }, M)
   -- SEEDANCE_DEBUG: the requests the scheduler sends itself are logged like the client's
   if client.debug then self.core:poll_trace(true) end
   return self
-end
-
--- what is kept per polled object: three slots of an array (ten thousand pending objects
--- must stay small); who listens is kept apart, for the few that someone waits on
-local OBJ, KEY, CLS = 1, 2, 3
-
-local function word(v)
-  return type(v) == "string" and v or nil
 end
 
 local function num(v)
@@ -112,17 +105,14 @@ function M:_class(obj)
 end
 
 --- Poll `obj` until it is terminal; `fresh` objects (just created) are looked at sooner.
+-- Returns its poll's key (nil when it is terminal).
 function M:add(obj, fresh)
-  if self.states[obj] or obj:_terminal() then return self.states[obj] end
+  local key = self.core:poll_key(obj)
+  if key or obj:_terminal() then return key end
   local p = self.client.poll[obj._kind]
   local now = self.client.engine:now()
   if not fresh and obj._born and now - obj._born < p.interval then fresh = true end
-  local cls = self:_class(obj)
-  local st = { obj, self.core:poll_add(cls, obj.id, word(obj.raw_status), self:_watched(obj), fresh), cls }
-  self.states[obj] = st
-  self.by_key[st[KEY]] = st
-  self.n = self.n + 1
-  return st
+  return self.core:poll_add(self:_class(obj), obj, fresh, self:_watched(obj))
 end
 
 -- listeners see (obj, err, ended): err when polling hit a hard error, ended when it stops
@@ -133,13 +123,9 @@ function M:_notify(obj, err, ended)
   end
 end
 
-function M:_finish(st, err)
-  local obj = st[OBJ]
-  if self.states[obj] ~= st then return end
-  self.states[obj] = nil
-  self.by_key[st[KEY]] = nil
-  self.n = self.n - 1
-  self.core:poll_remove(st[KEY])
+-- `key`: the poll that ends (nil: one the scheduler ended itself, already gone)
+function M:_finish(obj, key, err)
+  if key and not self.core:poll_remove(key) then return end
   if err then obj._poll_error = err end
   self:_notify(obj, err, true)
   self.listeners[obj] = nil
@@ -147,8 +133,8 @@ end
 
 --- Call fn(obj, err, ended) on every change of `obj` and when its polling ends.
 function M:listen(obj, fn)
-  local st = self.states[obj] or self:add(obj)
-  if not st then return nil end
+  local key = self:add(obj)
+  if not key then return nil end
   local ls = self.listeners[obj]
   if not ls then
     ls = {}
@@ -156,27 +142,27 @@ function M:listen(obj, fn)
   end
   if not ls[fn] then
     ls[fn] = true
-    self.core:poll_hold(st[KEY], 1)
+    self.core:poll_hold(key, 1)
   end
   return fn
 end
 
 --- Drop a listener added with `listen`; polling goes on for any others.
 function M:unlisten(obj, fn)
-  local st, ls = self.states[obj], self.listeners[obj]
-  if st and ls and ls[fn] then
+  local key, ls = self.core:poll_key(obj), self.listeners[obj]
+  if key and ls and ls[fn] then
     ls[fn] = nil
-    self.core:poll_hold(st[KEY], -1)
+    self.core:poll_hold(key, -1)
     if next(ls) == nil then self.listeners[obj] = nil end
   end
 end
 
 --- Stop polling `obj`.
 function M:remove(obj)
-  local st = self.states[obj]
-  if st then
+  local key = self.core:poll_key(obj)
+  if key then
     self.listeners[obj] = nil
-    self:_finish(st)
+    self:_finish(obj, key)
   end
 end
 
@@ -190,38 +176,40 @@ end
 -- After a change was applied (the object said `status`, `progress` and the watched number
 -- `seen` before it): tell the listeners, end when terminal, and move to another class when
 -- the object's GET changed with its state (Sunra asks for the result once done).
-function M:_changed(st, status, progress, seen)
-  local o = st[OBJ]
+function M:_changed(o, key, status, progress, seen)
   -- the shared in-flight count (tasks.lua) hears of every change, the end included
   self.client:_polled(o)
   if o.raw_status ~= status or o.progress ~= progress or self:_watched(o) ~= seen then self:_notify(o) end
-  if self.states[o] ~= st then return end
-  if o:_terminal() then return self:_finish(st) end
+  if self.core:poll_key(o) ~= key then return end
+  if o:_terminal() then return self:_finish(o, key) end
   local cls = self:_class(o)
-  if cls ~= st[CLS] then
+  if cls ~= self.core:poll_class_of(key) then
     local holds = 0
     for _ in pairs(self.listeners[o] or {}) do holds = holds + 1 end
-    self.core:poll_remove(st[KEY])
-    self.by_key[st[KEY]] = nil
-    st[CLS], st[KEY] = cls, self.core:poll_add(cls, o.id, word(o.raw_status), self:_watched(o), true)
-    self.by_key[st[KEY]] = st
-    if holds > 0 then self.core:poll_hold(st[KEY], holds) end
+    self.core:poll_remove(key)
+    key = self.core:poll_add(cls, o, true, self:_watched(o))
+    if holds > 0 then self.core:poll_hold(key, holds) end
   end
 end
 
 -- One event from the scheduler (see sched.h).
 function M:_event(ev)
   if ev.event == "trace" then return debug_log.poll(self.client, ev) end
-  local st = self.by_key[ev.key]
-  if not st then return end
-  local obj, client = st[OBJ], self.client
+  local obj, client, key = ev.obj, self.client, ev.key
+  if obj == nil then return end
+  -- the scheduler let it go (max_age); unless it is polled again already, listeners hear
+  if ev.event == "ended" then
+    if not self.core:poll_key(obj) then self:_finish(obj) end
+    return
+  end
+  -- an event of a poll that ended meanwhile (an earlier event of this step ended it)
+  if self.core:poll_key(obj) ~= key then return end
   local status, progress, seen = obj.raw_status, obj.progress, self:_watched(obj)
-  if ev.event == "ended" then return self:_finish(st) end
   if ev.event == "build" then
     local ok, req = pcall(http.request, client, (obj:_refresh_op()))
     if ok then ok, req = self.core:poll_submit(ev.key, req) end
     if not ok then
-      return self:_finish(st, client:_error({ kind = "validation", message = tostring(req) }))
+      return self:_finish(obj, key, client:_error({ kind = "validation", message = tostring(req) }))
     end
     return
   end
@@ -232,10 +220,10 @@ function M:_event(ev)
     if type(raw) == "table" then
       local perr
       fields, perr = client:_parse("refresh", client.dialect[spec.item], raw)
-      if not fields then return self:_finish(st, perr) end
+      if not fields then return self:_finish(obj, key, perr) end
     end
     obj:_apply(fields)
-    return self:_changed(st, status, progress, seen)
+    return self:_changed(obj, key, status, progress, seen)
   end
   local op, parse = obj:_refresh_op()
   local body, err = http.response(client, op, ev.result)
@@ -245,15 +233,15 @@ function M:_event(ev)
   end
   client._last_error = err
   -- an answer of the wrong shape (code bad_answer) will not mend by asking again
-  if err and (HARD[err.kind] or err.code == "bad_answer") then return self:_finish(st, err) end
+  if err and (HARD[err.kind] or err.code == "bad_answer") then return self:_finish(obj, key, err) end
   if fields then obj:_apply(fields, object.raw(body, ev.result.body)) end
-  if ev.settle then self.core:poll_seen(ev.key, word(obj.raw_status), self:_watched(obj)) end
-  if fields then return self:_changed(st, status, progress, seen) end
+  if ev.settle then self.core:poll_seen(key, obj.raw_status ~= status, self:_watched(obj)) end
+  if fields then return self:_changed(obj, key, status, progress, seen) end
 end
 
 --- Objects polled now.
 function M:count()
-  return self.n
+  return self.core:poll_count()
 end
 
 --- Hand a step's events to the watchers they belong to (engine.lua calls this).
