@@ -211,6 +211,34 @@ describe("the scheduler (manual clock)", function()
     e:close()
   end)
 
+  it("paces list rounds from the start of the last one, however long its pages took", function()
+    local e = engine()
+    local g = {}
+    for k, v in pairs(GET) do g[k] = v end
+    g.list = { urls = { "http://svc.test/list?page={page}" }, items = "items", id = "id", status = "status",
+               threshold = 1, first = 1, max = 4 }
+    local cls = e:poll_class(g)
+    e:poll_add(cls, obj("a1", "processing", nil), false)
+    e:advance(e:next_due())
+    local t0 = e:now()
+    local out = sent(e)
+    assert.equal(1, #out)
+    -- the page takes 0.4 s to come back, and nothing changed: the interval grows to 1.5 s,
+    -- counted from when the round started
+    e:advance(0.4)
+    assert.same({}, answer(e, out[1], 200, '{"items":[{"id":"a1","status":"processing"}]}'))
+    assert.is_true(math.abs(e:next_due() - (t0 + 1.5 - e:now())) < 1e-9, tostring(e:next_due()))
+    -- a round slower than its interval is followed by the next at once
+    e:advance(e:next_due())
+    out = sent(e)
+    e:advance(3)
+    answer(e, out[1], 200, '{"items":[{"id":"a1","status":"processing"}]}')
+    out = e:outbox()
+    assert.equal(1, #out)
+    assert.equal("http://svc.test/list?page=1", out[1].url)
+    e:close()
+  end)
+
   it("fetches alone what no list names, and drops an unheld object after max_age", function()
     local e = engine()
     local g = {}

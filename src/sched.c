@@ -31,7 +31,7 @@ typedef struct sd_round {
     sd_timer tm; /* SD_TM_ROUND */
     int cls, busy, phase, want, next_page, outstanding, failed, changed;
     uint32_t no;
-    double interval, retry_after;
+    double interval, retry_after, started;
 } sd_round;
 
 typedef struct sd_pclass {
@@ -308,12 +308,18 @@ static void poll_drop(sd_engine *e, sd_poll *p)
     poll_free(e, p);
 }
 
-static void round_due(sd_engine *e, sd_pclass *c, double delay)
+/* Plan the next round `delay` seconds (before jitter) after `from`, and not before now. */
+static void round_at(sd_engine *e, sd_pclass *c, double from, double delay)
 {
-    double due = sd_engine_now(e) + jittered(e, c, delay);
+    double due = fmax(sd_engine_now(e), from + jittered(e, c, delay));
     if (c->round.busy) return; /* a round in progress plans the next when it ends */
     if (sd_timer_queued(&c->round.tm) && c->round.tm.due <= due) return;
     sd_heap_set(&e->heap, &c->round.tm, due);
+}
+
+static void round_due(sd_engine *e, sd_pclass *c, double delay)
+{
+    round_at(e, c, sd_engine_now(e), delay);
 }
 
 /* Plan the next look at p, `delay` seconds from now (before jitter). */
@@ -696,6 +702,7 @@ static void round_start(sd_engine *e, sd_pclass *c)
         return;
     }
     rd->busy = 1;
+    rd->started = sd_engine_now(e);
     rd->phase = 0;
     rd->failed = 0;
     rd->changed = 0;
@@ -739,7 +746,10 @@ static void round_end(sd_engine *e, sd_pclass *c)
     }
     if (rd->changed) rd->interval = c->list_first;
     else rd->interval = fmin(rd->interval * c->factor, c->list_max);
-    if (c->count > 0) round_due(e, c, rd->interval);
+    /* the pace counts from the round's start: a round of pages and a look elsewhere takes
+     * two round trips or more, which would otherwise stretch every interval (and the time
+     * until a change is seen) by that much */
+    if (c->count > 0) round_at(e, c, rd->started, rd->interval);
 }
 
 static void page_answer(sd_engine *e, sd_round *rd, sd_request *r)
