@@ -84,7 +84,8 @@ end
 
 -- the clock, the timers and the poll scheduler are the core's own
 for _, m in ipairs({ "now", "timer", "cancel_timer", "fired", "busy", "poll_class", "poll_add", "poll_remove",
-                     "poll_hold", "poll_seen", "poll_submit", "poll_events", "poll_count" }) do
+                     "poll_hold", "poll_seen", "poll_submit", "poll_events", "poll_count", "poll_key",
+                     "poll_class_of", "poll_trace" }) do
   Engine[m] = function(self, ...) return self.c[m](self.c, ...) end
 end
 
