@@ -266,14 +266,32 @@ describe("upstream generation fields", function()
       end
     end
 
-    it("sends crun's callback_url beside CreateTask's input", function()
+    it("sends crun's callback_url beside CreateTask's input; crun POSTs the task there when it ends", function()
       local emu = assert(emulator.start({ provider = "crun", processing = 0.05, api_key = KEY }))
+      emu:configure({ generation = 0.4 })
       local c = helpers.new_client("crun", KEY, emu.url)
-      assert(c:generate({ prompt = "a quiet street", callback_url = "https://app.example/cb" }))
+      local url = emu.callback_url .. "crun-shot"
+      local t = assert(c:generate({ prompt = "a quiet street", callback_url = url }))
       local req = emu:control({ op = "dump" }).crun.last_request
       local body = cjson.decode(req.body)
-      assert.equal("https://app.example/cb", body.callback_url)
+      assert.equal(url, body.callback_url)
       assert.is_nil(body.input.callback_url)
+      assert(t:wait({ timeout = 10 }))
+      local got, deadline = nil, os.time() + 5
+      repeat
+        local cb = emu:callbacks()
+        if #cb.received > 0 and #cb.sent == #cb.received then got = cb end
+        if not got then sleep(0.05) end
+      until got or os.time() > deadline
+      assert(got, "no callback from crun's twin")
+      -- once, at the end, as TaskInfo shows the task
+      assert.equal(1, #got.received)
+      local told = got.received[1].body
+      assert.equal(200, told.code)
+      assert.equal(t.id, told.data.task_id)
+      assert.equal("success", told.data.status)
+      assert.equal(t.video_url, told.data.result.video_url)
+      assert.equal(200, got.sent[1].status)
       c:close()
       emu:stop()
     end)

@@ -17,7 +17,8 @@
 -- [assumed] The not-ready result is `data.GroupId = ""`; an expired or spent token answers
 -- 422 with a message that says so; `callback_url` is required.
 --
--- Generation: `POST CreateTask {model, input, callback_url?}` for
+-- Generation: `POST CreateTask {model, input, callback_url?}` (once the task ended, its
+-- TaskInfo answer is POSTed to callback_url: crun.tick) for
 -- `bytedance/seedance2-0-r2v` (reference_images/videos/audios), its fast twin
 -- `bytedance/seedance2-0-fast-r2v` (public URLs only: crun's page hides the uploaded-asset
 -- section) and `bytedance/seedance2-0-i2v` (img_urls, last_frame_image);
@@ -237,6 +238,12 @@ local function create_task(state, req, _, env, now)
   local rec = tasks.new(env, {id = id, prompt = body.input.prompt, model = body.model, input = body.input},
                         state, "task\0" .. req.body)
   rec.callback = body.callback_url
+  if rec.callback then
+    -- told once the task ended, from the emulator's tick (crun.tick)
+    rec.host = req.headers.host
+    state.callbacks = state.callbacks or {}
+    state.callbacks[#state.callbacks + 1] = rec
+  end
   return ok({task_id = id})
 end
 
@@ -248,10 +255,8 @@ local FAILURES = {
   cancelled = {code = "TaskCancelled", message = "The task was cancelled"},
 }
 
-local function task_info(state, req, _, env)
-  local id = only_param(req, "task_id")
-  local rec = state.tasks[id]
-  if not rec then return fail(404, "task not found: " .. id) end
+-- TaskInfo's answer for a task: its HTTP status and body
+local function task_answer(rec, env, req)
   local st, _, since = tasks.state(rec, env)
   local data = {task_id = rec.id, provider = "ByteDance", model_version = (rec.model:gsub("^bytedance/", "")),
                 status = WORD[st], param = {model = rec.model, callback_url = rec.callback or T.null,
@@ -261,10 +266,41 @@ local function task_info(state, req, _, env)
     data.result = {video_url = tasks.video_url(rec, env, req)}
     data.duration_s, data.complete_at = floor(since - rec.created), floor(since)
   end
-  if st == "succeeded" or st == "queued" or st == "running" then return ok(data) end
+  if st == "succeeded" or st == "queued" or st == "running" then
+    return 200, {code = 200, message = "success", data = data}
+  end
   local f = FAILURES[st == "failed" and rec.outcome or st] or FAILURES.fail
   data.error, data.complete_at = f, floor(since)
-  return T.json(501, {code = 501, message = f.message, data = data})
+  return 501, {code = 501, message = f.message, data = data}
+end
+
+local function task_info(state, req, _, env)
+  local id = only_param(req, "task_id")
+  local rec = state.tasks[id]
+  if not rec then return fail(404, "task not found: " .. id) end
+  return T.json(task_answer(rec, env, req))
+end
+
+local DONE = {succeeded = true, failed = true, cancelled = true, expired = true}
+
+--- The tasks with a callback_url: crun POSTs there once the generation ended ("when
+-- generation completes", docs.crun.ai), the body as TaskInfo answers it [assumed: the docs
+-- say the payload is consistent with the task's data]. True while any is still running.
+function crun.tick(state, env)
+  local list = state.callbacks
+  if not list or #list == 0 then return false end
+  local keep = {}
+  for _, rec in ipairs(list) do
+    local st = tasks.state(rec, env)
+    if DONE[st] then
+      local _, body = task_answer(rec, env, {headers = {host = rec.host}})
+      env.notify(rec.callback, body, {id = rec.id, task_status = st})
+    elseif state.tasks[rec.id] == rec then
+      keep[#keep + 1] = rec
+    end
+  end
+  state.callbacks = keep
+  return #keep > 0
 end
 
 --- {op = "dump"}: assets, sessions, tasks, and the ids of the real-person groups.
