@@ -297,3 +297,65 @@ describe("upstream generation fields", function()
     end)
   end)
 end)
+
+-- bin/seedance generate passes them (--seed, --last-frame, --callback-url, --service-tier,
+-- --expires-after, --draft, --from-draft, --frames); a service that does not relay one
+-- says so (exit 1, code unsupported), misuse is exit 2.
+describe("upstream generation fields from the CLI", function()
+  local emu, provider
+  local cli = helpers.cli(KEY, function()
+    return { SEEDANCE_API_KEY = KEY, SEEDANCE_PROVIDER = provider, SEEDANCE_BASE_URL = emu.url,
+             SEEDANCE_STORE = false, TERM = "dumb" }
+  end)
+  teardown(function() cli.cleanup() end)
+  after_each(function()
+    if emu then emu:stop() end
+    emu = nil
+  end)
+  local function start(p)
+    provider = p
+    emu = assert(emulator.start({ provider = p, processing = 0.05, api_key = KEY }))
+    emu:configure({ generation = 0.3 })
+  end
+
+  it("makes a draft on Ark, then the video from it", function()
+    start("ark")
+    local code, doc, err = cli.run_json({ "generate", "a fox crosses a snowy field", "--model", V15, "--draft",
+                                          "--seed", "7", "--last-frame", "--expires-after", "7200",
+                                          "--callback-url", emu.callback_url .. "cli", "--wait", "--timeout", "10" })
+    assert.equal(0, code, err)
+    assert.equal("succeeded", doc.task.status)
+    assert.is_string(doc.task.last_frame_url)
+    local sent = cjson.decode(emu:control({ op = "dump" }).ark.last_create.body)
+    assert.is_true(sent.draft)
+    assert.equal(7, sent.seed)
+    assert.equal(7200, sent.execution_expires_after)
+    local draft = doc.task.id
+    code, doc, err = cli.run_json({ "generate", "--from-draft", draft, "--model", V15, "--resolution", "720p",
+                                    "--service-tier", "flex", "--wait", "--timeout", "10" })
+    assert.equal(0, code, err)
+    assert.equal("succeeded", doc.task.status)
+    sent = cjson.decode(emu:control({ op = "dump" }).ark.last_create.body)
+    assert.same({ { type = "draft_task", draft_task = { id = draft } } }, sent.content)
+    assert.equal("flex", sent.service_tier)
+    code, doc = cli.run_json({ "generate", "a wave", "--model", V10, "--frames", "57" })
+    assert.equal(0, code)
+    assert.equal("queued", doc.task.status)
+    assert.equal(57, cjson.decode(emu:control({ op = "dump" }).ark.last_create.body).frames)
+  end)
+
+  it("says what a service does not relay, and refuses misuse", function()
+    start("piapi")
+    local code, doc = cli.run_json({ "generate", "a quiet street", "--callback-url", "https://app.example/cb" })
+    assert.equal(1, code)
+    assert.equal("unsupported", doc.error.code)
+    assert.matches("piapi does not take 'callback_url'", doc.error.message)
+    code = cli.run_json({ "generate", "a quiet street", "--from-draft", "cgt-1" })
+    assert.equal(2, code)
+    code = cli.run_json({ "generate", "a quiet street", "--service-tier", "slow" })
+    assert.equal(2, code)
+    code = cli.run_json({ "generate" })
+    assert.equal(2, code)
+    assert.equal(0, emu:stats().creates)
+  end)
+end)

@@ -42,15 +42,17 @@ local ALLOWED = {
 function Client:known_models()
   local d, seen, out = self.dialect, {}, { "standard", "fast" }
   local lists = { d.models_for and d.models_for(self) or d.models, d.asset_models, d.i2v_models }
-  for _, list in ipairs(lists) do
-    for _, k in ipairs({ "standard", "fast" }) do
-      local id = list and list[k]
-      if id and not seen[id] then
-        seen[id] = true
-        out[#out + 1] = id
-      end
+  local function add(id)
+    if id and not seen[id] then
+      seen[id] = true
+      out[#out + 1] = id
     end
   end
+  for _, list in ipairs(lists) do
+    for _, k in ipairs({ "standard", "fast" }) do add(list and list[k]) end
+  end
+  -- models beside the two (Ark's Seedance 1.x, for drafts, the flex tier and frames)
+  for _, id in ipairs(d.other_models and d.other_models(self) or {}) do add(id) end
   return out
 end
 

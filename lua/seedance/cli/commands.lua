@@ -67,12 +67,17 @@ M.list = {
       .. "  --wait               wait for the check and print the new real_human group\n" .. TIMEOUT },
   { words = "generate", needs = "generate", cannot = "generate videos",
     synopsis = "<prompt> [--ref name=value]... [--model M] [--ratio R] [--duration N]\n"
-      .. "                  [--resolution R] [--audio] [--wait] [--timeout S] [--download PATH]",
-    min = 1, max = 1,
+      .. "                  [--resolution R] [--audio] [--wait] [--timeout S] [--download PATH]\n"
+      .. "                  [--seed N] [--last-frame] [--callback-url U] [--service-tier T] [--expires-after S]\n"
+      .. "                  [--draft] [--frames N]\n"
+      .. "       seedance generate --from-draft TASK [--model M] [--resolution R] [--wait] ...",
+    min = 0, max = 1,
     choices = { ratio = { "21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "adaptive" },
-                resolution = { "480p", "720p", "1080p" } },
+                resolution = { "480p", "720p", "1080p" }, ["service-tier"] = { "default", "flex" } },
     options = { ref = "list", model = "string", ratio = "string", duration = "number", resolution = "string",
-                audio = "flag", wait = "flag", timeout = "number", download = "string" },
+                audio = "flag", wait = "flag", timeout = "number", download = "string",
+                seed = "number", ["last-frame"] = "flag", ["callback-url"] = "string", ["service-tier"] = "string",
+                ["expires-after"] = "number", draft = "flag", ["from-draft"] = "string", frames = "number" },
     run = generate.generate,
     help = "Start a video generation; {{name}} in the prompt refers to a --ref.\n\n"
       .. "  --ref name=value     an asset id or asset://id (looked up, never text), a media URL, or text\n"
@@ -83,7 +88,16 @@ M.list = {
       .. "  --resolution R       480p 720p 1080p\n"
       .. "  --audio              with a soundtrack\n"
       .. "  --wait               wait until the video is ready\n" .. TIMEOUT
-      .. "  --download PATH      wait, then save the video to PATH\n" },
+      .. "  --download PATH      wait, then save the video to PATH\n"
+      .. "where the service relays them (a service that does not says so, exit 1; see the README):\n"
+      .. "  --seed N             the random seed\n"
+      .. "  --last-frame         also return the video's last frame (its URL in the task)\n"
+      .. "  --callback-url U     the service POSTs the task there when it changes\n"
+      .. "  --service-tier T     default or flex (ark: offline, cheaper, slower; seedance 1.5/1.0 pro)\n"
+      .. "  --expires-after S    the task expires when it has not run S seconds after its creation\n"
+      .. "  --draft              a 480p draft (ark: seedance 1.5 pro)\n"
+      .. "  --from-draft TASK    the video from that draft (no prompt or --ref: the draft's are used)\n"
+      .. "  --frames N           frames instead of --duration (ark: seedance 1.0 pro; 25 + 4n)\n" },
   { words = "task wait", needs = "generate", cannot = "fetch tasks",
     synopsis = "<id> [--timeout S]", min = 1, max = 1, options = { timeout = "number" },
     run = generate.task_wait, help = "Wait for a generation task to end.\n\n" .. TIMEOUT },

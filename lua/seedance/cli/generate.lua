@@ -111,11 +111,19 @@ end
 --- Start a generation; with --wait (or --download) wait for it, and save the video.
 function M.generate(ctx)
   local o = ctx.opts
+  local prompt = ctx.args[1]
+  if o.from_draft then
+    if prompt or o.ref then args.usage_error("--from-draft takes no prompt or --ref: the draft's own are used") end
+  elseif not prompt then
+    args.usage_error("missing arguments")
+  end
   check_options(ctx)
   local r, rerr = refs(ctx)
   if rerr then return nil, rerr end
-  local t, err = ctx:client():generate({ prompt = ctx.args[1], refs = r, model = o.model, ratio = o.ratio,
-    duration = o.duration, resolution = o.resolution, audio = o.audio })
+  local t, err = ctx:client():generate({ prompt = prompt, refs = r, model = o.model, ratio = o.ratio,
+    duration = o.duration, resolution = o.resolution, audio = o.audio, seed = o.seed,
+    return_last_frame = o.last_frame, callback_url = o.callback_url, service_tier = o.service_tier,
+    execution_expires_after = o.expires_after, draft = o.draft, draft_task = o.from_draft, frames = o.frames })
   if not t then
     if err.code == "reference_type" then
       err.message = err.message .. " (on the command line: --ref NAME:image=VALUE, or :video, :audio)"

@@ -200,7 +200,7 @@ local function prepare(state, argv, stdout)
     if v ~= nil and v <= 0 then args.usage_error("--" .. name .. " needs a positive number of seconds, got " .. v) end
   end
   for name, allowed in pairs(c.choices or {}) do
-    local v = opts[name]
+    local v = opts[(name:gsub("-", "_"))] -- (options are kept under their names with "_")
     if v ~= nil then
       local known = false
       for _, a in ipairs(allowed) do known = known or a == v end

@@ -293,6 +293,13 @@ D.model_features = {
   ["seedance-1-0-pro-250528"] = { flex = true, frames = true },
 }
 
+--- The Seedance 1.x model ids of this client's deployment (Volcengine's start with doubao-),
+-- which `model` takes for drafts, the flex tier and frames.
+function D.other_models(client)
+  local prefix = D.deployment(client) == "volcengine" and "doubao-" or ""
+  return { prefix .. "seedance-1-5-pro-251215", prefix .. "seedance-1-0-pro-250528" }
+end
+
 local function features(model)
   local base = tostring(model):gsub("^doubao%-", ""):gsub("^dreamina%-", "")
   return D.model_features[base], base
