@@ -5,7 +5,7 @@
 -- (its wall time is printed too).
 --   lua bench/store.lua [sqlite|redis] [N]        (make bench runs both, N = 10000)
 local store = require "seedance.store"
-local journal = require "seedance.journal"
+local journal = require "seedance.store.journal"
 local core = require "seedance.core"
 
 local backend = arg[1] or "sqlite"

@@ -5,13 +5,13 @@
 -- inside the library, a result without a non-empty string id, an error that is not a
 -- seedance.Error of a known kind, a key shown by an error.
 local seedance = require "seedance"
-local http = require "seedance.http"
-local json = require "seedance.json"
+local http = require "seedance.wire.http"
+local json = require "seedance.wire.json"
 local errors = require "seedance.error"
-local asset = require "seedance.asset"
-local task = require "seedance.task"
-local session = require "seedance.session"
-local group = require "seedance.group"
+local asset = require "seedance.model.asset"
+local task = require "seedance.model.task"
+local session = require "seedance.model.session"
+local group = require "seedance.model.group"
 
 local KEY = "sk-fuzz-secret-0000-abcdef"
 local STATUSES = { 200, 201, 400, 401, 404, 409, 429, 500, 502, 302 }

@@ -8,15 +8,30 @@ local lfs = require "lfs"
 
 local M = {}
 
--- the public face, as config.ld lists it; a new module here that config.ld lacks shows up
--- as undocumented functions
+-- the public face, as config.ld lists it: every module under lua/seedance/ but the CLI, the
+-- dialects and the emulator's twins (implementation), plus the registry, the dialect
+-- contract and the emulator's front door; a module here that config.ld lacks shows up as
+-- undocumented functions
+local PRIVATE_DIRS = { cli = true, emulator = true, providers = true }
+local EXTRA = { "lua/seedance/emulator/init.lua", "lua/seedance/providers/init.lua",
+                "lua/seedance/providers/base.lua" }
+
 local function public_files()
   local files = {}
-  for name in lfs.dir("lua/seedance") do
-    if name:match("%.lua$") then files[#files + 1] = "lua/seedance/" .. name end
+  local function walk(dir, top)
+    for name in lfs.dir(dir) do
+      local path = dir .. "/" .. name
+      if name:match("%.lua$") then
+        files[#files + 1] = path
+      elseif name ~= "." and name ~= ".." and lfs.attributes(path, "mode") == "directory"
+          and not (top and PRIVATE_DIRS[name]) then
+        walk(path, false)
+      end
+    end
   end
+  walk("lua/seedance", true)
   table.sort(files)
-  files[#files + 1] = "lua/seedance/emulator/init.lua"
+  for _, f in ipairs(EXTRA) do files[#files + 1] = f end
   return files
 end
 

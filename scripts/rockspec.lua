@@ -43,7 +43,7 @@ description = {
   detailed = "Twins of Sunra, OrcaRouter, crun.ai, AnyFast, PiAPI and Ark on a loopback HTTP server (libmicrohttpd), for demos and workflow tests: the seedance-emulator command and require \"seedance.emulator\".",
   license = "MIT",
 }
--- the twins use the library's pure helpers (seedance.json, seedance.url, seedance.time) and
+-- the twins use the library's pure helpers (seedance.wire.json, seedance.wire.url, seedance.model.time) and
 -- Ark's signatures come from seedance.core
 dependencies = { "lua >= 5.1", "seedance" }
 external_dependencies = {

@@ -95,7 +95,7 @@ describe("anyfast generation", function()
 
     it("the twin takes the documented request and answers in the documented shapes", function()
       local body = assert(client:_call({ endpoint = "create_task", method = "POST",
-                                         body = fixture("create_task_request"), create = true }))
+                                         body = fixture("create_task_request") }))
       assert.same(keys(fixture("create_task_response")), keys(body))
       assert.equal("", body.status)
       assert.matches("^cgt%-%d+%-%w+$", body.id)
@@ -177,7 +177,7 @@ describe("anyfast generation", function()
 
   it("the twin rejects what AnyFast rejects: order, text place, roles, others' or inactive assets", function()
     local function raw(body, c)
-      local _, e = (c or client):_call({ endpoint = "create_task", method = "POST", body = body, create = true })
+      local _, e = (c or client):_call({ endpoint = "create_task", method = "POST", body = body })
       return e
     end
     local text = { type = "text", text = "x" }

@@ -143,7 +143,7 @@ describe("ark generation over HTTP", function()
 
   -- a create exactly as given (a JSON string goes on the wire byte for byte)
   local function raw_create(body, c)
-    return (c or client):_call({ endpoint = "create_task", method = "POST", create = true,
+    return (c or client):_call({ endpoint = "create_task", method = "POST",
       body = type(body) == "string" and body or cjson.encode(body), content_type = "application/json" })
   end
 

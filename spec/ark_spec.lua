@@ -7,7 +7,7 @@
 local seedance = require "seedance"
 local emulator = require "seedance.emulator"
 local core = require "seedance.core"
-local time = require "seedance.time"
+local time = require "seedance.model.time"
 local dialect = require "seedance.providers.ark"
 local cjson = require "cjson"
 local helpers = require "helpers"

@@ -1,10 +1,10 @@
 -- Pure pieces: errors, statuses, timestamps, URLs, JSON, client options.
 local seedance = require "seedance"
 local errors = require "seedance.error"
-local status = require "seedance.status"
-local time = require "seedance.time"
-local url = require "seedance.url"
-local json = require "seedance.json"
+local status = require "seedance.model.status"
+local time = require "seedance.model.time"
+local url = require "seedance.wire.url"
+local json = require "seedance.wire.json"
 
 describe("seedance.Error", function()
   it("formats as in api.md", function()

@@ -81,8 +81,7 @@ describe("crun generation", function()
 
     it("the twin takes the documented request examples and answers in the documented shapes", function()
       for _, name in ipairs({ "create_task_request", "create_task_i2v_request" }) do
-        local body = assert(client:_call({ endpoint = "create_task", method = "POST", body = fixture(name),
-                                           create = true }))
+        local body = assert(client:_call({ endpoint = "create_task", method = "POST", body = fixture(name) }))
         assert.same(keys(fixture("create_task_response").data), keys(body.data))
         assert.equal(200, body.code)
         local info = assert(client:_call(dialect.get_task(body.data.task_id)))
@@ -184,7 +183,7 @@ describe("crun generation", function()
     local _, e4 = client:generate({ prompt = "{{l}}", refs = { l = { url = "asset://asset-none", type = "image" } } })
     assert.same({ "validation", 422 }, { e4.kind, e4.status })
     local function raw(body)
-      local _, e = client:_call({ endpoint = "create_task", method = "POST", body = body, create = true })
+      local _, e = client:_call({ endpoint = "create_task", method = "POST", body = body })
       return e
     end
     assert.equal(422, raw({ model = R2V, input = { prompt = "x", ratio = "16:9" } }).status)

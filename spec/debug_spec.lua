@@ -1,4 +1,4 @@
--- SEEDANCE_DEBUG=1 (seedance.debug): the requests the C scheduler sends itself (one GET per
+-- SEEDANCE_DEBUG=1 (seedance.wire.debug): the requests the C scheduler sends itself (one GET per
 -- object, list rounds) show in the log like the client's own, marked "(poll)", with the
 -- API key redacted; a child process runs the workflow so its stderr can be read whole.
 local emulator = require "seedance.emulator"

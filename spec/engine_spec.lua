@@ -219,7 +219,7 @@ end)
 
 describe("engine (Lua side)", function()
   it("hands every completion over even when one callback raises", function()
-    local engine = require "seedance.engine"
+    local engine = require "seedance.runtime.engine"
     local e = assert(engine.new({ driver = "external" }))
     local got = {}
     local a = e:submit({ url = "http://h/a" }, function() error("boom") end)

@@ -5,9 +5,9 @@
 local hostile = require "hostile"
 local seedance = require "seedance"
 local core = require "seedance.core"
-local download = require "seedance.download"
+local download = require "seedance.media.download"
 -- absent before issue 12: then this spec shows what a library without the bound does
-local has_pager, pager = pcall(require, "seedance.pager")
+local has_pager, pager = pcall(require, "seedance.wire.pager")
 if not has_pager then pager = {} end
 
 local KEY = "sk-endless-0001"

@@ -1,7 +1,7 @@
 -- The nginx driver's HTTP/1.1 exchange, on scripted sockets shaped like ngx.socket.tcp:
 -- request framing, the three body framings, keep-alive, stale pooled connections,
 -- timeouts, redirects, TLS and resumable downloads. No nginx needed.
-local http1 = require "seedance.driver.http1"
+local http1 = require "seedance.wire.http1"
 local helpers = require "helpers"
 local read, write = helpers.read, helpers.write
 

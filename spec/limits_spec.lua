@@ -1,6 +1,6 @@
--- seedance.limits: every limit boundary on every provider, exactly at the bound and one step
+-- seedance.media.limits: every limit boundary on every provider, exactly at the bound and one step
 -- past it, from info tables and from media probed on the fly.
-local limits = require "seedance.limits"
+local limits = require "seedance.media.limits"
 local core = require "seedance.core"
 local media = require "media"
 

@@ -61,7 +61,7 @@ describe("core engine outbox for an external driver", function()
   end)
 end)
 
-describe("seedance.driver.ngx (fake nginx)", function()
+describe("seedance.wire.ngx (fake nginx)", function()
   local emu
 
   setup(function()

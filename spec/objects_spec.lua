@@ -6,9 +6,9 @@
 local seedance = require "seedance"
 local core = require "seedance.core"
 local cjson = require "cjson"
-local asset_mod = require "seedance.asset"
-local task_mod = require "seedance.task"
-local object = require "seedance.object"
+local asset_mod = require "seedance.model.asset"
+local task_mod = require "seedance.model.task"
+local object = require "seedance.model.object"
 local dialect = require "seedance.providers.anyfast"
 local helpers = require "helpers"
 

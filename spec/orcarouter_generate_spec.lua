@@ -16,7 +16,7 @@ local same_shape, slurp = helpers.same_shape, helpers.read
 local STANDARD = "byteplus/dreamina-seedance-2-0-260128"
 local FAST = "byteplus/dreamina-seedance-2-0-fast-260128"
 
--- a generation as seedance.tasks hands it to the dialect
+-- a generation as seedance.client.tasks hands it to the dialect
 local function gen(t)
   local g = { images = {}, videos = {}, audios = {}, model = STANDARD }
   for k, v in pairs(t) do g[k] = v end
@@ -52,7 +52,6 @@ describe("orcarouter generation", function()
       assert.same(want, op.body)
       assert.equal("POST", op.method)
       assert.equal("/video/generations", dialect.endpoints[op.endpoint])
-      assert.is_true(op.create)
       assert.is_falsy(op.idempotent)
     end)
 

@@ -78,7 +78,7 @@ describe("orcarouter", function()
     end)
 
     it("tells the quota 403 from a refused permission", function()
-      local describe_body = require("seedance.http").describe_body
+      local describe_body = require("seedance.wire.http").describe_body
       assert.equal("quota", dialect.error_kind(403, nil, describe_body(fixture("error_quota_403.json"))))
       assert.equal("auth", dialect.error_kind(403, nil, describe_body(fixture("error_access_denied_403.json"))))
       assert.equal("auth", dialect.error_kind(403, nil, nil, nil))
@@ -88,7 +88,7 @@ describe("orcarouter", function()
     it("names references [Image 1] as in the guide's example", function()
       local ex = fixture("video_request_example.json")
       -- an Asset object (userdata from seedance.core), as a script would hold one
-      local asset = require("seedance.asset").new(client, { raw_status = "Active", type = "image",
+      local asset = require("seedance.model.asset").new(client, { raw_status = "Active", type = "image",
         id = "asset-20260318071009-xy98z", ref = "asset://asset-20260318071009-xy98z" })
       local out = assert(seedance.render("The girl in {{girl}} arranges items on the counter.",
                                          { girl = asset }, "orcarouter"))

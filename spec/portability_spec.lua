@@ -4,8 +4,8 @@
 -- numbers, which must not reach the wire as "2.0". `make matrix` runs this on each.
 local seedance = require "seedance"
 local emulator = require "seedance.emulator"
-local json = require "seedance.json"
-local url = require "seedance.url"
+local json = require "seedance.wire.json"
+local url = require "seedance.wire.url"
 
 describe("portability", function()
   local emu, client

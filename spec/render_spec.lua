@@ -1,6 +1,6 @@
 -- Prompt templating and generation validation (no request is made for any of these).
 local seedance = require "seedance"
-local asset = require "seedance.asset"
+local asset = require "seedance.model.asset"
 
 local function fake_asset(client, id, t, st)
   return asset.new(client, { id = id, ref = "asset://" .. id, type = t, raw_status = st or "Active" })

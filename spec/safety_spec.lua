@@ -3,7 +3,7 @@
 local seedance = require "seedance"
 local emulator = require "seedance.emulator"
 local core = require "seedance.core"
-local journal = require "seedance.journal"
+local journal = require "seedance.store.journal"
 
 describe("the safety policy", function()
   it("says which statuses prove that nothing was done, and which are worth another try", function()

@@ -4,7 +4,7 @@
 -- another worker may take the key at once; a record written again keeps its place in its
 -- list. A store made by the first version (rowid tables) keeps working.
 local store = require "seedance.store"
-local journal = require "seedance.journal"
+local journal = require "seedance.store.journal"
 local redis_server = require "redis_server"
 local helpers = require "helpers"
 

@@ -4,7 +4,7 @@
 -- still hands over its id (and is never paid again).
 local seedance = require "seedance"
 local store = require "seedance.store"
-local journal = require "seedance.journal"
+local journal = require "seedance.store.journal"
 local emulator = require "seedance.emulator"
 local helpers = require "helpers"
 local json = require "cjson"

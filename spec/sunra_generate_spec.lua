@@ -6,7 +6,7 @@
 -- expired, cancelled), and downloads that resume and carry no credential.
 local emulator = require "seedance.emulator"
 local dialect = require "seedance.providers.sunra"
-local url = require "seedance.url"
+local url = require "seedance.wire.url"
 local cjson = require "cjson"
 local SAMPLE = require("seedance.emulator").SAMPLE_MP4
 local helpers = require "helpers"
@@ -52,7 +52,6 @@ describe("sunra generation", function()
       local op = assert(dialect.create_task(g))
       assert.same(fixture("queue_create_request.json"), op.body)
       assert.equal("POST", op.method)
-      assert.is_true(op.create)
       assert.is_falsy(op.idempotent)
       assert.equal("/v1/queue/bytedance/seedance-2.0-relay/reference-to-video",
                    url.fill(dialect.endpoints[op.endpoint], op.params))

@@ -16,7 +16,7 @@
 
 #define ENGINE_MT "seedance.engine"
 
-/* What a request may carry at most: longer is a caller's mistake (seedance.check refuses
+/* What a request may carry at most: longer is a caller's mistake (seedance.client.check refuses
  * keys and ids past 8 KB first), and would be sent slowly only to be refused. */
 #define SD_MAX_HEADER_LINE 16384
 #define SD_MAX_URL 65536

@@ -364,13 +364,13 @@ static void set_field(lua_State *L, sd_object *o, int idx, int code, int key, in
     }
 }
 
-/* raw as stored: JSON text is decoded on first read with seedance.json (the library's own
+/* raw as stored: JSON text is decoded on first read with seedance.wire.json (the library's own
  * cjson instance) and the table kept; text that is not JSON reads as the text. */
 static void push_raw(lua_State *L, int idx)
 {
     if (sd_getiuservalue(L, idx, UV_RAW) != LUA_TSTRING) return;
     lua_getglobal(L, "require");
-    lua_pushliteral(L, "seedance.json");
+    lua_pushliteral(L, "seedance.wire.json");
     lua_call(L, 1, 1);
     lua_getfield(L, -1, "decode");
     lua_pushvalue(L, -3);

@@ -4,10 +4,7 @@
 local core = require "seedance.core"
 local client = require "seedance.client"
 local errors = require "seedance.error"
-local wait = require "seedance.wait"
-require "seedance.assets"
-require "seedance.groups"
-require "seedance.tasks"
+local wait = require "seedance.runtime.wait"
 
 local M = {}
 
@@ -57,7 +54,7 @@ end
 --- Run functions as workflow coroutines: their waits yield to one scheduler, so many
 -- workflows interleave on one thread (see seedance.run module).
 function M.run(...)
-  return require("seedance.run").run(...)
+  return require("seedance.runtime.run").run(...)
 end
 
 --- A production: a cast and a shot list, run to the end (see seedance.production).

@@ -4,8 +4,9 @@
 -- audios. Everything that the services would reject is caught here, before any request.
 -- @module seedance.render
 local errors = require "seedance.error"
-local client_mod = require "seedance.client"
-local asset_mod = require "seedance.asset"
+local registry = require "seedance.providers"
+local media_types = require "seedance.media.types"
+local asset_mod = require "seedance.model.asset"
 
 local M = {}
 
@@ -114,7 +115,7 @@ local function classify(name, v, ctx)
     if not is_url(v.url) then
       return nil, ("reference '%s': url %s is neither http(s)://, data: nor asset://"):format(name, v.url)
     end
-    local t = v.type or client_mod.media_type(v.url)
+    local t = v.type or media_types.of(v.url)
     if not TYPES[t or ""] then
       return nil, ("reference '%s': type must be image, video or audio"):format(name)
     end
@@ -123,7 +124,7 @@ local function classify(name, v, ctx)
     local form, id = M.asset_form(v, ctx.dialect)
     if form then return from_form(name, form, id, nil, ctx) end
     if is_url(v) then
-      local t = client_mod.media_type(v)
+      local t = media_types.of(v)
       if not t then
         return nil, ("reference '%s': cannot tell the media type of %s; pass {url=, type=}"):format(name, v)
       end
@@ -269,9 +270,8 @@ function M.render(prompt, refs, provider, opts, resolve)
   opts = check_template_opts(opts, "seedance.render")
   local dialect = provider
   if type(provider) == "string" then
-    local ok, d = pcall(require, "seedance.providers." .. provider)
-    if not ok then error("seedance.render: unknown provider '" .. provider .. "'", 2) end
-    dialect = d
+    dialect = registry.get(provider)
+    if not dialect then error("seedance.render: unknown provider '" .. provider .. "'", 2) end
   end
   local pname = dialect and dialect.name
   local token = dialect and dialect.token or M.default_token

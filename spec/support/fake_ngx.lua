@@ -1,4 +1,4 @@
---- A stand-in for the `ngx` global, enough for seedance.driver.ngx outside nginx: cosockets
+--- A stand-in for the `ngx` global, enough for seedance.wire.ngx outside nginx: cosockets
 -- are LuaSocket sockets with a keep-alive pool, light threads run to completion at once
 -- (LuaSocket blocks, so nothing yields), semaphores and sleeps are plain sleeps.
 -- install() sets it up, remove() takes it away; `stats` counts connects and reuses.

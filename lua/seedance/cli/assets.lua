@@ -2,7 +2,7 @@
 -- Each command takes the CLI context and returns its JSON document (and an error).
 -- @module seedance.cli.assets
 local seedance = require "seedance"
-local json = require "seedance.json"
+local json = require "seedance.wire.json"
 local args = require "seedance.cli.args"
 local view = require "seedance.cli.view"
 

@@ -1,6 +1,6 @@
 --- `seedance groups list|create` and `seedance verify` (real-person verification).
 -- @module seedance.cli.groups
-local json = require "seedance.json"
+local json = require "seedance.wire.json"
 local view = require "seedance.cli.view"
 
 local M = {}

@@ -8,7 +8,7 @@ local args = require "seedance.cli.args"
 local commands = require "seedance.cli.commands"
 local output = require "seedance.cli.output"
 local view = require "seedance.cli.view"
-local json = require "seedance.json"
+local json = require "seedance.wire.json"
 local errors = require "seedance.error"
 
 local M = {}

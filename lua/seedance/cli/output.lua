@@ -2,7 +2,7 @@
 -- lines (no escape sequences) a script or a log can read; with --json, nothing but one
 -- JSON document at the end. Messages for people (errors, notes) go to stderr.
 -- @module seedance.cli.output
-local json = require "seedance.json"
+local json = require "seedance.wire.json"
 
 local M = {}
 

@@ -6,7 +6,7 @@
 -- @module seedance.cli.produce
 local seedance = require "seedance"
 local args = require "seedance.cli.args"
-local json = require "seedance.json"
+local json = require "seedance.wire.json"
 
 local M = {}
 

@@ -30,8 +30,8 @@ local wall_clock = ok_emucore and emucore.now or os.time
 
 local app = {}
 
---- Every provider the emulator speaks, in mount order for "all".
-app.PROVIDERS = {"sunra", "orcarouter", "crun", "anyfast", "piapi", "ark"}
+--- Every provider the emulator speaks (the library's registry), in mount order for "all".
+app.PROVIDERS = require("seedance.providers").NAMES
 
 local CONTROL_PATH = "/__emulator/control"
 local FILES_PREFIX = "/__emulator/files/"

@@ -25,7 +25,7 @@
 -- @module seedance.emulator.ark
 
 local T = require "seedance.emulator.twin"
-local url = require "seedance.url"
+local url = require "seedance.wire.url"
 local data_plane = require "seedance.emulator.ark_tasks"
 local request_id = data_plane.request_id
 local ok_core, core = pcall(require, "seedance.core")
@@ -77,7 +77,7 @@ end
 local function unix_of_xdate(s)
   local y, mo, d, h, mi, sec = s:match("^(%d%d%d%d)(%d%d)(%d%d)T(%d%d)(%d%d)(%d%d)Z$")
   if not y then return nil end
-  return require("seedance.time").parse(format("%s-%s-%sT%s:%s:%sZ", y, mo, d, h, mi, sec))
+  return require("seedance.model.time").parse(format("%s-%s-%sT%s:%s:%sZ", y, mo, d, h, mi, sec))
 end
 
 local escape = url.escape

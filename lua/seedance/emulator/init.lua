@@ -14,7 +14,7 @@
 -- @module seedance.emulator
 
 local emucore = require "seedance.emucore"
-local json = require "seedance.json"
+local json = require "seedance.wire.json"
 local app = require "seedance.emulator.app"
 local options = require "seedance.emulator.options"
 

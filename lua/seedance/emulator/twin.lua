@@ -28,12 +28,13 @@
 --
 -- The kit: JSON answers, ids and times, body schemas with the service's own words, one
 -- pager, and the asset / group / session lifecycles (tasks: seedance.emulator.tasks).
--- The library's pure helpers (seedance.json, seedance.url, seedance.time) do the rest.
+-- The library's pure helpers (seedance.wire.json, seedance.wire.url, seedance.model.time) do the rest.
 -- @module seedance.emulator.twin
 
-local json = require "seedance.json"
-local url = require "seedance.url"
-local time = require "seedance.time"
+local json = require "seedance.wire.json"
+local url = require "seedance.wire.url"
+local media_types = require "seedance.media.types"
+local time = require "seedance.model.time"
 
 local floor, format, find, lower = math.floor, string.format, string.find, string.lower
 local date = os.date
@@ -199,7 +200,7 @@ end
 
 T.format = format
 
---- URLs and media (seedance.url's helpers, on the path alone: a host is no file name)
+--- URLs and media (seedance.wire.url's helpers, on the path alone: a host is no file name)
 
 local function path_of(u)
   return (u:gsub("^%a[%w+.-]*://[^/?#]*", ""))
@@ -225,7 +226,7 @@ T.STATUS = {processing = "Processing", active = "Active", failed = "Failed"}
 
 --- The media type ("Image", "Video", "Audio") an extension implies, or nil.
 function T.media_type(ext)
-  return T.TYPE[url.MEDIA_TYPE[lower(ext or "")]]
+  return T.TYPE[media_types.BY_EXTENSION[lower(ext or "")]]
 end
 
 --- The reason the upstream would fail a URL, by the emulator's markers: `multi-face`,

@@ -3,7 +3,7 @@
 -- registered before from the same URL and name, on any run or worker), in one group per
 -- member where the service has groups, and waited for concurrently with the shots.
 -- @module seedance.production.cast
-local client_mod = require "seedance.client"
+local media_types = require "seedance.media.types"
 
 local M = {}
 
@@ -35,7 +35,7 @@ function M.member(name, def, who)
       if type(u) ~= "string" or u == "" then
         error(who .. ": cast member '" .. name .. "': '" .. kind .. "' must hold URLs", 3)
       end
-      local t = client_mod.media_type(u)
+      local t = media_types.of(u)
       if t and t ~= kind then
         error(("%s: cast member '%s': %s looks like a%s %s, not a%s %s"):format(who, name, u,
           t == "image" and "n" or "", t, kind == "image" and "n" or "", kind), 3)
@@ -50,7 +50,7 @@ end
 -- the group of a member, where the service has groups: made once, its id kept in the ledger
 local function group_of(prod, ledger, name)
   local client = prod.client
-  if not (client.dialect.capabilities or {}).groups then return nil end
+  if not client.dialect.capabilities.groups then return nil end
   local rec = ledger:get("cast:" .. name)
   if rec and rec.group then return rec.group end
   local g, err = client:create_group({ name = (prod.name .. "-" .. name):sub(1, 64),

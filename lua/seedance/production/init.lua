@@ -136,6 +136,7 @@ function M.settings_table(shot, draft)
   if draft then out.resolution = "480p" end
   return out
 end
+--- The generation settings a take of `shot` is made with (M.settings_table, as a method).
 Production.settings_table = function(shot, draft) return M.settings_table(shot, draft) end
 
 --- The settings of a shot as one string (part of what identifies a take).

@@ -33,7 +33,7 @@ function M.next_path(out, shot)
   return ("%s/v%03d.mp4"):format(dir, n), dir
 end
 
-local size_of = require("seedance.download").file_size
+local size_of = require("seedance.media.download").file_size
 
 --- Check a downloaded take: an MP4 (probed), of `announced` bytes when the host said.
 -- @return the probe's info, or nil and a seedance.Error (kind "protocol")

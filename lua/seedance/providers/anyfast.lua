@@ -7,12 +7,13 @@
 -- Generation is `/v1/video/generations` with a `content[]` list; its poll answers
 -- `{code:"success", data}` and repeats `result_url` in `fail_reason` on success (no error).
 -- @module seedance.providers.anyfast
-local json = require "seedance.json"
-local time = require "seedance.time"
-local http = require "seedance.http"
+local json = require "seedance.wire.json"
+local time = require "seedance.model.time"
+local http = require "seedance.wire.http"
+local media_types = require "seedance.media.types"
 local errors = require "seedance.error"
-local multipart = require "seedance.multipart"
-local task_status = require "seedance.status"
+local multipart = require "seedance.wire.multipart"
+local task_status = require "seedance.model.status"
 local shared = require "seedance.providers.shared"
 
 local D = {
@@ -94,16 +95,15 @@ end
 -- an inline data URI (raw base64 counts as an image).
 function D.upload_type(a)
   if a.type then return a.type end
-  local client_mod = require "seedance.client"
-  if a.file then return client_mod.media_type(a.file) end
-  return client_mod.media_type(a.url) or inline_type(a.url)
+  if a.file then return media_types.of(a.file) end
+  return media_types.of(a.url) or inline_type(a.url)
 end
 
 local function upload_name(a)
   if a.name then return a.name end
   if a.file then return multipart.basename(a.file) end
   if a.url:find("^https?://") then
-    local base = require("seedance.url").basename(a.url)
+    local base = require("seedance.wire.url").basename(a.url)
     if base and base ~= "" then return base end
   end
   return "asset"
@@ -123,7 +123,7 @@ function D.upload_asset(a)
     return refuse("anyfast needs the asset type: pass type= (none can be told from " ..
       tostring(a.file or a.url):sub(1, 80) .. ")")
   end
-  local op = { endpoint = "upload_asset", method = "POST", create = true }
+  local op = { endpoint = "upload_asset", method = "POST" }
   if a.file then
     local data, msg = multipart.read_file(a.file)
     if not data then return refuse(msg) end
@@ -193,7 +193,7 @@ end
 --- The CreateAssetGroup op.
 function D.create_group(args)
   -- CreateAssetGroup documents {model, Name} only: a description stays on our side
-  return { endpoint = "create_group", method = "POST", create = true,
+  return { endpoint = "create_group", method = "POST",
            body = { model = D.MODELS.image, Name = args.name } }
 end
 
@@ -226,7 +226,7 @@ end
 
 --- The CreateVisualValidateSession op (CallbackURL is optional).
 function D.create_session(args)
-  return { endpoint = "create_session", method = "POST", create = true,
+  return { endpoint = "create_session", method = "POST",
            body = { CallbackURL = args.return_url } }
 end
 
@@ -279,7 +279,7 @@ function D.create_task(g)
   for _, kind in ipairs({ "image", "video", "audio" }) do
     for _, m in ipairs(g[kind .. "s"]) do content[#content + 1] = item(kind, m.url, "reference_" .. kind) end
   end
-  return { endpoint = "create_task", method = "POST", create = true,
+  return { endpoint = "create_task", method = "POST",
            body = { model = g.model, content = content, resolution = g.resolution, ratio = g.ratio,
                     duration = g.duration, generate_audio = g.audio, watermark = g.watermark,
                     return_last_frame = g.return_last_frame } }

@@ -21,8 +21,8 @@
 -- What providers.md marks [assumed] (the real-person group type word, ListAssetGroups'
 -- filter, the session's not-ready and spent-token answers) sits in one named table each.
 -- @module seedance.providers.ark
-local json = require "seedance.json"
-local time = require "seedance.time"
+local json = require "seedance.wire.json"
+local time = require "seedance.model.time"
 local core = require "seedance.core"
 local shared = require "seedance.providers.shared"
 
@@ -348,7 +348,7 @@ function D.create_task(g)
   for _, kind in ipairs({ "image", "video", "audio" }) do
     for _, m in ipairs(g[kind .. "s"] or {}) do content[#content + 1] = media_item(kind, m.url, ROLE[kind]) end
   end
-  return { endpoint = "create_task", method = "POST", create = true,
+  return { endpoint = "create_task", method = "POST",
            body = { model = g.model, content = content, ratio = g.ratio, duration = g.duration,
                     resolution = g.resolution, generate_audio = g.audio, seed = g.seed,
                     watermark = g.watermark, return_last_frame = g.return_last_frame,
@@ -561,7 +561,7 @@ local function data_failure(status, body)
   return shared.failure(body.error)
 end
 
---- The request id Volcengine's OpenAPI puts in the body (seedance.http asks for it).
+--- The request id Volcengine's OpenAPI puts in the body (seedance.wire.http asks for it).
 function D.request_id(body)
   local meta = json.val(body.ResponseMetadata)
   return type(meta) == "table" and json.str(json.val(meta.RequestId)) or nil

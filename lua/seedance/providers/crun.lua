@@ -6,9 +6,9 @@
 -- Generation is CreateTask/TaskInfo (reference-to-video, or image-to-video for frames);
 -- TaskInfo's 501 "Generation Failed" is the task's end, not a failed poll.
 -- @module seedance.providers.crun
-local json = require "seedance.json"
-local time = require "seedance.time"
-local url = require "seedance.url"
+local json = require "seedance.wire.json"
+local time = require "seedance.model.time"
+local url = require "seedance.wire.url"
 local core = require "seedance.core"
 local shared = require "seedance.providers.shared"
 
@@ -163,7 +163,7 @@ function D.upload_asset(a)
     return nil, require("seedance.error").new({ kind = "validation", provider = "crun",
       message = "crun takes asset names of 1-" .. D.name_max .. " characters" })
   end
-  return { endpoint = "upload_asset", method = "POST", create = true,
+  return { endpoint = "upload_asset", method = "POST",
            body = { name = name, asset_type = shared.TYPE_OUT[a.type], asset_url = a.url, group_id = a.group } }
 end
 
@@ -203,7 +203,7 @@ end
 --- client:assets() for crun: every id this client created, fetched one at a time, filtered
 -- here (crun filters nothing). An id crun no longer knows is dropped from the record.
 function D.iterate_assets(client, args)
-  local asset = require "seedance.asset"
+  local asset = require "seedance.model.asset"
   local ids = D.created_ids(client)
   local groups = record(client).group
   local want = wanted_statuses(args.status)
@@ -242,7 +242,7 @@ end
 
 --- The visual-validate-session op: the hosted page returns to `callback_url`.
 function D.create_session(args)
-  return { endpoint = "create_session", method = "POST", create = true,
+  return { endpoint = "create_session", method = "POST",
            body = { callback_url = args.return_url } }
 end
 
@@ -311,7 +311,7 @@ function D.create_task(g)
     input.reference_videos = urls(g.videos)
     input.reference_audios = urls(g.audios)
   end
-  return { endpoint = "create_task", method = "POST", create = true,
+  return { endpoint = "create_task", method = "POST",
            body = { model = model, input = input, callback_url = g.callback_url } }
 end
 

@@ -15,8 +15,8 @@
 -- carries two ids, `id` and `task_id`; the task is polled by `task_id`, and the poll
 -- answers in the upstream's shape (`status`, `content.video_url`, `error`).
 -- @module seedance.providers.orcarouter
-local json = require "seedance.json"
-local time = require "seedance.time"
+local json = require "seedance.wire.json"
+local time = require "seedance.model.time"
 local shared = require "seedance.providers.shared"
 
 local D = {
@@ -74,7 +74,7 @@ end
 -- missing, and OrcaRouter refuses it (a validation error); a missing type never gets here
 -- (`requires_type`).
 function D.upload_asset(a)
-  return { endpoint = "upload_asset", method = "POST", create = true,
+  return { endpoint = "upload_asset", method = "POST",
            body = { GroupId = a.group, URL = a.url, AssetType = a.type and shared.TYPE_OUT[a.type], Name = a.name } }
 end
 
@@ -114,7 +114,7 @@ end
 
 --- POST /asset/groups {Name (<= 64), Description? (<= 300)} -> {Id}.
 function D.create_group(args)
-  return { endpoint = "create_group", method = "POST", create = true,
+  return { endpoint = "create_group", method = "POST",
            body = { Name = args.name, Description = args.description } }
 end
 
@@ -153,7 +153,7 @@ end
 
 --- POST /asset/real-human/sessions {return_url?} -> {session_id, h5_link, status}.
 function D.create_session(args)
-  return { endpoint = "create_session", method = "POST", create = true,
+  return { endpoint = "create_session", method = "POST",
            body = { return_url = args.return_url } }
 end
 
@@ -190,7 +190,7 @@ function D.create_task(g)
   local meta = { ratio = g.ratio, duration = g.duration, resolution = g.resolution,
                  generate_audio = g.audio, seed = g.seed, watermark = g.watermark }
   if #content > 0 then meta.content = json.array(content) end
-  return { endpoint = "create_task", method = "POST", create = true,
+  return { endpoint = "create_task", method = "POST",
            body = { model = g.model, prompt = g.prompt, metadata = next(meta) and meta or nil } }
 end
 

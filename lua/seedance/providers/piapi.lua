@@ -2,8 +2,8 @@
 -- Paths marked [assumed] in providers.md are plain entries of `endpoints`, so a client can
 -- patch them (seedance.new{endpoints = {...}}) if PiAPI documents something else.
 -- @module seedance.providers.piapi
-local json = require "seedance.json"
-local time = require "seedance.time"
+local json = require "seedance.wire.json"
+local time = require "seedance.model.time"
 local shared = require "seedance.providers.shared"
 
 local D = {
@@ -56,13 +56,13 @@ local function upload_item(a)
 end
 
 function D.upload_asset(a)
-  return { endpoint = "upload_asset", method = "POST", body = upload_item(a), create = true }
+  return { endpoint = "upload_asset", method = "POST", body = upload_item(a) }
 end
 
 function D.upload_assets(list)
   local items = {}
   for i, a in ipairs(list) do items[i] = upload_item(a) end
-  return { endpoint = "upload_assets", method = "POST", body = { items = json.array(items) }, create = true }
+  return { endpoint = "upload_assets", method = "POST", body = { items = json.array(items) } }
 end
 
 --- Per-item outcome of a batch upload, in input order: fields, or {error = {code, message}}.
@@ -160,7 +160,7 @@ function D.create_task(g)
   for _, k in ipairs({ "image_urls", "video_urls", "audio_urls" }) do
     if #input[k] == 0 then input[k] = nil end
   end
-  return { endpoint = "create_task", method = "POST", create = true, classify = envelope,
+  return { endpoint = "create_task", method = "POST", classify = envelope,
            body = { model = "seedance", task_type = g.model, input = input } }
 end
 

@@ -4,8 +4,8 @@
 -- list of six names, so this module is never taken for one. What is one service's own
 -- stays in its dialect.
 -- @module seedance.providers.shared
-local json = require "seedance.json"
-local time = require "seedance.time"
+local json = require "seedance.wire.json"
+local time = require "seedance.model.time"
 
 local M = {}
 

@@ -16,8 +16,8 @@
 --
 -- Paths marked [assumed] in providers.md are plain entries of `endpoints`.
 -- @module seedance.providers.sunra
-local json = require "seedance.json"
-local time = require "seedance.time"
+local json = require "seedance.wire.json"
+local time = require "seedance.model.time"
 local shared = require "seedance.providers.shared"
 
 local D = {
@@ -55,7 +55,7 @@ function D.is_asset_id(s)
 end
 
 --- Paths take Sunra's record id, while `asset://` carries the upstream id: an asset named
--- by its reference is found in the listing (seedance.tasks).
+-- by its reference is found in the listing (seedance.client.tasks).
 D.ref_by_list = true
 
 -- its queue docs show `Key <key>`, its asset docs `Bearer <key>`
@@ -108,7 +108,7 @@ end
 
 --- POST /v1/ark/assets {source_url, name?, asset_type?}.
 function D.upload_asset(a)
-  return { endpoint = "upload_asset", method = "POST", create = true, retry_on = D.retry_on,
+  return { endpoint = "upload_asset", method = "POST", retry_on = D.retry_on,
            body = { source_url = a.url, name = a.name, asset_type = a.type } }
 end
 
@@ -153,7 +153,7 @@ function D.create_task(g)
                              reference_audios = g.audios }) do
     if #list > 0 then body[field] = json.array(shared.urls(list)) end
   end
-  return { endpoint = "create_task", method = "POST", params = { model = g.model }, create = true,
+  return { endpoint = "create_task", method = "POST", params = { model = g.model },
            retry_on = D.retry_on, body = body }
 end
 
