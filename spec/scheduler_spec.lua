@@ -130,6 +130,29 @@ describe("the scheduler (manual clock)", function()
     e:close()
   end)
 
+  it("aims the look at the finish the progress predicts, allowing for the round trip", function()
+    local e = engine()
+    local g = {}
+    for k, v in pairs(GET) do g[k] = v end
+    g.first, g.max = 10, 30
+    e:poll_add(e:poll_class(g), obj("t1", "running", 0), false)
+    -- each answer comes back 0.2 s after its request went: the server read its progress
+    -- 0.1 s before the answer arrived
+    local function look(progress)
+      e:advance(e:next_due())
+      local out = sent(e)
+      e:advance(0.2)
+      answer(e, out[1], 200, ('{"data":{"status":"running","progress":%d}}'):format(progress))
+    end
+    look(20) -- read at 10.1
+    look(60) -- sent at 20.2, read at 20.3
+    look(90) -- sent at 30.4, read at 30.5
+    -- 30 points in 10.2 s: the last 10 take 3.4 s, so it finishes at 33.9; the request is to
+    -- reach the server then, so it goes at 33.8, 3.2 s after this answer (30.6)
+    assert.is_true(math.abs(e:next_due() - 3.2) < 1e-9, tostring(e:next_due()))
+    e:close()
+  end)
+
   it("honours Retry-After on a failed look and tells Lua of the failure", function()
     local e = engine()
     local key = e:poll_add(e:poll_class(GET), obj("a1", "processing", nil), false)

@@ -347,23 +347,26 @@ static void plan(sd_engine *e, sd_poll *p, double delay)
     sd_heap_set(&e->heap, &p->h.tm, now + jittered(e, c, delay));
 }
 
-/* After an answer: changed or not, and the progress it reported; returns the delay. */
-static double settle(sd_engine *e, sd_poll *p, int changed)
+/* After an answer: changed or not, the progress it reported, and the round trip it took
+ * (0: unknown); returns the delay. */
+static double settle(sd_engine *e, sd_poll *p, int changed, double rtt)
 {
     sd_pclass *c = e->sched->cls[p->cls];
-    double delay, now = sd_engine_now(e);
+    /* the server read its progress about half a round trip before the answer came back */
+    double delay, now = sd_engine_now(e), at = now - rtt / 2;
     if (changed) p->interval = c->first;
     else p->interval = fmin(p->interval * c->factor, c->max);
     delay = p->interval;
-    /* a task reporting progress tells when it will finish: look then, not an interval later */
+    /* a task reporting progress tells when it will finish: look so that the request reaches
+     * the server then (half a round trip before), not an interval later */
     if (!isnan(p->progress)) {
         if (!isnan(p->p_v) && p->progress > p->p_v && p->progress < 100) {
-            double eta = (100 - p->progress) * (now - p->p_t) / (p->progress - p->p_v);
-            delay = fmax(fmin(p->interval, eta), 0.05);
+            double finish = at + (100 - p->progress) * (at - p->p_t) / (p->progress - p->p_v);
+            delay = fmax(fmin(p->interval, finish - rtt / 2 - now), 0.05);
         }
         if (p->p_v != p->progress) {
             p->p_v = p->progress;
-            p->p_t = now;
+            p->p_t = at;
         }
     }
     return delay;
@@ -454,7 +457,7 @@ int sd_sched_seen(sd_engine *e, double key, int changed, double progress)
     p->settling = 0;
     if (!(progress == p->progress || (isnan(progress) && isnan(p->progress)))) changed = 1;
     p->progress = progress;
-    plan(e, p, settle(e, p, changed));
+    plan(e, p, settle(e, p, changed, 0));
     return 1;
 }
 
@@ -558,6 +561,7 @@ static void poll_answer(sd_engine *e, sd_poll *p, sd_request *r)
     sd_pclass *c = s->cls[p->cls];
     sd_pevent *ev;
     int changed = 0, known = 0;
+    double rtt;
     p->req = NULL;
     if (r->err != SD_ERR_NONE || r->status < 200 || r->status >= 300) {
         double d = fmin(p->interval * c->factor, c->max);
@@ -586,9 +590,10 @@ static void poll_answer(sd_engine *e, sd_poll *p, sd_request *r)
             p->progress = prog;
         }
     }
+    rtt = fmax(sd_engine_now(e) - r->started, 0);
     if (known && !changed) {
         sd_request_free(e, r);
-        plan(e, p, settle(e, p, 0));
+        plan(e, p, settle(e, p, 0, rtt));
         return;
     }
     ev = event_new(s, p, SD_EV_CHANGED);
@@ -600,7 +605,7 @@ static void poll_answer(sd_engine *e, sd_poll *p, sd_request *r)
     }
     ev->r = r;
     if (known) {
-        plan(e, p, settle(e, p, 1));
+        plan(e, p, settle(e, p, 1, rtt));
     } else {
         ev->settle = 1;
         p->settling = 1;
