@@ -27,6 +27,8 @@ local GEN_KEYS = {
 local RELAYED = { "resolution", "ratio", "duration", "audio", "seed", "watermark", "callback_url", "service_tier",
                   "execution_expires_after", "draft", "draft_task", "frames" }
 local TIERS = { default = true, flex = true }
+-- values that ask for what every service does anyway: no service needs to relay them
+local USUAL = { draft = false, service_tier = "default" }
 local RATIOS = { ["21:9"] = true, ["16:9"] = true, ["4:3"] = true, ["1:1"] = true, ["3:4"] = true,
                  ["9:16"] = true, adaptive = true }
 local RESOLUTIONS = { ["480p"] = true, ["720p"] = true, ["1080p"] = true }
@@ -181,7 +183,7 @@ local function check_settings(self, a)
     return self.provider .. " does not return a task's last frame (return_last_frame)", "unsupported"
   end
   for _, k in ipairs(RELAYED) do
-    if a[k] ~= nil and not (d.generate_fields or {})[k] then
+    if a[k] ~= nil and a[k] ~= USUAL[k] and not (d.generate_fields or {})[k] then
       return self.provider .. " does not take '" .. k .. "' for a generation", "unsupported"
     end
   end
