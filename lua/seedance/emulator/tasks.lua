@@ -26,15 +26,11 @@ end
 --- A new task record, filed in the twin's `state.tasks` with its creation order, counted in
 -- flight and as a create of `key`.
 function T.new(env, fields, state, key)
-  local rec = { id = fields.id or env.new_id("cgt"), created = env.now(), prompt = fields.prompt or "",
-                model = fields.model, input = fields.input, updated = env.now() }
-  if state then
-    state.seq = state.seq + 1
-    rec.seq = state.seq
-    state.tasks[rec.id] = rec
-    env.created(key)
-  end
-  if env.started then env.started(rec) end
+  local now = env.now()
+  local rec = twin.add(state, "tasks", {id = fields.id, created = now, prompt = fields.prompt or "",
+                                        model = fields.model, input = fields.input, updated = now}, env, now, "cgt")
+  env.created(key)
+  env.started(rec)
   if rec.prompt:find("[[moderation]]", 1, true) then rec.outcome = "moderation"
   elseif rec.prompt:find("[[fail]]", 1, true) then rec.outcome = "fail"
   elseif rec.prompt:find("[[expire]]", 1, true) then rec.outcome = "expire" end
