@@ -415,8 +415,7 @@ local function not_found(id)
 end
 
 local function get(state, req, params, env)
-  local rec = state.tasks[params.task_id]
-  if not rec then return not_found(params.task_id) end
+  local rec = T.need(state.tasks[params.task_id], not_found, params.task_id)
   return answer(200, M.render(rec, env, req))
 end
 
@@ -453,8 +452,7 @@ local function list(state, req, _, env)
 end
 
 local function delete(state, _, params, env)
-  local rec = state.tasks[params.task_id]
-  if not rec then return not_found(params.task_id) end
+  local rec = T.need(state.tasks[params.task_id], not_found, params.task_id)
   local st = tasks.state(rec, env)
   if st == "running" or st == "cancelled" then
     return fail(400, "the task " .. rec.id .. " is " .. st .. " and cannot be cancelled or deleted",

@@ -118,8 +118,7 @@ end
 
 local function info(state, req, _, _, now)
   local id = only_param(req, "asset_id")
-  local a = state.assets[id]
-  if not a then return fail(404, "asset not found: " .. id) end
+  local a = T.need(state.assets[id], fail, 404, "asset not found: " .. id)
   return ok(render(a, now))
 end
 
@@ -139,8 +138,7 @@ end
 
 local function session_result(state, req, _, env, now)
   local token = only_param(req, "byted_token")
-  local s = state.sessions[token]
-  if not s then return fail(404, "byted_token not found") end
+  local s = T.need(state.sessions[token], fail, 404, "byted_token not found")
   local st = T.session_state(s, now)
   if st == "spent" then return fail(422, "byted_token already used: start a new session") end
   if st == "expired" then return fail(422, "byted_token expired: start a new session") end
@@ -276,8 +274,7 @@ end
 
 local function task_info(state, req, _, env)
   local id = only_param(req, "task_id")
-  local rec = state.tasks[id]
-  if not rec then return fail(404, "task not found: " .. id) end
+  local rec = T.need(state.tasks[id], fail, 404, "task not found: " .. id)
   return T.json(task_answer(rec, env, req))
 end
 

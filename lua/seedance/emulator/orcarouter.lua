@@ -129,8 +129,7 @@ local function list_groups(state, req, _, _, now)
 end
 
 local function update_group(state, req, params, _, now)
-  local g = state.groups[params.id]
-  if not g then return fail(404, "group not found") end
+  local g = T.need(state.groups[params.id], fail, 404, "group not found")
   local body = checked_body(req, GROUP)
   local name, description = T.present(body.Name) and body.Name, T.present(body.Description) and body.Description
   if name == "" then return fail(400, "'Name' must not be empty") end
@@ -163,8 +162,7 @@ end
 local function create_asset(state, req, _, env, now)
   local body = req.json
   if not body.URL:match("^https?://") then return fail(400, "'URL' must be a publicly accessible http(s) URL") end
-  local g = state.groups[body.GroupId]
-  if not g then return fail(404, "group " .. body.GroupId .. " not found", "NotFound.GroupId") end
+  local g = T.need(state.groups[body.GroupId], fail, 404, "group " .. body.GroupId .. " not found", "NotFound.GroupId")
   local limit = tonumber(env.config.quota) or 100
   if state.n_assets >= limit then
     return fail(403, T.format("asset quota exceeded: the account holds at most %d assets", limit), "QuotaExceeded")
@@ -176,8 +174,7 @@ local function create_asset(state, req, _, env, now)
 end
 
 local function get_asset(state, _, params, _, now)
-  local a = state.assets[params.id]
-  if not a then return fail(404, "asset not found") end
+  local a = T.need(state.assets[params.id], fail, 404, "asset not found")
   return T.json(200, render_asset(a, now))
 end
 
@@ -221,8 +218,7 @@ end
 
 -- A session settles lazily, when it is read: success makes its real_human group.
 local function get_session(state, _, params, env, now)
-  local s = state.sessions[params.session_id]
-  if not s then return fail(404, "session not found") end
+  local s = T.need(state.sessions[params.session_id], fail, 404, "session not found")
   if s.status == "pending" and now >= s.ready_at then
     if s.return_url and find(lower(s.return_url), "verify-fail", 1, true) then
       s.status = "failed"

@@ -142,8 +142,7 @@ local function upload_batch(state, req, _, env, now)
 end
 
 local function get_asset(state, _, params, env, now)
-  local a = state.assets[params.asset_id]
-  if not a then return fail(404, "asset not found") end
+  local a = T.need(state.assets[params.asset_id], fail, 404, "asset not found")
   a.last_used_at = now
   return T.json(200, render(a, plan_of(env), now))
 end
@@ -249,8 +248,7 @@ local function check_ref(state, u, relaxed, now)
   local id = type(u) == "string" and u:match("^asset://(.+)$")
   if not id then return nil end
   if not relaxed then return fail(422, "asset:// references are only allowed on -less-restriction task types") end
-  local a = state.assets[id]
-  if not a then return fail(403, "asset not owned by this account") end
+  local a = T.need(state.assets[id], fail, 403, "asset not owned by this account")
   local st = T.asset_status(a, now)
   if st ~= "active" then return fail(422, "asset " .. id .. " status=" .. T.STATUS[st]) end
   a.last_used_at = now
@@ -275,8 +273,7 @@ local function create_task(state, req, _, env, now)
 end
 
 local function get_task(state, req, params, env)
-  local rec = state.tasks[params.task_id]
-  if not rec then return fail(404, "task not found") end
+  local rec = T.need(state.tasks[params.task_id], fail, 404, "task not found")
   local st, progress = tasks.state(rec, env)
   local data = {task_id = rec.id, status = TASK_WORDS[st], input = rec.input, progress = progress}
   if st == "succeeded" then

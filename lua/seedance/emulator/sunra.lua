@@ -163,8 +163,7 @@ end
 
 local function create_task(state, req, params, env, now)
   local model_id = params.owner .. "/" .. params.model
-  local model = MODELS[model_id]
-  if not model then return fail(404, "model '" .. model_id .. "' not found") end
+  local model = T.need(MODELS[model_id], fail, 404, "model '" .. model_id .. "' not found")
   local body = T.fit(sunra, T.json_body(req, fail, 400, sunra.json_refused), TASK, TASK_WORDS)
   local msg = T.settings_error(body, model.fast, "the fast models")
   if msg then return invalid(msg) end
@@ -187,16 +186,14 @@ local function ahead_of(state, rec, env)
 end
 
 local function task_status(state, _, params, env)
-  local rec = state.tasks[params.id]
-  if not rec then return fail(404, "request not found") end
+  local rec = T.need(state.tasks[params.id], fail, 404, "request not found")
   local st = tasks.state(rec, env)
   return T.json(200, {request_id = rec.id, status = QUEUE_WORDS[st],
                       queue_position = st == "queued" and ahead_of(state, rec, env) or nil})
 end
 
 local function task_result(state, req, params, env)
-  local rec = state.tasks[params.id]
-  if not rec then return fail(404, "request not found") end
+  local rec = T.need(state.tasks[params.id], fail, 404, "request not found")
   local st = tasks.state(rec, env)
   if st == "queued" or st == "running" then
     return fail(400, "the request is still " .. (st == "queued" and "in the queue" or "in progress"),
@@ -213,8 +210,7 @@ local function task_result(state, req, params, env)
 end
 
 local function cancel_task(state, _, params, env)
-  local rec = state.tasks[params.id]
-  if not rec then return fail(404, "request not found") end
+  local rec = T.need(state.tasks[params.id], fail, 404, "request not found")
   if not tasks.cancel(rec, env) then
     return fail(400, "only a request still in the queue can be cancelled", "cannot_cancel")
   end
