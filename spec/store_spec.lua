@@ -134,6 +134,37 @@ describe("store (SQLite)", function()
     b:close()
   end)
 
+  it("keeps a polled task's in-flight slot however long its status stays the same, and gives it back at its end",
+    function()
+    -- a cap of one, slots that lapse after 1 s without renewal; the task stays queued for
+    -- 2 s with no change (the scheduler keeps unchanged answers in C: no event reaches Lua)
+    emu:configure({ processing = 0.1, generation = 10 })
+    local c = client({ max_in_flight = 1, in_flight_lease = 1 })
+    local t = assert(c:generate({ prompt = "a long queue", key = "long-1" }))
+    c:track(t)
+    local other = store.open(path, { secret = KEY })
+    local core = require("seedance.core")
+    local status, until_ = t.raw_status, core.now() + 1.8
+    local looks = 0
+    while core.now() < until_ do
+      c:step()
+      c.engine:wait(0.05)
+      assert.equal(status, t.raw_status) -- nothing changed: only the timer can have renewed it
+      local got = other:slot("in_flight:tasks", "probe", 1, 1)
+      if got then other:unslot("in_flight:tasks", "probe") end
+      assert.is_false(got, "the task's slot lapsed while it was polled")
+      looks = looks + 1
+    end
+    assert.is_true(looks > 10)
+    emu:configure({ processing = 0.1, generation = 0.3 })
+    -- the task's end gives the slot back at once
+    assert(t:wait({ timeout = 15 }))
+    assert.same({ true, 1 }, { other:slot("in_flight:tasks", "probe", 1, 1) })
+    assert.has_error(function() client({ in_flight_lease = 0 }) end)
+    other:close()
+    c:close()
+  end)
+
   it("hands over a task whose record could not be written after the create, and never pays for it again", function()
     if not sh("command -v sqlite3 >/dev/null") then
       pending("needs the sqlite3 command (sh scripts/deps.sh)")

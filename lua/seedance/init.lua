@@ -17,7 +17,10 @@ for i, p in ipairs(client.providers) do M.providers[i] = p end
 
 --- Create a Client.
 -- @tparam table opts provider, api_key (default $SEEDANCE_API_KEY), base_url, timeout,
--- connect_timeout, retries, endpoints, poll, ... (api.md)
+-- connect_timeout, retries, endpoints, poll, ... (api.md); with a store (journal= or
+-- store=): max_in_flight (the account's tasks in flight across every worker on it) and
+-- in_flight_lease (seconds a task's slot still counts once its worker stops renewing it,
+-- e.g. when it died; default 600; a live worker renews its slots every quarter of it)
 -- @treturn seedance.Client
 function M.new(opts)
   return client.new(opts)

@@ -34,7 +34,7 @@ local OPTIONS = {
   poll = "table", max_per_host = "number", user_agent = "string", ca_file = "string",
   ca_path = "string", verify_tls = "boolean", auth_scheme = "string", backoff_base = "number",
   backoff_max = "number", validate = "boolean", deadline = "number", track = "boolean", driver = "string",
-  max_in_flight = "number",
+  max_in_flight = "number", in_flight_lease = "number",
 }
 
 local POLL_DEFAULTS = {
@@ -64,6 +64,7 @@ local function check_options(opts)
   if opts.max_in_flight and opts.max_in_flight ~= math.floor(opts.max_in_flight) then
     error("seedance.new: 'max_in_flight' must be a positive integer", 3)
   end
+  check.range("seedance.new", "in_flight_lease", opts.in_flight_lease, 0.1, 86400, 3)
   if opts.driver and opts.driver ~= "curl" and opts.driver ~= "ngx" then
     error("seedance.new: 'driver' must be \"curl\" or \"ngx\"", 3)
   end
@@ -178,6 +179,8 @@ function M.new(opts)
     validate = opts.validate ~= false, auto_track = opts.track == true, debug = debug_log.enabled(),
     -- with a store: the account's tasks in flight across every worker (tasks.lua)
     max_in_flight = (opts.journal or opts.store) and (opts.max_in_flight or dialect.max_in_flight) or nil,
+    -- how long a task's slot counts without word from its worker (one that died)
+    in_flight_lease = opts.in_flight_lease or 600,
   }, Client)
   secrets[c] = { api_key = key, secret_key = opts.secret_key, access_key = opts.access_key,
                  auth_scheme = opts.auth_scheme }

@@ -343,10 +343,37 @@ end
 
 -- The account's tasks in flight, counted in the store across every worker sharing it
 -- (seedance.new{max_in_flight=}, or the provider's own queue limit): a slot per task,
--- taken before its create, renewed when a poll sees it change, given back when it ends.
--- A worker that dies leaves slots that lapse after SLOT_LEASE (a task that runs longer
--- without any change is no longer counted).
-local IN_FLIGHT, SLOT_LEASE = "in_flight:tasks", 600
+-- taken before its create and given back when it ends. A slot is a lease
+-- (seedance.new{in_flight_lease=}, 600 s): while this client polls the task, one timer
+-- renews every such slot each quarter lease, whether or not the task's status moves (the
+-- scheduler keeps unchanged answers to itself); a worker that dies leaves slots that lapse.
+-- A task this client does not poll (never waited on, or given up) is not renewed: nobody
+-- here would hear of its end to give the slot back.
+local IN_FLIGHT = "in_flight:tasks"
+
+local function renew(self, t)
+  t._slot_at = core.now()
+  self.journal:slot(IN_FLIGHT, t._slot, self.max_in_flight, self.in_flight_lease)
+end
+
+-- the one renewal timer, set while some polled task holds a slot (self._slots: key -> task)
+local function arm(self)
+  if self._slot_timer or not (self._slots and next(self._slots)) then return end
+  self._slot_timer = self.engine:after(self.in_flight_lease / 4, function()
+    self._slot_timer = nil
+    for _, t in pairs(self._slots) do renew(self, t) end
+    arm(self)
+  end)
+end
+
+-- `t` is no longer renewed here (its polling stopped, or it ended)
+local function unhold(self, t)
+  if self._slots then self._slots[t._slot] = nil end
+  if self._slot_timer and not (self._slots and next(self._slots)) then
+    self.engine:cancel_timer(self._slot_timer)
+    self._slot_timer = nil
+  end
+end
 
 -- a slot for the task under `key`, waiting (backing off, with jitter) while the fleet is
 -- at its cap; the create's claim on `key` is renewed meanwhile
@@ -354,7 +381,7 @@ local function take_slot(self, key)
   local j, limit = self.journal, self.max_in_flight
   local wait, bound = 0.2, core.now() + 600
   while true do
-    local got, live = j:slot(IN_FLIGHT, key, limit, SLOT_LEASE)
+    local got, live = j:slot(IN_FLIGHT, key, limit, self.in_flight_lease)
     if got == nil then return self:_journal_error(live) end
     if got then return true end
     if core.now() > bound then
@@ -367,17 +394,25 @@ local function take_slot(self, key)
   end
 end
 
---- Called by the poller (watch.lua) on each change of `obj`: a task holding an in-flight
--- slot renews it while it runs and gives it back once it ended.
-function Client:_polled(obj)
+--- Called by the poller (watch.lua) when it starts polling `obj`, on each change, and with
+-- `stopped` when it stops: a task holding an in-flight slot has it renewed while it is
+-- polled, and gives it back once it ended.
+function Client:_polled(obj, stopped)
   local key = obj._slot
   if not key then return end
   if obj:_terminal() then
+    unhold(self, obj)
     obj._slot = nil
     self.journal:unslot(IN_FLIGHT, key)
-  elseif core.now() - (obj._slot_at or 0) > SLOT_LEASE / 4 then
-    obj._slot_at = core.now()
-    self.journal:slot(IN_FLIGHT, key, self.max_in_flight, SLOT_LEASE)
+  elseif stopped then
+    unhold(self, obj)
+  else
+    self._slots = self._slots or {}
+    if not self._slots[key] then
+      self._slots[key] = obj
+      arm(self)
+    end
+    if core.now() - (obj._slot_at or 0) > self.in_flight_lease / 4 then renew(self, obj) end
   end
 end
 

@@ -112,7 +112,10 @@ function M:add(obj, fresh)
   local p = self.client.poll[obj._kind]
   local now = self.client.engine:now()
   if not fresh and obj._born and now - obj._born < p.interval then fresh = true end
-  return self.core:poll_add(self:_class(obj), obj, fresh, self:_watched(obj))
+  local key = self.core:poll_add(self:_class(obj), obj, fresh, self:_watched(obj))
+  -- the shared in-flight count (client/tasks.lua) renews a task's slot while it is polled
+  self.client:_polled(obj)
+  return key
 end
 
 -- listeners see (obj, err, ended): err when polling hit a hard error, ended when it stops
@@ -127,6 +130,7 @@ end
 function M:_finish(obj, key, err)
   if key and not self.core:poll_remove(key) then return end
   if err then obj._poll_error = err end
+  self.client:_polled(obj, true)
   self:_notify(obj, err, true)
   self.listeners[obj] = nil
 end
