@@ -19,8 +19,7 @@ describe("journal", function()
     os.remove(path)
   end)
   after_each(function()
-    os.remove(path)
-    os.remove(path .. ".tmp")
+    for _, s in ipairs({ "", "-wal", "-shm" }) do os.remove(path .. s) end
   end)
 
   local function client(extra)
@@ -123,14 +122,64 @@ describe("journal", function()
     c:close()
   end)
 
-  it("survives a torn write: a leftover .tmp is ignored, the last whole version is read", function()
-    local c = client()
-    local a = assert(c:upload({ url = "https://x/t.png" }))
-    c:close()
-    write(path .. ".tmp", '{"seedance_journal":1,"entries":{"x":')
-    local c2 = client()
-    assert.equal(a.id, assert(c2:upload({ url = "https://x/t.png" })).id)
-    c2:close()
+  it("keeps every committed record when its writer is SIGKILLed mid-write, and its claim lapses", function()
+    -- a child process runs keyed creates' bookkeeping on the store (spec/support/store_writer.lua)
+    -- and is killed with SIGKILL at a random point, three times: each time the store opens
+    -- (SQLite recovers its WAL), holds every intent and id the child reported committed,
+    -- and takes new writes; the killed writer's last claim lapses after its lease
+    local store = require "seedance.store"
+    local core = require "seedance.core"
+    local lua = type(jit) == "table" and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
+    local out, from = path .. ".out", 1
+    math.randomseed(os.time())
+    for _ = 1, 3 do
+      local pid = helpers.capture(("cd %s && KEY=%s STORE=%s FROM=%d LEASE=0.5 %s spec/support/store_writer.lua"
+        .. " > %s 2>&1 & echo $!"):format(helpers.ROOT, KEY, path, from, lua, out)):match("%d+")
+      local function count()
+        local n = 0
+        for _ in (read(out) or ""):gmatch("done %d+") do n = n + 1 end
+        return n
+      end
+      local waited = 0
+      while count() < 20 and waited < 200 do
+        core.sleep(0.05)
+        waited = waited + 1
+      end
+      core.sleep(math.random() * 0.3)
+      assert(helpers.sh("kill -9 " .. pid))
+      while helpers.sh("kill -0 " .. pid .. " 2>/dev/null") do core.sleep(0.02) end
+      local text = read(out)
+      local intents, done, last = {}, {}, from - 1
+      for what, i in text:gmatch("(%a+) (%d+)") do
+        i = tonumber(i)
+        if what == "intent" then intents[i] = true else done[i] = true end
+        if i > last then last = i end
+      end
+      assert.is_true(last >= from + 19, text:sub(-300))
+      local s = store.open(path, { secret = KEY })
+      for i = from, last do
+        local e = s:get("k" .. i)
+        if done[i] then assert.equal("task-" .. i, e and e.id, "k" .. i) end
+        if intents[i] then assert.is_table(e, "k" .. i) end
+      end
+      -- the record being written when the kill came: its claim lapses, its intent stays
+      local cut = "k" .. (last + (done[last] and 1 or 0))
+      local e = s:get(cut)
+      if e then
+        core.sleep(0.6)
+        local got, seen = s:claim_entry(cut, 10)
+        assert.is_true(got)
+        assert.equal(cut, seen.key)
+        assert(s:release(cut))
+      end
+      assert(s:put("after-" .. from, { kind = "task", provider = "piapi", id = "t" }))
+      s:close()
+      from = last + 2
+    end
+    os.remove(out)
+    if helpers.sh("command -v sqlite3 >/dev/null") then
+      assert.equal("ok", helpers.capture("sqlite3 " .. path .. " 'PRAGMA integrity_check'"):match("^%s*(.-)%s*$"))
+    end
   end)
 
   it("refuses a file that is not a journal and leaves it untouched", function()
