@@ -175,16 +175,23 @@ static int l_claim(lua_State *L)
     return 2;
 }
 
+/* The calls that give something back, named by two strings (release: key, owner; unslot:
+ * counter, token) -> true | nil, message */
+static int give_back(lua_State *L, int unslot)
+{
+    sd_store *s = check(L);
+    size_t an, bn;
+    const char *a = luaL_checklstring(L, 2, &an);
+    const char *b = luaL_checklstring(L, 3, &bn);
+    if ((unslot ? s->ops->unslot : s->ops->release)(s, a, an, b, bn) < 0) return failed(L, s);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* st:release(key, owner) -> true | nil, message */
 static int l_release(lua_State *L)
 {
-    sd_store *s = check(L);
-    size_t kn, on;
-    const char *k = luaL_checklstring(L, 2, &kn);
-    const char *o = luaL_checklstring(L, 3, &on);
-    if (s->ops->release(s, k, kn, o, on) < 0) return failed(L, s);
-    lua_pushboolean(L, 1);
-    return 1;
+    return give_back(L, 0);
 }
 
 /* st:slot(counter, token, limit, lease) -> true, live | false, live | nil, message */
@@ -209,13 +216,7 @@ static int l_slot(lua_State *L)
 /* st:unslot(counter, token) -> true | nil, message */
 static int l_unslot(lua_State *L)
 {
-    sd_store *s = check(L);
-    size_t cn, tn;
-    const char *c = luaL_checklstring(L, 2, &cn);
-    const char *t = luaL_checklstring(L, 3, &tn);
-    if (s->ops->unslot(s, c, cn, t, tn) < 0) return failed(L, s);
-    lua_pushboolean(L, 1);
-    return 1;
+    return give_back(L, 1);
 }
 
 /* st:backend() -> "sqlite" | "redis" */
