@@ -112,7 +112,7 @@ function M:add(obj, fresh)
   local p = self.client.poll[obj._kind]
   local now = self.client.engine:now()
   if not fresh and obj._born and now - obj._born < p.interval then fresh = true end
-  local key = self.core:poll_add(self:_class(obj), obj, fresh, self:_watched(obj))
+  key = self.core:poll_add(self:_class(obj), obj, fresh, self:_watched(obj))
   -- the shared in-flight count (client/tasks.lua) renews a task's slot while it is polled
   self.client:_polled(obj)
   return key
