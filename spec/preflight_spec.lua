@@ -25,7 +25,10 @@ describe("preflight", function()
     assert.matches("200 px", err.message)
     assert.matches("300", err.message)
     assert.equal(0, uploads())
-    assert.is_true(emu:stats().file_ranges >= 1)
+    local st = emu:stats()
+    assert.is_true(st.file_ranges >= 1)
+    -- each fetch of the file is one request in the emulator's count, as in its route's
+    assert.equal(st.by_route["GET /__emulator/files/"], st.requests)
   end)
 
   it("lets a good image through and the provider decides", function()

@@ -376,7 +376,6 @@ function Server:handle(req)
   -- reference files put there by {op="put_file"}: what preflight probing fetches in tests
   if path:sub(1, #FILES_PREFIX) == FILES_PREFIX then
     local f = self.files[path:sub(#FILES_PREFIX + 1)]
-    stats.requests = stats.requests + 1
     bump(stats.by_route, "GET " .. FILES_PREFIX)
     if not f then return T.json(404, {error = "no such file"}) end
     if req.headers.range then stats.file_ranges = (stats.file_ranges or 0) + 1 end
