@@ -177,7 +177,7 @@ function M.new(opts)
     control_url = control and control:gsub("/+$", "") or nil, region = opts.region or dialect.region,
     timeout = opts.timeout or 30, engine = eng, poll = poll_config(opts.poll), deadline = opts.deadline,
     validate = opts.validate ~= false, auto_track = opts.track == true, debug = debug_log.enabled(),
-    -- with a store: the account's tasks in flight across every worker (tasks.lua)
+    -- with a store: the account's tasks in flight across every worker (client/tasks.lua)
     max_in_flight = (opts.journal or opts.store) and (opts.max_in_flight or dialect.max_in_flight) or nil,
     -- how long a task's slot counts without word from its worker (one that died)
     in_flight_lease = opts.in_flight_lease or 600,

@@ -1,8 +1,8 @@
 --- What several dialects read and write alike: the upstream's capitalized words, its
 -- PascalCase asset record, media lists and content items of a generation, and the page
--- math of list envelopes. Internal: seedance.client takes providers only from its own
--- list of six names, so this module is never taken for one. What is one service's own
--- stays in its dialect.
+-- math of list envelopes. Internal: the registry (seedance.providers) loads only the names
+-- it lists, so this module is never taken for a provider. What is one service's own stays
+-- in its dialect.
 -- @module seedance.providers.shared
 local json = require "seedance.wire.json"
 local time = require "seedance.model.time"

@@ -181,7 +181,7 @@ end
 -- `seen` before it): tell the listeners, end when terminal, and move to another class when
 -- the object's GET changed with its state (Sunra asks for the result once done).
 function M:_changed(o, key, status, progress, seen)
-  -- the shared in-flight count (tasks.lua) hears of every change, the end included
+  -- the shared in-flight count (client/tasks.lua) hears of every change, the end included
   self.client:_polled(o)
   if o.raw_status ~= status or o.progress ~= progress or self:_watched(o) ~= seen then self:_notify(o) end
   if self.core:poll_key(o) ~= key then return end
