@@ -27,7 +27,8 @@ local PAGE = "987654321"
 --- The watcher of one client (the client makes it on first use).
 function M.new(client)
   local self = setmetatable({ client = client, core = client.engine.core, listeners = {},
-                              classes = { asset = {}, task = {}, session = {} }, dynamic = {} }, M)
+                              classes = { asset = {}, task = {}, session = {} }, dynamic = {},
+                              same = { asset = {}, task = {}, session = {} } }, M)
   -- SEEDANCE_DEBUG: the requests the scheduler sends itself are logged like the client's
   if client.debug then self.core:poll_trace(true) end
   return self
@@ -69,22 +70,43 @@ local function list_shape(self, kind, base)
   return headers
 end
 
+-- The endpoint of an op that names nothing but the object's id (nil for any other op): two
+-- such ops of one endpoint differ only in the id, so they share a class.
+local function id_only(op, id)
+  if op.method ~= "GET" or op.body or op.query or op.headers or op.base or op.plane then return nil end
+  local k = op.params and next(op.params)
+  if k ~= "id" or op.params.id ~= id or next(op.params, k) ~= nil then return nil end
+  return op.endpoint
+end
+
 -- The scheduler's class for `obj`: its GET as a template (url around the id, headers).
+-- Once two objects' id-only GETs of one endpoint gave the same template (so the headers
+-- do not change from request to request), later ones reuse it without building a request:
+-- tracking 10,000 objects would otherwise build 10,000 requests only to throw them away.
 function M:_class(obj)
   local kind, client = obj._kind, self.client
+  local op, endpoint
+  if not self.dynamic[kind] then
+    op = obj:_refresh_op()
+    endpoint = id_only(op, obj.id)
+    if endpoint and self.same[kind][endpoint] then return self.same[kind][endpoint] end
+  end
   local p = client.poll[kind]
   local base = { first = p.interval, max = p.max, factor = client.poll.factor, jitter = client.poll.jitter,
                  max_age = MAX_AGE[kind] or 1800, timeout = client.timeout }
   local shape = client.dialect.poll and client.dialect.poll[kind] or {}
   base.status, base.progress = shape.status, shape.progress
   local pre, post, req
-  if not self.dynamic[kind] then
-    req = http.request(client, (obj:_refresh_op()))
+  if op then
+    req = http.request(client, op)
     pre, post = template(req, obj.id)
   end
   local sig = pre and (pre .. "\0" .. post .. "\0" .. table.concat(req.headers, "\n")) or "dynamic"
   local known = self.classes[kind]
-  if known[sig] then return known[sig] end
+  if known[sig] then
+    if endpoint and pre then self.same[kind][endpoint] = known[sig] end
+    return known[sig]
+  end
   local n = 0
   for _ in pairs(known) do n = n + 1 end
   if pre and n >= MAX_TEMPLATES then
