@@ -21,6 +21,16 @@ int sd_buf_append(sd_buf *b, const char *data, size_t n, size_t limit)
     return 0;
 }
 
+void sd_buf_reserve(sd_buf *b, size_t want, size_t limit)
+{
+    char *p;
+    if (want > limit || want + 1 <= b->cap) return;
+    p = realloc(b->p, want + 1);
+    if (p == NULL) return;
+    b->p = p;
+    b->cap = want + 1;
+}
+
 void sd_buf_reset(sd_buf *b)
 {
     b->len = 0;

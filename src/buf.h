@@ -12,6 +12,10 @@ typedef struct sd_buf {
 
 /* 0 on success, -1 when growing would pass `limit` bytes or memory ran out. */
 int sd_buf_append(sd_buf *b, const char *data, size_t n, size_t limit);
+/* Make room for `want` bytes in one allocation when the size is known in advance (a body's
+ * Content-Length), so the buffer is not doubled past it; nothing when want > limit. A
+ * failure is left for the next append to report. */
+void sd_buf_reserve(sd_buf *b, size_t want, size_t limit);
 void sd_buf_reset(sd_buf *b);
 void sd_buf_free(sd_buf *b);
 

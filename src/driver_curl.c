@@ -65,7 +65,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
     sd_request *r = ud;
     curl_xfer *x = r->driver_data;
-    size_t len = size * n;
+    size_t len = size * n, limit;
     if (x->out && !x->checked) {
         long code = 0;
         x->checked = 1;
@@ -91,8 +91,16 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
         r->file_bytes += (long long)len;
         return len;
     }
-    if (sd_buf_append(&r->resp_body, data, len,
-                      r->file && r->max_body > MAX_ERROR_PAGE ? MAX_ERROR_PAGE : r->max_body) != 0) {
+    limit = r->file && r->max_body > MAX_ERROR_PAGE ? MAX_ERROR_PAGE : r->max_body;
+    if (r->resp_body.cap == 0) {
+        /* the announced size in one allocation: doubling would hold a 40 KB list page in
+         * 64 KB, for every page a round has in flight */
+        curl_off_t announced = -1;
+        if (curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced) == CURLE_OK &&
+            announced > 0 && (unsigned long long)announced < (size_t)-1)
+            sd_buf_reserve(&r->resp_body, (size_t)announced, limit);
+    }
+    if (sd_buf_append(&r->resp_body, data, len, limit) != 0) {
         x->over = OVER_BODY;
         return 0;
     }

@@ -8,8 +8,8 @@ static void swap(sd_heap *h, size_t a, size_t b)
     sd_timer *t = h->v[a];
     h->v[a] = h->v[b];
     h->v[b] = t;
-    h->v[a]->idx = a;
-    h->v[b]->idx = b;
+    h->v[a]->idx = (uint32_t)a;
+    h->v[b]->idx = (uint32_t)b;
 }
 
 static void up(sd_heap *h, size_t i)
@@ -36,6 +36,10 @@ static void down(sd_heap *h, size_t i)
 
 int sd_heap_push(sd_heap *h, sd_timer *t)
 {
+    if (h->len >= SD_HEAP_NONE) {
+        t->idx = SD_HEAP_NONE;
+        return -1;
+    }
     if (h->len == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 64;
         sd_timer **v = realloc(h->v, cap * sizeof *v);
@@ -46,7 +50,7 @@ int sd_heap_push(sd_heap *h, sd_timer *t)
         h->v = v;
         h->cap = cap;
     }
-    t->idx = h->len;
+    t->idx = (uint32_t)h->len;
     h->v[h->len++] = t;
     up(h, t->idx);
     return 0;
@@ -60,7 +64,7 @@ void sd_heap_remove(sd_heap *h, sd_timer *t)
     h->len--;
     if (i != h->len) {
         h->v[i] = h->v[h->len];
-        h->v[i]->idx = i;
+        h->v[i]->idx = (uint32_t)i;
         down(h, i);
         up(h, i);
     }

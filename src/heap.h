@@ -5,16 +5,17 @@
 #define SEEDANCE_HEAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum { SD_TM_REQUEST, SD_TM_LUA, SD_TM_POLL, SD_TM_ROUND } sd_timer_type;
 
 typedef struct sd_timer {
     double due;
-    size_t idx; /* position in the heap; SD_HEAP_NONE when not in it */
-    sd_timer_type type;
+    uint32_t idx; /* position in the heap; SD_HEAP_NONE when not in it */
+    sd_timer_type type; /* 16 bytes in all: one is embedded in every polled object's poll */
 } sd_timer;
 
-#define SD_HEAP_NONE ((size_t)-1)
+#define SD_HEAP_NONE UINT32_MAX
 
 typedef struct sd_heap {
     sd_timer **v;

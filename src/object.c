@@ -27,12 +27,14 @@ enum { X_RAW, X_CLIENT, X_KIND };
 enum { T_STR = 1, T_NUM = 2, T_EXTRA = 3, T_SPECIAL = 4 };
 #define CODE(t, s) ((t) * 64 + (s))
 
-/* user values: the client, the raw answer (JSON text until first read, then the table),
- * the extras table (created when first needed) */
-enum { UV_CLIENT = 1, UV_RAW = 2, UV_EXTRAS = 3, UV_COUNT = 3 };
+/* user values: the client, and the tail: the raw answer (JSON text until first read, then
+ * the table) or, once the object has extras, the extras table with the raw answer at [1].
+ * A pending object has no extras, and a user value less is 16 bytes less per object. */
+enum { UV_CLIENT = 1, UV_TAIL = 2, UV_COUNT = 2 };
 
 #define F_CLOSED 1u
 #define F_REF_FROM_ID 2u /* ref is "asset://" .. id, computed on read */
+#define F_EXTRAS 4u      /* the tail is the extras table */
 
 struct sd_object {
     unsigned char kind;
@@ -281,23 +283,52 @@ static void push_ref_from_id(lua_State *L, const sd_object *o)
     luaL_pushresult(&b);
 }
 
-/* The extras table of the object at idx on the stack top; with create, made when absent.
- * Returns 0 (and pushes nothing) when absent and not created. */
-static int push_extras(lua_State *L, int idx, int create)
+/* The extras table of object o (at idx) on the stack top; with create, made when absent
+ * (the raw answer moves into it, at [1]). Returns 0 (and pushes nothing) when absent and
+ * not created. */
+static int push_extras(lua_State *L, sd_object *o, int idx, int create)
 {
-    if (sd_getiuservalue(L, idx, UV_EXTRAS) == LUA_TTABLE) return 1;
-    lua_pop(L, 1);
+    if (o->flags & F_EXTRAS) {
+        sd_getiuservalue(L, idx, UV_TAIL);
+        return 1;
+    }
     if (!create) return 0;
     lua_newtable(L);
+    sd_getiuservalue(L, idx, UV_TAIL);
+    lua_rawseti(L, -2, 1);
     lua_pushvalue(L, -1);
-    sd_setiuservalue(L, idx, UV_EXTRAS);
+    sd_setiuservalue(L, idx, UV_TAIL);
+    o->flags |= F_EXTRAS;
     return 1;
 }
 
-static void extras_set(lua_State *L, int idx, int key, int val)
+/* Push the raw answer as stored (nil when none). */
+static void push_stored_raw(lua_State *L, const sd_object *o, int idx)
 {
-    if (lua_isnil(L, val) && !push_extras(L, idx, 0)) return;
-    if (!lua_isnil(L, val)) push_extras(L, idx, 1);
+    sd_getiuservalue(L, idx, UV_TAIL);
+    if (o->flags & F_EXTRAS) {
+        lua_rawgeti(L, -1, 1);
+        lua_remove(L, -2);
+    }
+}
+
+/* Store the value on the stack top (popped) as the raw answer. */
+static void store_raw(lua_State *L, const sd_object *o, int idx)
+{
+    if (o->flags & F_EXTRAS) {
+        sd_getiuservalue(L, idx, UV_TAIL);
+        lua_insert(L, -2);
+        lua_rawseti(L, -2, 1);
+        lua_pop(L, 1);
+    } else {
+        sd_setiuservalue(L, idx, UV_TAIL);
+    }
+}
+
+static void extras_set(lua_State *L, sd_object *o, int idx, int key, int val)
+{
+    if (lua_isnil(L, val) && !push_extras(L, o, idx, 0)) return;
+    if (!lua_isnil(L, val)) push_extras(L, o, idx, 1);
     lua_pushvalue(L, key);
     lua_pushvalue(L, val);
     lua_rawset(L, -3);
@@ -335,7 +366,7 @@ static void set_field(lua_State *L, sd_object *o, int idx, int code, int key, in
         if (rc != 0) luaL_error(L, "%s: out of memory setting '%s'", class_name(o), lua_tostring(L, key));
         if (vt == LUA_TSTRING || vt == LUA_TNIL) lua_pushnil(L);
         else lua_pushvalue(L, val);
-        extras_set(L, idx, key, lua_gettop(L));
+        extras_set(L, o, idx, key, lua_gettop(L));
         lua_pop(L, 1);
     } else if (t == T_NUM) {
         if (vt == LUA_TNUMBER) {
@@ -349,13 +380,13 @@ static void set_field(lua_State *L, sd_object *o, int idx, int code, int key, in
         }
         if (vt == LUA_TNUMBER || vt == LUA_TNIL) lua_pushnil(L);
         else lua_pushvalue(L, val);
-        extras_set(L, idx, key, lua_gettop(L));
+        extras_set(L, o, idx, key, lua_gettop(L));
         lua_pop(L, 1);
     } else if (t == T_EXTRA) {
-        extras_set(L, idx, key, val);
+        extras_set(L, o, idx, key, val);
     } else if (slot == X_RAW) {
         lua_pushvalue(L, val);
-        sd_setiuservalue(L, idx, UV_RAW);
+        store_raw(L, o, idx);
     } else if (slot == X_CLIENT) {
         lua_pushvalue(L, val);
         sd_setiuservalue(L, idx, UV_CLIENT);
@@ -366,9 +397,10 @@ static void set_field(lua_State *L, sd_object *o, int idx, int code, int key, in
 
 /* raw as stored: JSON text is decoded on first read with seedance.wire.json (the library's own
  * cjson instance) and the table kept; text that is not JSON reads as the text. */
-static void push_raw(lua_State *L, int idx)
+static void push_raw(lua_State *L, const sd_object *o, int idx)
 {
-    if (sd_getiuservalue(L, idx, UV_RAW) != LUA_TSTRING) return;
+    push_stored_raw(L, o, idx);
+    if (lua_type(L, -1) != LUA_TSTRING) return;
     lua_getglobal(L, "require");
     lua_pushliteral(L, "seedance.wire.json");
     lua_call(L, 1, 1);
@@ -377,7 +409,7 @@ static void push_raw(lua_State *L, int idx)
     lua_call(L, 1, 1);
     if (lua_istable(L, -1)) {
         lua_pushvalue(L, -1);
-        sd_setiuservalue(L, idx, UV_RAW);
+        store_raw(L, o, idx);
         lua_replace(L, -3);
         lua_pop(L, 1);
     } else {
@@ -416,7 +448,7 @@ static int push_field(lua_State *L, sd_object *o, int idx, int code)
             if (o->flags & F_CLOSED) luaL_error(L, "%s: object is closed", class_name(o));
             sd_getiuservalue(L, idx, UV_CLIENT);
         } else {
-            push_raw(L, idx);
+            push_raw(L, o, idx);
         }
         return 1;
     }
@@ -437,7 +469,7 @@ static int l_index(lua_State *L)
         } else {
             lua_pop(L, 1);
         }
-        if (push_extras(L, 1, 0)) {
+        if (push_extras(L, o, 1, 0)) {
             lua_pushvalue(L, 2);
             lua_rawget(L, -2);
             if (!lua_isnil(L, -1)) return 1;
@@ -468,7 +500,7 @@ static int l_newindex(lua_State *L)
     }
     lua_pop(L, 1);
     if (k[0] != '_') return luaL_error(L, "%s: no field named '%s'", class_name(o), k);
-    extras_set(L, 1, 2, 3);
+    extras_set(L, o, 1, 2, 3);
     return 0;
 }
 
@@ -504,7 +536,7 @@ static int l_assign(lua_State *L)
                     set_field(L, o, 1, code, lua_gettop(L) - 1, lua_gettop(L));
                 } else {
                     lua_pop(L, 1);
-                    extras_set(L, 1, lua_gettop(L) - 1, lua_gettop(L));
+                    extras_set(L, o, 1, lua_gettop(L) - 1, lua_gettop(L));
                 }
             }
         }
@@ -520,7 +552,7 @@ static void cleanup(lua_State *L, sd_object *o, int idx, int drop_values)
 {
     int i;
     if (o->flags & F_CLOSED) return;
-    o->flags = F_CLOSED;
+    o->flags = (unsigned char)(F_CLOSED | (o->flags & F_EXTRAS)); /* the tail keeps its shape */
     free(o->block);
     o->block = NULL;
     o->blen = 0;
@@ -597,10 +629,11 @@ static int l_pairs(lua_State *L)
         if (FIELDS[i].name[0] == '_' || t == T_SPECIAL || t == T_EXTRA) continue;
         if (push_field(L, o, 1, FIELDS[i].code)) lua_setfield(L, -2, FIELDS[i].name);
     }
-    if (push_extras(L, 1, 0)) {
+    if (push_extras(L, o, 1, 0)) {
         lua_pushnil(L);
         while (lua_next(L, -2) != 0) {
-            if (lua_type(L, -2) == LUA_TSTRING && lua_tostring(L, -2)[0] == '_') {
+            /* [1] is the raw answer, not a field */
+            if (lua_type(L, -2) != LUA_TSTRING || lua_tostring(L, -2)[0] == '_') {
                 lua_pop(L, 1);
                 continue;
             }
