@@ -36,14 +36,12 @@ enum { UV_CLIENT = 1, UV_TAIL = 2, UV_COUNT = 2 };
 #define F_REF_FROM_ID 2u /* ref is "asset://" .. id, computed on read */
 #define F_EXTRAS 4u      /* the tail is the extras table */
 
+/* 24 bytes: the numbers live in the block too (a pending asset has one or two of five) */
 struct sd_object {
     unsigned char kind;
     unsigned char flags;
-    unsigned char numset; /* bit i: num[i] present */
-    unsigned char numint; /* bit i: num[i] was an integer (5.3+ reads it back as one) */
     uint32_t blen;
     char *block;
-    double num[N_COUNT];
     double poll; /* the scheduler's key for it, 0 when not polled */
 };
 
@@ -89,9 +87,13 @@ static const struct {
 /* ---- the string block ------------------------------------------------------------------ */
 
 /* An entry is [slot][32-bit length][bytes], or, for a word every object repeats (status
- * words, media types), [slot | 0x80][index into WORDS]: two bytes instead of a copy. */
+ * words, media types), [slot | 0x80][index into WORDS]: two bytes instead of a copy; a
+ * number is [slot | 0x40][1 when it was an integer (5.3+ reads it back as one)][double]. */
 #define ENTRY_HEAD 5
 #define ENTRY_WORD 0x80u
+#define ENTRY_NUM 0x40u
+#define NUM_SIZE (2 + sizeof(double))
+#define SLOT_OF(b) ((unsigned char)(b)[0] & ~ENTRY_WORD)
 
 static const char *const WORDS[] = {
     "processing", "active", "failed", "queued", "running", "succeeded", "cancelled", "expired", "pending",
@@ -114,6 +116,7 @@ static size_t entry_size(const char *b)
 {
     uint32_t n;
     if ((unsigned char)b[0] & ENTRY_WORD) return 2;
+    if ((unsigned char)b[0] & ENTRY_NUM) return NUM_SIZE;
     memcpy(&n, b + 1, 4);
     return ENTRY_HEAD + (size_t)n;
 }
@@ -123,7 +126,7 @@ static const char *block_get(const sd_object *o, int slot, size_t *len)
     size_t at = 0;
     while (o->block && at < o->blen) {
         const char *b = o->block + at;
-        if (((unsigned char)b[0] & ~ENTRY_WORD) == (unsigned)slot) {
+        if (SLOT_OF(b) == (unsigned)slot) {
             uint32_t n;
             if ((unsigned char)b[0] & ENTRY_WORD) {
                 const char *w = WORDS[(unsigned char)b[1]];
@@ -140,47 +143,105 @@ static const char *block_get(const sd_object *o, int slot, size_t *len)
     return NULL;
 }
 
-/* Replace (or with s == NULL remove) one entry; -1 when out of memory (nothing changed). */
-static int block_set(sd_object *o, int slot, const char *s, size_t len)
+/* Replace (or with entry == NULL remove) the entry of `slot` with the n bytes of `entry`,
+ * in place: a realloc of the one block, not a new block per field set (ten thousand
+ * objects built field by field would leave a trail of freed blocks). -1 when out of memory
+ * (nothing changed); removing never fails. */
+static int block_put(sd_object *o, unsigned slot, const char *entry, size_t n)
 {
-    size_t keep = 0, size, at, oldn, add = 0;
-    int word = -1;
-    char *nb, *w;
-    const char *old = block_get(o, slot, &oldn);
-    if (s == NULL && old == NULL) return 0;
-    /* a poll that finds the same word writes nothing */
-    if (s != NULL && old != NULL && oldn == len && memcmp(old, s, len) == 0) return 0;
-    if (s != NULL) {
-        word = word_of(s, len);
-        if (word < 0 && len > UINT32_MAX - 2 * ENTRY_HEAD - o->blen) return -1;
-        add = word >= 0 ? 2 : ENTRY_HEAD + len;
-    }
-    for (at = 0; o->block && at < o->blen; at += entry_size(o->block + at))
-        if (((unsigned char)o->block[at] & ~ENTRY_WORD) != (unsigned)slot) keep += entry_size(o->block + at);
-    size = keep + add;
-    nb = size ? malloc(size) : NULL;
-    if (size && !nb) return -1;
-    w = nb;
+    size_t at, m = 0, size;
     for (at = 0; o->block && at < o->blen; at += entry_size(o->block + at)) {
-        size_t n = entry_size(o->block + at);
-        if (((unsigned char)o->block[at] & ~ENTRY_WORD) != (unsigned)slot) {
-            memcpy(w, o->block + at, n);
-            w += n;
+        if (SLOT_OF(o->block + at) == slot) {
+            m = entry_size(o->block + at);
+            break;
         }
     }
-    if (word >= 0) {
-        w[0] = (char)(slot | ENTRY_WORD);
-        w[1] = (char)word;
-    } else if (s) {
-        uint32_t l = (uint32_t)len;
-        *w = (char)slot;
-        memcpy(w + 1, &l, 4);
-        if (len) memcpy(w + ENTRY_HEAD, s, len);
+    if (entry == NULL) n = 0;
+    if (n > UINT32_MAX - (o->blen - m)) return -1;
+    size = o->blen - m + n;
+    if (size == 0) {
+        free(o->block);
+        o->block = NULL;
+        o->blen = 0;
+        return 0;
     }
-    free(o->block);
-    o->block = nb;
+    if (n > m) {
+        char *nb = realloc(o->block, size);
+        if (nb == NULL) return -1;
+        o->block = nb;
+    }
+    /* the entries after this one move to make (or give back) room */
+    memmove(o->block + at + n, o->block + at + m, o->blen - at - m);
+    if (n) memcpy(o->block + at, entry, n);
+    if (n < m) {
+        char *nb = realloc(o->block, size);
+        if (nb) o->block = nb;
+    }
     o->blen = (uint32_t)size;
     return 0;
+}
+
+/* Replace (or with s == NULL remove) one string entry; -1 when out of memory. */
+static int block_set(sd_object *o, int slot, const char *s, size_t len)
+{
+    size_t oldn;
+    const char *old = block_get(o, slot, &oldn);
+    char head[ENTRY_HEAD], small[128], *e;
+    int word, rc;
+    if (s == NULL) return old ? block_put(o, (unsigned)slot, NULL, 0) : 0;
+    /* a poll that finds the same word writes nothing */
+    if (old != NULL && oldn == len && memcmp(old, s, len) == 0) return 0;
+    word = word_of(s, len);
+    if (word >= 0) {
+        head[0] = (char)(slot | ENTRY_WORD);
+        head[1] = (char)word;
+        return block_put(o, (unsigned)slot, head, 2);
+    }
+    if (len > UINT32_MAX - ENTRY_HEAD) return -1;
+    /* short strings (ids, words, names) are built on the stack */
+    e = len <= sizeof small - ENTRY_HEAD ? small : malloc(ENTRY_HEAD + len);
+    if (e == NULL) return -1;
+    {
+        uint32_t l = (uint32_t)len;
+        e[0] = (char)slot;
+        memcpy(e + 1, &l, 4);
+        if (len) memcpy(e + ENTRY_HEAD, s, len);
+    }
+    rc = block_put(o, (unsigned)slot, e, ENTRY_HEAD + len);
+    if (e != small) free(e);
+    return rc;
+}
+
+/* Number slot n: 1 and *d (and *isint) when present, else 0. */
+static int num_get(const sd_object *o, int n, double *d, int *isint)
+{
+    size_t at;
+    for (at = 0; o->block && at < o->blen; at += entry_size(o->block + at)) {
+        const char *b = o->block + at;
+        if ((unsigned char)b[0] == (ENTRY_NUM | (unsigned)n)) {
+            memcpy(d, b + 2, sizeof *d);
+            if (isint) *isint = b[1];
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int num_set(sd_object *o, int n, double d, int isint)
+{
+    char e[NUM_SIZE];
+    double old;
+    int oldint;
+    if (num_get(o, n, &old, &oldint) && old == d && oldint == (isint != 0)) return 0;
+    e[0] = (char)(ENTRY_NUM | (unsigned)n);
+    e[1] = (char)(isint != 0);
+    memcpy(e + 2, &d, sizeof d);
+    return block_put(o, ENTRY_NUM | (unsigned)n, e, sizeof e);
+}
+
+static int num_clear(sd_object *o, int n)
+{
+    return block_put(o, ENTRY_NUM | (unsigned)n, NULL, 0);
 }
 
 /* ---- the C accessors (object.h) --------------------------------------------------------- */
@@ -200,9 +261,7 @@ const char *sd_object_raw_status(const sd_object *o, size_t *len) { return block
 
 int sd_object_progress(const sd_object *o, double *p)
 {
-    if (!(o->numset & (1u << N_PROGRESS))) return 0;
-    *p = o->num[N_PROGRESS];
-    return 1;
+    return num_get(o, N_PROGRESS, p, NULL);
 }
 
 double sd_object_poll(const sd_object *o) { return o->poll; }
@@ -224,16 +283,12 @@ int sd_object_set_raw_status(sd_object *o, const char *s, size_t len)
 int sd_object_set_progress(sd_object *o, double p)
 {
     if (o->flags & F_CLOSED) return -1;
-    o->num[N_PROGRESS] = p;
-    o->numset |= 1u << N_PROGRESS;
-    if (p == floor(p) && fabs(p) < 9007199254740992.0) o->numint |= 1u << N_PROGRESS;
-    else o->numint &= (unsigned char)~(1u << N_PROGRESS);
-    return 0;
+    return num_set(o, N_PROGRESS, p, p == floor(p) && fabs(p) < 9007199254740992.0);
 }
 
 void sd_object_clear_progress(sd_object *o)
 {
-    o->numset &= (unsigned char)~(1u << N_PROGRESS);
+    num_clear(o, N_PROGRESS);
 }
 
 sd_object *sd_object_test(lua_State *L, int idx)
@@ -370,13 +425,10 @@ static void set_field(lua_State *L, sd_object *o, int idx, int code, int key, in
         lua_pop(L, 1);
     } else if (t == T_NUM) {
         if (vt == LUA_TNUMBER) {
-            double d = lua_tonumber(L, val);
-            o->num[slot] = d;
-            o->numset |= (unsigned char)(1u << slot);
-            if (sd_isinteger(L, val)) o->numint |= (unsigned char)(1u << slot);
-            else o->numint &= (unsigned char)~(1u << slot);
+            if (num_set(o, slot, lua_tonumber(L, val), sd_isinteger(L, val)) != 0)
+                luaL_error(L, "%s: out of memory setting '%s'", class_name(o), lua_tostring(L, key));
         } else {
-            o->numset &= (unsigned char)~(1u << slot);
+            num_clear(o, slot);
         }
         if (vt == LUA_TNUMBER || vt == LUA_TNIL) lua_pushnil(L);
         else lua_pushvalue(L, val);
@@ -436,9 +488,11 @@ static int push_field(lua_State *L, sd_object *o, int idx, int code)
         return 0;
     }
     if (t == T_NUM) {
-        if (!(o->numset & (1u << slot))) return 0;
-        if (o->numint & (1u << slot)) sd_pushint(L, o->num[slot]);
-        else lua_pushnumber(L, o->num[slot]);
+        double d;
+        int isint;
+        if (!num_get(o, slot, &d, &isint)) return 0;
+        if (isint) sd_pushint(L, d);
+        else lua_pushnumber(L, d);
         return 1;
     }
     if (t == T_SPECIAL) {
@@ -556,7 +610,6 @@ static void cleanup(lua_State *L, sd_object *o, int idx, int drop_values)
     free(o->block);
     o->block = NULL;
     o->blen = 0;
-    o->numset = 0;
     if (drop_values) {
         for (i = 1; i <= UV_COUNT; i++) {
             lua_pushnil(L);
