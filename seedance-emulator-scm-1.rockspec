@@ -39,6 +39,7 @@ build = {
     ["seedance.emulator.ark"] = "lua/seedance/emulator/ark.lua",
     ["seedance.emulator.ark_tasks"] = "lua/seedance/emulator/ark_tasks.lua",
     ["seedance.emulator.callbacks"] = "lua/seedance/emulator/callbacks.lua",
+    ["seedance.emulator.content"] = "lua/seedance/emulator/content.lua",
     ["seedance.emulator.crun"] = "lua/seedance/emulator/crun.lua",
     ["seedance.emulator"] = "lua/seedance/emulator/init.lua",
     ["seedance.emulator.options"] = "lua/seedance/emulator/options.lua",

@@ -34,6 +34,7 @@
 local T = require "seedance.emulator.twin"
 local tasks = require "seedance.emulator.tasks"
 local upstream = require "seedance.emulator.ark_tasks"
+local content = require "seedance.emulator.content"
 
 local iso, floor, lower, byte, char = T.iso, math.floor, string.lower, string.byte, string.char
 
@@ -440,79 +441,33 @@ local VIDEO = {{"model", req = true, enum = VIDEO_MODELS,
                {"ratio", enum = T.RATIOS, msg = "ratio must be one of 16:9, 4:3, 1:1, 3:4, 9:16, 21:9, adaptive"},
                {"duration", "integer", min = -1, max = 15, msg = "duration must be an integer of 4-15 seconds"},
                {"generate_audio", "boolean"}, {"watermark", "boolean"}, {"tools"}, {"return_last_frame", "boolean"}}
--- item type -> {order, allowed roles, asset type, limit}
-local ITEMS = {
-  text = {order = 0},
-  image_url = {order = 1, roles = {reference_image = true, first_frame = true, last_frame = true},
-               asset_type = "Image", max = 9},
-  video_url = {order = 2, roles = {reference_video = true}, asset_type = "Video", max = 3},
-  audio_url = {order = 3, roles = {reference_audio = true}, asset_type = "Audio", max = 3},
+-- content[] (seedance.emulator.content) as AnyFast checks it before passing it on
+local ONE_EACH = "at most one first_frame, and a last_frame only beside a first_frame"
+local CONTENT = {items = content.items(), urls = {"^https?://[^/]", "^data:"},
+  steps = {"object", "type", "order", "fields", "text", "url", "role", "scheme", "asset", "limit"},
+  refuse = function(rule, message)
+    refuse(400, message, rule == "asset_missing" and "InvalidParameter.AssetNotFound" or nil)
+  end,
+  words = {
+    object = "content[{i}] must be an object", type = "content[{i}]: unknown type '{t}'",
+    text_first = "the text item must come first in content",
+    order = "content items must follow the order image -> video -> audio ({kind}s after {prev_kind}s)",
+    fields = {unknown = "unknown field '%s' in a {t} item"},
+    fields_text = {unknown = "unknown field '%s' in the text item"},
+    text_type = "text must be a string", text = "text must be a string",
+    url = "{t}.url is required", role = "role '{role}' is not allowed on {t} items",
+    scheme = "{t}.url must be a public URL, a data URI or asset://<ID>",
+    asset_missing = "asset not found: {id}", asset_status = "asset {id} is {status}, not Active",
+    asset_type = "asset {id} is an {got}, not for a {t} item", limit = "at most {max} {t} items",
+    mixed = "first/last frame items cannot be mixed with reference media",
+    one_each = ONE_EACH, last_alone = ONE_EACH,
+    audio = "audio items need an image or a video beside them",
+  },
 }
-local ORDER_WORD = {[1] = "images", [2] = "videos", [3] = "audios"}
-
--- refuses a media item the service would refuse
-local function check_media(state, key, it, spec, now)
-  checked(it, {{"type"}, {it.type}, {"role"}}, "a " .. it.type .. " item")
-  local obj = it[it.type]
-  if not T.is_object(obj) or type(obj.url) ~= "string" or obj.url == "" then
-    refuse(400, it.type .. ".url is required")
-  end
-  if not spec.roles[it.role or ""] then
-    refuse(400, "role '" .. tostring(it.role) .. "' is not allowed on " .. it.type .. " items")
-  end
-  local id = obj.url:match("^asset://(.+)$")
-  if not id then
-    if not obj.url:find("^https?://[^/]") and not obj.url:find("^data:") then
-      refuse(400, it.type .. ".url must be a public URL, a data URI or asset://<ID>")
-    end
-    return
-  end
-  local a = state.assets[id]
-  if not a or a.owner ~= key then refuse(400, "asset not found: " .. id, "InvalidParameter.AssetNotFound") end
-  local st = T.asset_status(a, now)
-  if st ~= "active" then refuse(400, "asset " .. id .. " is " .. T.STATUS[st] .. ", not Active") end
-  if a.asset_type ~= spec.asset_type then
-    refuse(400, "asset " .. id .. " is an " .. a.asset_type .. ", not for a " .. it.type .. " item")
-  end
-end
-
-local function check_content(state, key, content, now)
-  local last_order, counts, roles = -1, {}, {}
-  for i, it in ipairs(content) do
-    if not T.is_object(it) then refuse(400, "content[" .. i .. "] must be an object") end
-    local spec = ITEMS[it.type]
-    if not spec then refuse(400, "content[" .. i .. "]: unknown type '" .. tostring(it.type) .. "'") end
-    if spec.order == 0 then
-      if i ~= 1 then refuse(400, "the text item must come first in content") end
-      checked(it, {{"type"}, {"text", "string", msg = "text must be a string"}}, "the text item")
-      if type(it.text) ~= "string" then refuse(400, "text must be a string") end
-    else
-      if spec.order < last_order then
-        refuse(400, "content items must follow the order image -> video -> audio (" ..
-          ORDER_WORD[spec.order] .. " after " .. ORDER_WORD[last_order] .. ")")
-      end
-      check_media(state, key, it, spec, now)
-      counts[it.type] = (counts[it.type] or 0) + 1
-      if counts[it.type] > spec.max then refuse(400, "at most " .. spec.max .. " " .. it.type .. " items") end
-      roles[it.role] = (roles[it.role] or 0) + 1
-    end
-    last_order = spec.order
-  end
-  local frames = (roles.first_frame or 0) + (roles.last_frame or 0)
-  if frames > 0 and #content - (content[1].type == "text" and 1 or 0) > frames then
-    refuse(400, "first/last frame items cannot be mixed with reference media")
-  end
-  if (roles.first_frame or 0) > 1 or (roles.last_frame or 0) > 1 or (roles.last_frame and not roles.first_frame) then
-    refuse(400, "at most one first_frame, and a last_frame only beside a first_frame")
-  end
-  if (counts.audio_url or 0) > 0 and (counts.image_url or 0) + (counts.video_url or 0) == 0 then
-    refuse(400, "audio items need an image or a video beside them")
-  end
-end
 
 local function create_video(state, req, _, env, now, key)
   local body = req.json
-  check_content(state, key, body.content, now)
+  content.check(CONTENT, body.content, state, now, key)
   local m = VIDEO_MODELS[body.model]
   if body.duration and body.duration < 4 and body.duration ~= -1 then
     return fail(400, "duration must be an integer of 4-15 seconds")

@@ -216,7 +216,7 @@ end
 
 local function render_asset(a, now)
   local status = T.STATUS[T.asset_status(a, now)]
-  return {Id = a.id, Name = a.name, URL = a.url, AssetType = a.type, GroupId = a.group_id, Status = status,
+  return {Id = a.id, Name = a.name, URL = a.url, AssetType = a.asset_type, GroupId = a.group_id, Status = status,
           CreateTime = iso(a.created_at),
           UpdateTime = iso(status == "Processing" and a.updated_at or T.updated(a, now)),
           Error = T.asset_error(a, now)}
@@ -300,7 +300,7 @@ actions.CreateAsset = {{nulls = true, {"GroupId", "string", req = true}, {"URL",
   local failure = T.url_failure(b.URL) or (g.type == "RealHuman" and lower(b.URL):find("other-person", 1, true)
     and {code = "FaceMismatch", message = "the face does not match the verified person of this group"}) or nil
   local a = T.new_asset(state, env, now, {group_id = g.id, url = b.URL, name = b.Name or T.basename(b.URL),
-                                          type = b.AssetType, failure = failure}, g.id .. "\0" .. b.URL)
+                                          asset_type = b.AssetType, failure = failure}, g.id .. "\0" .. b.URL)
   return {Id = a.id}
 end}
 

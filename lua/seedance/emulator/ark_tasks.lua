@@ -35,6 +35,7 @@
 
 local T = require "seedance.emulator.twin"
 local tasks = require "seedance.emulator.tasks"
+local content = require "seedance.emulator.content"
 
 local floor, lower, format = math.floor, string.lower, string.format
 
@@ -67,7 +68,6 @@ local TYPE_OF_STATUS = {[400] = "BadRequest", [401] = "Unauthorized", [403] = "F
 local PIXELS = {["480p"] = {854, 480}, ["720p"] = {1280, 720}, ["1080p"] = {1920, 1080}}
 local STATUSES = {queued = true, running = true, succeeded = true, failed = true, cancelled = true, expired = true}
 local TERMINAL = {succeeded = true, failed = true, cancelled = true, expired = true}
-local LIMITS = {image = 9, video = 3, audio = 3}
 
 -- create's fields and their JSON types
 local CREATE = {nulls = true,
@@ -77,9 +77,6 @@ local CREATE = {nulls = true,
   {"frames", "integer"}, {"service_tier", "string"}, {"execution_expires_after", "integer"},
   {"priority", "integer"}, {"safety_identifier", "string"}, {"tools", "list"},
 }
-local ITEM_RANK = {text = 1, image_url = 2, video_url = 3, audio_url = 4, draft_task = 5}
-local KIND = {image_url = "image", video_url = "video", audio_url = "audio"}
-local REFERENCE_ROLE = {image = "reference_image", video = "reference_video", audio = "reference_audio"}
 
 --- Answers
 
@@ -119,113 +116,69 @@ local function bad(code, message, param)
 end
 local function invalid(message, param) bad("InvalidParameter", message, param) end
 
--- An asset:// reference: refused unless it names an Active asset of the right type.
-local function check_asset(state, id, kind, now, param)
-  local a = state.assets[id] or invalid("asset " .. id .. " does not exist in this account", param)
-  local st = T.asset_status(a, now)
-  if st ~= "active" then invalid("asset " .. id .. " is " .. T.STATUS[st] .. ", not Active", param) end
-  if a.type ~= T.TYPE[kind] then
-    invalid("asset " .. id .. " is of type " .. a.type .. ", not " .. T.TYPE[kind], param)
+-- content[] (seedance.emulator.content), in this plane's words; `where` is " in content[n]"
+local W = " in content[{n}]"
+local MISSING = {empty = true, type_missing = true, text = true, holder_missing = true, url = true,
+                 role_missing = true, role_lone = true}
+
+-- a draft_task item: the video from a draft, alone in content
+local function draft_item(c)
+  if c.t ~= "draft_task" then return end
+  local why, _, field = T.check(c.it.draft_task, {nulls = true, {"id", "string", req = true}},
+                                words(" in content[" .. c.n .. "].draft_task"))
+  if why then invalid(why, "content.draft_task." .. field) end
+  if #c.list > 1 then
+    invalid("a draft_task item comes alone in content: the draft's prompt and media are used", "content")
   end
+  c.out.draft_task = c.it.draft_task.id
 end
 
--- checks `t` against `schema` in the words of `where`; an unfit field's param is `prefix` .. its name
-local function fit(t, schema, where, prefix)
-  local why, _, field = T.check(t, schema, words(where))
-  if why then invalid(why, prefix .. field) end
-end
-
--- One media item of content[]: {kind, url, role}.
-local function read_media(state, item, t, where, now)
-  local kind, param, holder = KIND[t], "content." .. t, item[t]
-  if holder == nil then bad("MissingParameter", "'" .. t .. "' is required" .. where, param) end
-  fit(holder, {nulls = true, {"url", "string"}}, where .. "." .. t, param .. ".")
-  local u, role = holder.url, item.role
-  if u == nil or u == "" then bad("MissingParameter", "'" .. t .. ".url' is required" .. where, param .. ".url") end
-  if not (u:match("^https?://[^/]") or u:match("^asset://.") or (kind ~= "video" and u:match("^data:"))) then
-    invalid("'" .. t .. ".url' must be an http(s) URL or asset://<id>" .. where, param .. ".url")
-  end
-  if role == nil and kind ~= "image" then bad("MissingParameter", "'role' is required" .. where, "content.role") end
-  local frame = kind == "image" and (role == "first_frame" or role == "last_frame")
-  if role ~= nil and role ~= REFERENCE_ROLE[kind] and not frame then
-    invalid("role '" .. role .. "' is not valid for " .. t .. where, "content.role")
-  end
-  local id = u:match("^asset://(.+)$")
-  if id then check_asset(state, id, kind, now, param .. ".url") end
-  if kind == "image" and lower(u):find("privacy", 1, true) then
+-- input moderation of an image URL
+local function privacy(c)
+  if c.kind == "image" and lower(c.url):find("privacy", 1, true) then
     bad("InputImageSensitiveContentDetected.PrivacyInformation",
-        "the input image may contain real-person privacy information" .. where)
+        "the input image may contain real-person privacy information in content[" .. c.n .. "]")
   end
-  return {kind = kind, url = u, role = role}
 end
 
--- The rules across items: roles, frames against references, counts, audio's company.
-local function check_media(media, n)
-  local roles = {}
-  for _, m in ipairs(media) do
-    -- a lone image without a role is a first frame, as in image-to-video
-    if m.role == nil then
-      if n.image > 1 or n.video + n.audio > 0 then
-        bad("MissingParameter", "'role' is required for each of several media items", "content.role")
-      end
-      m.role = "first_frame"
-    end
-    roles[m.role] = (roles[m.role] or 0) + 1
-  end
-  local frames, first, last = (roles.first_frame or 0) + (roles.last_frame or 0), roles.first_frame, roles.last_frame
-  local why = (frames > 0 and frames < #media and "first/last frames cannot be mixed with reference media")
-    or (((first or 0) > 1 or (last or 0) > 1) and "at most one first_frame and one last_frame")
-    or (last and not first and "a last_frame needs a first_frame")
-  if why then invalid(why, "content.role") end
-  for kind, max in pairs(LIMITS) do
-    if n[kind] > max then invalid(format("at most %d %s items", max, kind), "content") end
-  end
-  why = (#media > 12 and "at most 12 media items") or (n.audio > 0 and n.image + n.video == 0
-        and "audio needs an image or a video beside it")
-  if why then invalid(why, "content") end
+-- the upstream's items, and a draft_task item (refused by a model that makes no drafts)
+local function items(draft)
+  local all = content.items()
+  all.draft_task = {rank = 4, refused = not draft and "draft_task is only supported by seedance 1.5 pro" or nil}
+  all.video_url.urls = {"^https?://[^/]"}  -- no data: URI for a video
+  return all
 end
+local CONTENT = {items = items(true), typed = true, nonempty_text = true, limits_last = true,
+  urls = {"^https?://[^/]", "^data:"},
+  steps = {"object", "type", "fields", "order", "text", draft_item, "holder", "url", "scheme", "role", "asset",
+           privacy},
+  refuse = function(rule, message, param)
+    bad(MISSING[rule] and "MissingParameter" or "InvalidParameter", message, param)
+  end,
+  words = {
+    empty = "'content' must not be empty", object = "each content item must be an object" .. W,
+    type_missing = "'type' is required" .. W, type = "unknown content type '{t}'",
+    fields = {unknown = "unknown field '%s' in content[{n}]%s", type = "'%s' in content[{n}] must be a %s"},
+    holder = {unknown = "unknown field '%s' in content[{n}].{t}%s", type = "'%s' in content[{n}].{t} must be a %s"},
+    order = "content must list one text item first, then images, videos, audios" .. W,
+    text = "'text' is required" .. W, holder_missing = "'{t}' is required" .. W, url = "'{t}.url' is required" .. W,
+    scheme = "'{t}.url' must be an http(s) URL or asset://<id>" .. W,
+    role_missing = "'role' is required" .. W, role = "role '{role}' is not valid for {t}" .. W,
+    asset_missing = "asset {id} does not exist in this account", asset_status = "asset {id} is {status}, not Active",
+    asset_type = "asset {id} is of type {got}, not {Kind}",
+    role_lone = "'role' is required for each of several media items",
+    mixed = "first/last frames cannot be mixed with reference media",
+    one_each = "at most one first_frame and one last_frame", last_alone = "a last_frame needs a first_frame",
+    limit = "at most {max} {kind} items", total = "at most 12 media items",
+    audio = "audio needs an image or a video beside it",
+  },
+}
+local NO_DRAFT = setmetatable({items = items(false)}, {__index = CONTENT})
 
 -- Reads content[]: what the task needs ({text, media = {{kind, url, role}}} or {draft_task
 -- = id}); `kind` is the model's (see FEATURES).
-local function read_content(state, content, now, kind)
-  if #content == 0 then bad("MissingParameter", "'content' must not be empty", "content") end
-  local out, rank, n = {media = {}}, 0, {image = 0, video = 0, audio = 0}
-  for i, item in ipairs(content) do
-    local where = " in content[" .. (i - 1) .. "]"
-    if not T.is_object(item) then invalid("each content item must be an object" .. where, "content") end
-    local t = T.present(item.type) and item.type or nil
-    if t == nil then bad("MissingParameter", "'type' is required" .. where, "content.type") end
-    local unknown = (t == "draft_task" and not FEATURES[kind].draft
-                     and "draft_task is only supported by seedance 1.5 pro")
-                    or (not ITEM_RANK[t] and "unknown content type '" .. tostring(t) .. "'")
-    if unknown then invalid(unknown, "content.type") end
-    local item_fields = {nulls = true, {"type"}, {t, "object"},
-                         (t ~= "text" and t ~= "draft_task") and {"role", "string"} or nil}
-    if t == "text" then item_fields[2] = {"text", "string"} end
-    fit(item, item_fields, where, "content.")
-    if ITEM_RANK[t] < rank or (t == "text" and rank == 1) then
-      invalid("content must list one text item first, then images, videos, audios" .. where, "content")
-    end
-    rank = ITEM_RANK[t]
-    if t == "draft_task" then
-      fit(item.draft_task, {nulls = true, {"id", "string", req = true}}, where .. ".draft_task",
-          "content.draft_task.")
-      if #content > 1 then
-        invalid("a draft_task item comes alone in content: the draft's prompt and media are used", "content")
-      end
-      out.draft_task = item.draft_task.id
-    elseif t == "text" then
-      if type(item.text) ~= "string" or item.text == "" then
-        bad("MissingParameter", "'text' is required" .. where, "content.text")
-      end
-      out.text = item.text
-    else
-      local m = read_media(state, item, t, where, now)
-      n[m.kind] = n[m.kind] + 1
-      out.media[#out.media + 1] = m
-    end
-  end
-  check_media(out.media, n)
+local function read_content(state, list, now, kind)
+  local out = content.check(FEATURES[kind].draft and CONTENT or NO_DRAFT, list, state, now)
   if not FEATURES[kind].references then
     for _, m in ipairs(out.media) do
       if m.role ~= "first_frame" and m.role ~= "last_frame" then

@@ -23,6 +23,7 @@
 
 local T = require "seedance.emulator.twin"
 local tasks = require "seedance.emulator.tasks"
+local content = require "seedance.emulator.content"
 
 local iso, lower, floor, find = T.iso, string.lower, math.floor, string.find
 
@@ -239,72 +240,29 @@ local MODELS = {
 local GENERATION = {{"model", "string", req = true, msg = "'model' is required"},
                     {"prompt", "string", req = true, msg = "'prompt' is required"}, {"metadata"}}
 local META = {{"content"}, {"ratio"}, {"duration"}, {"resolution"}, {"generate_audio"}, {"seed"}, {"watermark"}}
--- per item type (also the name of its {url} field): its roles, its rank in the order, its limit
-local ITEM_TYPES = {
-  image_url = {roles = {reference_image = true, first_frame = true, last_frame = true}, rank = 1, max = 9},
-  video_url = {roles = {reference_video = true}, rank = 2, max = 3},
-  audio_url = {roles = {reference_audio = true}, rank = 3, max = 3},
-}
 local TASK_WORDS = {queued = "queued", running = "running", succeeded = "succeeded", failed = "failed",
                     cancelled = "cancelled", expired = "expired"}
-
--- One media item, refused unless fine; counts by type and frame roles are tallied in `n`.
-local function check_item(state, it, i, n, now)
-  if not T.is_object(it) or next(it) == nil then return invalid("content[" .. i .. "] must be an object") end
-  if it.type == "text" then
-    return invalid("metadata.content[] takes media items only; the prompt is the top-level 'prompt'")
-  end
-  local spec = ITEM_TYPES[it.type]
-  if not spec then return invalid("content[" .. i .. "].type must be image_url, video_url or audio_url") end
-  for k in pairs(it) do
-    if k ~= "type" and k ~= "role" and k ~= it.type then
-      T.refuse(fail(400, "unknown parameter 'content[" .. i .. "]." .. tostring(k) .. "'"))
-    end
-  end
-  if not spec.roles[it.role] then
-    return invalid(T.format("content[%d].role '%s' is not a role of %s", i, tostring(it.role), it.type))
-  end
-  local media = it[it.type]
-  local u = type(media) == "table" and media.url
-  if type(u) ~= "string" or u == "" then return invalid("content[" .. i .. "]." .. it.type .. ".url is required") end
-  for k in pairs(media) do
-    if k ~= "url" then
-      T.refuse(fail(400, T.format("unknown parameter 'content[%d].%s.%s'", i, it.type, tostring(k))))
-    end
-  end
-  local id = u:match("^asset://(.+)$")
-  if id then
-    local a = state.assets[id]
-    if not a then return invalid("asset " .. id .. " not found in this account") end
-    local st = T.asset_status(a, now)
-    if st ~= "active" then return invalid("asset " .. id .. " is " .. T.STATUS[st] .. ", not Active") end
-  elseif not u:match("^https?://") then
-    return invalid("content[" .. i .. "]: a URL must be http(s) or asset://")
-  end
-  if spec.rank < n.rank then return invalid("metadata.content[] must list images, then videos, then audios") end
-  n.rank, n[it.type], n[it.role] = spec.rank, n[it.type] + 1, (n[it.role] or 0) + 1
-  if n[it.type] > spec.max then return invalid(T.format("at most %d %s items", spec.max, it.type)) end
-end
-
-local function check_content(state, content, now)
-  if not T.is_array(content) then return invalid("metadata.content must be a list") end
-  local n = {rank = 0, image_url = 0, video_url = 0, audio_url = 0}
-  for i, it in ipairs(content) do
-    check_item(state, it, i, n, now)
-  end
-  local frames = (n.first_frame or 0) + (n.last_frame or 0)
-  if frames > 0 and (n.reference_image or n.reference_video or n.reference_audio) then
-    return invalid("first/last frames cannot be mixed with reference media")
-  end
-  if (n.first_frame or 0) > 1 or (n.last_frame or 0) > 1 then
-    return invalid("one first_frame and one last_frame at most")
-  end
-  if n.last_frame and not n.first_frame then return invalid("a last_frame needs a first_frame") end
-  if n.image_url + n.video_url + n.audio_url > 12 then return invalid("at most 12 media items in all") end
-  if n.audio_url > 0 and n.image_url + n.video_url == 0 then
-    return invalid("reference audio needs a reference image or video beside it")
-  end
-end
+-- content[] (seedance.emulator.content): media only, the prompt being top-level
+local ITEMS = content.items()
+ITEMS.text.refused = "metadata.content[] takes media items only; the prompt is the top-level 'prompt'"
+local CONTENT = {items = ITEMS, nonempty_items = true, urls = {"^https?://"},
+  steps = {"object", "type", "fields", "role", "url", "holder", "scheme", "asset", "order", "limit"},
+  refuse = function(_, message) invalid(message) end,
+  words = {
+    list = "metadata.content must be a list", object = "content[{i}] must be an object",
+    type = "content[{i}].type must be image_url, video_url or audio_url",
+    fields = {unknown = "unknown parameter 'content[{i}].%s'"},
+    holder = {unknown = "unknown parameter 'content[{i}].{t}.%s'"},
+    role = "content[{i}].role '{role}' is not a role of {t}", url = "content[{i}].{t}.url is required",
+    asset_missing = "asset {id} not found in this account", asset_status = "asset {id} is {status}, not Active",
+    scheme = "content[{i}]: a URL must be http(s) or asset://",
+    order = "metadata.content[] must list images, then videos, then audios", limit = "at most {max} {t} items",
+    mixed = "first/last frames cannot be mixed with reference media",
+    one_each = "one first_frame and one last_frame at most",
+    last_alone = "a last_frame needs a first_frame", total = "at most 12 media items in all",
+    audio = "reference audio needs a reference image or video beside it",
+  },
+}
 
 local function create_generation(state, req, _, env, now)
   local body = req.json
@@ -315,7 +273,7 @@ local function create_generation(state, req, _, env, now)
     T.fit(orca, meta, META)
     local msg = T.settings_error(meta, model.fast, "the fast model", {"generate_audio", "watermark"})
     if msg then invalid(msg) end
-    if T.present(meta.content) then check_content(state, meta.content, now) end
+    if T.present(meta.content) then content.check(CONTENT, meta.content, state, now) end
   end
   local rec = tasks.new(env, {id = env.new_id("cgt"), prompt = body.prompt, model = body.model, input = body},
                         state, "task\0" .. body.model .. "\0" .. T.encode(body))
