@@ -317,11 +317,10 @@ local function inline_bytes(u, asset_type)
   return T.need(b64decode(b64 or u), fail, 400, "URL is neither a public URL, a data URI nor base64"), mime
 end
 
-local CREATE = {{"model"}, {"GroupId"}, {"Name", "string"}, {"AssetType"}, {"URL"}}
+local CREATE = {{"GroupId"}, {"Name", "string"}, {"AssetType"}, {"URL"}, MODEL}
 
 local function create_json(state, req, key, env, now)
   local body = T.fit(anyfast, T.json_body(req, fail), CREATE)
-  check_model(body.model)
   local group = own_group(state, body.GroupId, key)
   local t = body.AssetType
   if not MODEL_OF[t] then return fail(400, "AssetType must be one of Image, Video, Audio") end
@@ -453,8 +452,8 @@ local CONTENT = {items = content.items(), urls = {"^https?://[^/]", "^data:"},
     text_first = "the text item must come first in content",
     order = "content items must follow the order image -> video -> audio ({kind}s after {prev_kind}s)",
     fields = {unknown = "unknown field '%s' in a {t} item"},
-    fields_text = {unknown = "unknown field '%s' in the text item"},
-    text_type = "text must be a string", text = "text must be a string",
+    fields_text = {unknown = "unknown field '%s' in the text item", type = "text must be a string"},
+    text = "text must be a string",
     url = "{t}.url is required", role = "role '{role}' is not allowed on {t} items",
     scheme = "{t}.url must be a public URL, a data URI or asset://<ID>",
     asset_missing = "asset not found: {id}", asset_status = "asset {id} is {status}, not Active",

@@ -321,16 +321,12 @@ end}
 actions.ListAssets = {nil, function(state, b, _, now)
   local f, sets, page, size = list_filter(state, b, {nulls = true, {"GroupIds", "list"}, {"Statuses", "list"},
                                                      {"Name", "string"}})
-  local statuses
   for w in pairs(sets.Statuses or {}) do
-    if T.STATUS[lower(w)] ~= w then
-      invalid(state, "unknown status '" .. w .. "' (Processing, Active or Failed)")
-    end
-    statuses = statuses or {}
-    statuses[lower(w)] = true
+    if T.STATUS[lower(w)] ~= w then invalid(state, "unknown status '" .. w .. "' (Processing, Active or Failed)") end
   end
   local list = T.sorted(state.assets, function(a)
-    return (not sets.GroupIds or sets.GroupIds[a.group_id]) and (not statuses or statuses[T.asset_status(a, now)])
+    return (not sets.GroupIds or sets.GroupIds[a.group_id])
+       and (not sets.Statuses or sets.Statuses[T.STATUS[T.asset_status(a, now)]])
        and (not f.Name or a.name:find(f.Name, 1, true))
   end)
   return page_of(list, page, size, function(a) return render_asset(a, now) end)

@@ -53,9 +53,10 @@ local HOLDER, TYPED_HOLDER = {{"url"}}, {nulls = true, {"url", "string"}}
 local function item_schema(c)
   local rules, t, typed = c.rules, c.t, c.rules.typed
   rules.schemas = rules.schemas or {}
-  rules.schemas[t] = rules.schemas[t] or {nulls = typed, {"type"},
-    {t, (t == "text" and "string") or (typed and "object") or nil, msg = t == "text" and c.words.text_type or nil},
-    c.kind and {"role", typed and "string" or nil} or nil}
+  if not rules.schemas[t] then
+    local own = t == "text" and "string" or (typed and "object" or nil)
+    rules.schemas[t] = {nulls = typed, {"type"}, {t, own}, c.kind and {"role", typed and "string" or nil} or nil}
+  end
   return rules.schemas[t]
 end
 
