@@ -1,15 +1,18 @@
 --- The `content[]` checker: a generation's text and media items, checked by the upstream's
 -- rules (Ark's data plane), which AnyFast and OrcaRouter check again before passing them on,
--- each in its own words and codes and in its own order. A twin declares its `rules`:
--- `items` (content.items, adapted), `steps` (the checks on each item, in the service's order:
--- names of STEPS, or functions of the context `c`; a media step skips other items), `urls`
--- (the URL patterns taken beside asset://), `refuse(rule, message, param)`, and `words`: rule
--- -> message, with {placeholders} of the context (i: 1-based index, n: 0-based, t: type, kind,
--- Kind, role, id, status, got, max, prev_kind) or a function of it; `fields` and `holder` are
--- T.check words for an item's fields and its media object's. A rule without words is not
--- checked, but for the ones every service has. Flags: `typed` (fields have JSON types, null is
--- absent), `nonempty_items` ({} is no item), `nonempty_text`, `limits_last` (the limits per
--- type are checked after every item, not on each).
+-- each in its own words and codes, in its own order. A twin declares its `rules`:
+--
+--     items    content.items(), adapted to the service
+--     steps    the checks on each item in the service's order: names of STEPS, or functions
+--              of the context `c` (its own checks); a media step skips the other items
+--     words    rule -> message, with {placeholders} of the context (i: 1-based index, n:
+--              0-based, t: type, kind, Kind, role, id, status, got, max, prev_kind); `fields`
+--              and `holder`: T.check words for an item's fields and its media object's. A
+--              rule without words is not checked (but for the ones every service has)
+--     refuse   fn(rule, message, param): ends the request in the service's way (T.refuse)
+--     urls     the URL patterns taken beside asset://<id>
+--     typed    fields have JSON types, and null is absent; `nonempty_items`: {} is no item;
+--              `nonempty_text`; `limits_last`: the limits per type are checked after all items
 -- @module seedance.emulator.content
 
 local T = require "seedance.emulator.twin"
@@ -34,15 +37,14 @@ end
 
 -- refuses with the words of `rule` (or `msg`)
 local function say(c, rule, param, msg)
-  msg = msg or c.words[rule]
-  c.rules.refuse(rule, type(msg) == "function" and msg(c) or fill(c, msg), param)
+  c.rules.refuse(rule, fill(c, msg or c.words[rule]), param)
 end
 
 -- refuses `t` unless it fits `schema`, in T.check `words` (placeholders filled)
 local function fit(c, t, schema, words, param)
   if not words then return end
   local filled = {}
-  for rule, w in pairs(words) do filled[rule] = type(w) == "string" and fill(c, w) or w end
+  for rule, w in pairs(words) do filled[rule] = fill(c, w) end
   local msg, _, field = T.check(t, schema, filled)
   if msg then c.rules.refuse("fields", msg, param .. field) end
 end
