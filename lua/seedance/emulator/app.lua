@@ -211,20 +211,19 @@ function Server:count_create(provider, key)
   end
 end
 
+-- The path below a mount's prefix ("/" for the prefix itself), or nil when it is not under it.
+local function below(prefix, path)
+  if prefix == "" then return path end
+  local rest = path:sub(#prefix + 1)
+  if path:sub(1, #prefix) ~= prefix or (rest ~= "" and rest:sub(1, 1) ~= "/") then return nil end
+  return rest == "" and "/" or rest
+end
+
 -- Finds (mount, route, params) for a request; a route of the right path but
 -- another method comes back as (mount, nil, nil, true) for a 405.
 function Server:resolve(method, path)
   for _, m in ipairs(self.mounts) do
-    local p = path
-    if m.prefix ~= "" then
-      local n = #m.prefix
-      if path:sub(1, n) == m.prefix and (#path == n or path:sub(n + 1, n + 1) == "/") then
-        p = path:sub(n + 1)
-        if p == "" then p = "/" end
-      else
-        p = nil
-      end
-    end
+    local p = below(m.prefix, path)
     if p then
       local route = m.static[method .. " " .. p]
       if route then return m, route, {} end
@@ -254,6 +253,12 @@ local DEFAULT_MESSAGES = {
   [455] = "service under maintenance, please retry later",
 }
 
+-- An error in the shape of the provider a request reached (outside any: {"error": ...}).
+local function error_answer(mount, status, message)
+  if mount then return mount.twin.error(status, message) end
+  return T.json(status, {error = message})
+end
+
 local function fault_answer(fault, mount)
   if fault.close then return {close = true, delay = fault.delay} end
   local status = math.floor(fault.status or 500)
@@ -261,15 +266,10 @@ local function fault_answer(fault, mount)
   if fault.retry_after ~= nil then headers["Retry-After"] = T.tostring(fault.retry_after) end
   if fault.location ~= nil then headers["Location"] = fault.location end
   local body = fault.body
-  if type(body) == "table" then
+  if body == nil then
+    body = error_answer(mount, status, DEFAULT_MESSAGES[status] or ("emulated fault " .. status)).body
+  elseif type(body) == "table" then
     body = T.encode(body)
-  elseif body == nil then
-    local message = DEFAULT_MESSAGES[status] or ("emulated fault " .. status)
-    if mount and mount.twin.error then
-      body = mount.twin.error(status, message).body
-    else
-      body = T.encode({error = message})
-    end
   end
   return {status = status, headers = headers, body = body, delay = fault.delay, truncate = fault.truncate}
 end
@@ -310,47 +310,36 @@ function Server:take_queued(key)
   return nil
 end
 
--- Probabilistic faults from config.faults, drawn from the seeded source.
--- A 502 and half the resets hit after the request took effect: the
--- ambiguous failures a client must reconcile rather than blindly repeat.
--- A twin's `rate_limit_status` replaces 429 where its service says otherwise
--- (Sunra answers its rate limit with 403).
-function Server:draw_fault(mount)
-  local f = self.config.faults
-  local rng = self.fault_rng
-  local r = f.rate_limit
-  if r and r > 0 and rng:next() < r then
+-- Probabilistic faults: each rate of config.faults in turn, drawn from the seeded source,
+-- and the fault it makes. A 502 and half the resets hit after the request took effect: the
+-- ambiguous failures a client must reconcile rather than blindly repeat. A twin's
+-- `rate_limit_status` replaces 429 where its service says otherwise (Sunra answers its
+-- rate limit with 403).
+local DRAWN = {
+  {"rate_limit", function(f, _, mount)
     return {status = mount and mount.twin.rate_limit_status or 429, retry_after = f.retry_after or "1"}
+  end},
+  {"server_error", function(_, rng)
+    return ({{status = 500}, {status = 502, process = true}, {status = 503, retry_after = "1"}})[rng:int(3) + 1]
+  end},
+  {"reset", function(_, rng) return {close = true, process = rng:next() < 0.5} end},
+  {"slow", function(f) return {delay = tonumber(f.slow_delay) or 5} end},
+  {"malformed", function() return {malformed = true, process = true} end},
+}
+
+function Server:draw_fault(mount)
+  local f, rng = self.config.faults, self.fault_rng
+  for _, d in ipairs(DRAWN) do
+    local r = f[d[1]]
+    if r and r > 0 and rng:next() < r then return d[2](f, rng, mount) end
   end
-  r = f.server_error
-  if r and r > 0 and rng:next() < r then
-    local k = rng:int(3)
-    if k == 0 then return {status = 500} end
-    if k == 1 then return {status = 502, process = true} end
-    return {status = 503, retry_after = "1"}
-  end
-  r = f.reset
-  if r and r > 0 and rng:next() < r then
-    return {close = true, process = rng:next() < 0.5}
-  end
-  r = f.slow
-  if r and r > 0 and rng:next() < r then
-    return {delay = tonumber(f.slow_delay) or 5}
-  end
-  r = f.malformed
-  if r and r > 0 and rng:next() < r then
-    return {malformed = true, process = true}
-  end
-  return nil
 end
 
 --- Handling
 
 local function unmatched(method, path, mount, wrong_method)
-  local status = wrong_method and 405 or 404
-  local message = (wrong_method and "method not allowed: " or "route not found: ") .. method .. " " .. path
-  if mount and mount.twin.error then return mount.twin.error(status, message) end
-  return T.json(status, {error = message})
+  return error_answer(mount, wrong_method and 405 or 404,
+                      (wrong_method and "method not allowed: " or "route not found: ") .. method .. " " .. path)
 end
 
 --- Serves one HTTP request (called by the C core).
@@ -437,10 +426,9 @@ function ops.fault(self, t)
   t.op = nil
   local bad = options.problem(t, options.FAULT, "fault field", T.null)
   if bad then error(bad, 0) end
-  local f = {count = t.count or 1, close = t.close == true, process = t.process == true,
-             malformed = t.malformed == true}
-  for k in pairs(options.FAULT) do
-    if f[k] == nil and t[k] ~= T.null then f[k] = t[k] end
+  local f = {count = 1}
+  for k, v in pairs(t) do
+    if v ~= T.null then f[k] = v end
   end
   if f.status == nil and not f.close and f.delay == nil and f.truncate == nil and not f.malformed then
     error("a fault needs one of status, close, delay, truncate, malformed", 0)

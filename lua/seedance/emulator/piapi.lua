@@ -40,16 +40,12 @@ piapi.words = WORDS
 piapi.json_refused = {content_type = "invalid request: Content-Type must be application/json",
                       object = "invalid request: body must be a JSON object"}
 
--- The plan in force, rebuilt only when configure changed plan or quota.
-local cached_name, cached_quota, cached
+-- The plan in force (configure may change plan or quota at any time), nil for "free".
 local function plan_of(env)
-  local name, quota = env.config.plan, env.config.quota
-  if name ~= cached_name or quota ~= cached_quota then
-    local p = piapi.PLANS[name]
-    cached_name, cached_quota = name, quota
-    cached = p and {name = name, limit = tonumber(quota) or p.limit, ttl = p.ttl_days * DAY, ttl_days = p.ttl_days}
-  end
-  return cached
+  local name = env.config.plan
+  local p = piapi.PLANS[name]
+  return p and {name = name, limit = tonumber(env.config.quota) or p.limit, ttl = p.ttl_days * DAY,
+                ttl_days = p.ttl_days}
 end
 
 function piapi.new()
@@ -259,8 +255,7 @@ local function create_task(state, req, _, env, now)
   local relaxed = TASK_TYPES[body.task_type]
   if relaxed == nil then return fail(400, "invalid request: unknown task_type " .. tostring(body.task_type)) end
   local input = body.input
-  local msg = T.check(input, INPUT, INPUT_WORDS)
-  if msg then return fail(400, msg) end
+  T.fit(piapi, input, INPUT, INPUT_WORDS)
   for _, k in ipairs({"image_urls", "video_urls", "audio_urls"}) do
     for _, u in ipairs(input[k] or {}) do
       local bad = check_ref(state, u, relaxed, now)

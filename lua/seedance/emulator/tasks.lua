@@ -17,12 +17,6 @@ T.MEDIA_PREFIX = "/__emulator/media/"
 local CREDENTIAL_HEADERS = { "authorization", "x-api-key", "x-date", "x-content-sha256", "cookie",
                              "proxy-authorization", "x-goog-api-key" }
 
---- Seconds a task spends queued, then running (config `generation`, default 3 s).
-local function durations(cfg)
-  local total = tonumber(cfg.generation) or 3
-  return total * 0.2, total
-end
-
 --- A new task record, filed in the twin's `state.tasks` with its creation order, counted in
 -- flight and as a create of `key`.
 function T.new(env, fields, state, key)
@@ -44,9 +38,9 @@ function T.state(rec, env)
   local now = env.now()
   if rec.cancelled then return "cancelled", rec.progress or 0, rec.cancelled end
   if rec.expired then return "expired", 0, rec.expired end
-  local queued, total = durations(env.config)
-  local wait = rec.wait or 0
-  queued, total = queued + wait, total + wait
+  -- a fifth of config `generation` (default 3 s) queued, the rest running; `wait` more queued
+  local generation, wait = tonumber(env.config.generation) or 3, rec.wait or 0
+  local queued, total = generation * 0.2 + wait, generation + wait
   local age = now - rec.created
   if rec.expires_after and age >= rec.expires_after and total > rec.expires_after then
     return "expired", 0, rec.created + rec.expires_after
@@ -82,22 +76,18 @@ function T.video_url(rec, env, req)
   return "http://" .. host .. T.MEDIA_PREFIX .. rec.token .. ".mp4"
 end
 
-local function media_error(status, message)
-  return twin.json(status, { error = message })
-end
-
 --- Serve a result video: no credentials accepted, Range honoured, expiry on demand.
 -- `media` is the server-wide token table; `stats` gets counters.
 function T.serve(req, media, stats, expired)
   for _, h in ipairs(CREDENTIAL_HEADERS) do
     if req.headers[h] ~= nil then
       stats.media_credential_violations = (stats.media_credential_violations or 0) + 1
-      return media_error(400, "a credential (" .. h .. ") was sent to the result host")
+      return twin.json(400, { error = "a credential (" .. h .. ") was sent to the result host" })
     end
   end
   local token = req.path:sub(#T.MEDIA_PREFIX + 1):gsub("%.mp4$", "")
-  if not media[token] then return media_error(404, "no such video") end
-  if expired then return media_error(403, "Request has expired") end
+  if not media[token] then return twin.json(404, { error = "no such video" }) end
+  if expired then return twin.json(403, { error = "Request has expired" }) end
   stats.media_downloads = (stats.media_downloads or 0) + 1
   return T.serve_bytes(req, require("seedance.emucore").sample_mp4, "video/mp4", stats)
 end

@@ -176,18 +176,9 @@ function T.byted_token(rng, now)
   return date("!%Y%m%d%H%M%S", floor(now)) .. T.random_string(rng, 20, "0123456789ABCDEF")
 end
 
-local int_strings = {}
 --- tostring writing integral numbers without ".0" (cjson decodes numbers as floats on 5.3+).
 function T.tostring(v)
-  if type(v) == "number" and v == floor(v) and v > -1e15 and v < 1e15 then
-    local s = int_strings[v]
-    if s == nil then
-      s = format("%d", v)
-      if v >= 0 and v < 1000 then int_strings[v] = s end
-    end
-    return s
-  end
-  return tostring(v)
+  return json.str(v) or tostring(v)
 end
 
 --- A query value as a positive integer: `default` when absent or empty, nil otherwise.
@@ -370,11 +361,7 @@ function T.sorted(t, keep, desc)
   for _, x in pairs(t) do
     if not keep or keep(x) then list[#list + 1] = x end
   end
-  table.sort(list, function(a, b)
-    if desc then return a.seq > b.seq end
-    return a.seq < b.seq
-  end)
-  return list
+  return T.sort_by(list, desc and "-seq" or "seq")
 end
 
 --- Sorts a list in place by a field ("-" prefix: descending), ties by creation.
