@@ -142,7 +142,6 @@ function Server:reset()
   self.callbacks = callbacks.new()
   for _, m in ipairs(self.mounts) do
     local env = {
-      provider = m.name,
       config = self.config,
       now = function() return server:now() end,
       new_id = function(prefix) return T.new_id(server.id_rng, server.issued, prefix, server:now()) end,

@@ -75,8 +75,8 @@ function emulator.start(opts)
   if host:find(":", 1, true) then url_host = "[" .. host .. "]" end
   if host == "0.0.0.0" then url_host = "127.0.0.1" elseif host == "::" then url_host = "[::1]" end
   local base = "http://" .. url_host .. ":" .. port
-  local self = setmetatable({srv = srv, port = port, host = host, provider = provider, urls = {}}, Emulator)
-  self.url = base
+  local self = setmetatable({srv = srv, port = port, host = host, provider = provider, urls = {}, base = base,
+                             url = base}, Emulator)
   for _, p in ipairs(providers) do
     local root = provider == "all" and (base .. "/" .. p) or base
     -- a service whose documented base URL has a path (OrcaRouter's /v1) gets it here too
@@ -131,7 +131,7 @@ function Emulator:stats()
   return self:control{op = "stats"}
 end
 
---- Serves `data` at `emu.url .. "/__emulator/files/" .. name`, with Range support
+--- Serves `data` at `emu.base .. "/__emulator/files/" .. name`, with Range support
 -- (`opts.no_ranges = true`: answer every request with the whole file), so reference URLs in
 -- tests can point at real bytes on loopback.
 -- @treturn string the file's URL
@@ -140,9 +140,8 @@ function Emulator:put_file(name, data, opts)
     error("bad arguments to 'put_file' (name and data strings expected)", 2)
   end
   opts = opts or {}
-  self:control{op = "put_file", name = name, data = data, type = opts.type, no_ranges = opts.no_ranges}
-  return "http://" .. (self.host:find(":", 1, true) and ("[" .. self.host .. "]") or self.host) .. ":" .. self.port
-    .. "/__emulator/files/" .. name
+  return self.base .. self:control{op = "put_file", name = name, data = data, type = opts.type,
+                                   no_ranges = opts.no_ranges}.path
 end
 
 --- Clears every asset, queued fault, counter and clock offset; settings

@@ -26,8 +26,10 @@ for k, v in pairs(M.START) do M.OPTIONS[k] = v end
 --- Defaults of the settings (the others are unset).
 M.DEFAULTS = {provider = "piapi", processing = 2.0, plan = "premium", latency = 0, seed = 1}
 
---- Plans (PiAPI's; "free" refuses the asset library on the twins that have one).
-M.PLANS = {free = true, hobbyist = true, developer = true, premium = true, enterprise = true}
+--- Plans (PiAPI's): the most assets kept at once, and the days one may stay idle before the
+-- purge; "free" (false) refuses the asset library on the twins that have one.
+M.PLANS = {free = false, hobbyist = {limit = 50, ttl_days = 3}, developer = {limit = 200, ttl_days = 7},
+           premium = {limit = 500, ttl_days = 15}, enterprise = {limit = 1000, ttl_days = 15}}
 
 --- Random fault rates of the `faults` setting (`slow_delay` is seconds, `retry_after` any).
 M.RATES = {rate_limit = "number", server_error = "number", reset = "number", slow = "number",
@@ -55,7 +57,7 @@ function M.problem(t, list, what, null)
       return what .. " '" .. k .. "' must be a " .. want .. ", got " .. type(v)
     end
   end
-  if t.plan and t.plan ~= null and not M.PLANS[t.plan] then return "unknown plan '" .. tostring(t.plan) .. "'" end
+  if t.plan and t.plan ~= null and M.PLANS[t.plan] == nil then return "unknown plan '" .. tostring(t.plan) .. "'" end
   if type(t.faults) == "table" then return M.problem(t.faults, M.RATES, "fault") end
   return nil
 end

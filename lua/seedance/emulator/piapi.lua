@@ -1,7 +1,7 @@
 --- The PiAPI twin: Seedance 2.0 asset library at `/api/v1/asset...` and tasks at
 -- `/api/v1/task`, as described in reference/providers.md section 5 and PiAPI's page (seeds/004).
 --
--- Auth `X-API-Key`; plans bound the number of assets and their idle TTL ("free": 403);
+-- Auth `X-API-Key`; plans (emulator.options.PLANS) bound the assets and their idle TTL ("free": 403);
 -- assets are Processing for `config.processing` seconds, then Active, or Failed for the URL
 -- markers of seedance.emulator.twin.url_failure; failed assets do not count toward the
 -- quota; get, list and task references refresh `last_used_at`; an asset idle longer than
@@ -11,20 +11,13 @@
 
 local T = require "seedance.emulator.twin"
 local tasks = require "seedance.emulator.tasks"
+local options = require "seedance.emulator.options"
 
 local iso, lower = T.iso, string.lower
 
 local DAY = 86400
 
 local piapi = {name = "piapi", auth = {header = "x-api-key", message = "invalid api key"}}
-
---- Plans: most assets kept at once, and days idle before the purge.
-piapi.PLANS = {
-  hobbyist = {limit = 50, ttl_days = 3},
-  developer = {limit = 200, ttl_days = 7},
-  premium = {limit = 500, ttl_days = 15},
-  enterprise = {limit = 1000, ttl_days = 15},
-}
 
 --- An answer in PiAPI's error shape.
 function piapi.error(status, message)
@@ -40,10 +33,10 @@ piapi.words = WORDS
 piapi.json_refused = {content_type = "invalid request: Content-Type must be application/json",
                       object = "invalid request: body must be a JSON object"}
 
--- The plan in force (configure may change plan or quota at any time), nil for "free".
+-- The plan in force (configure may change plan or quota at any time), false for "free".
 local function plan_of(env)
   local name = env.config.plan
-  local p = piapi.PLANS[name]
+  local p = options.PLANS[name]
   return p and {name = name, limit = tonumber(env.config.quota) or p.limit, ttl = p.ttl_days * DAY,
                 ttl_days = p.ttl_days}
 end
