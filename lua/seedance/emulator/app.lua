@@ -46,7 +46,6 @@ end
 local Server = {}
 Server.__index = Server
 
-
 local function new_stats()
   return {
     requests = 0, by_route = {}, by_status = {}, creates = 0,

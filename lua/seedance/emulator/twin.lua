@@ -46,15 +46,10 @@ local T = {}
 T.null, T.array, T.encode, T.decode = json.null, json.array, json.encode, json.decode
 local null = json.null
 
---- True when `v` is a JSON array as decoded (a table with only 1..n keys).
+--- True when `v` is a JSON array as decoded: cjson keys an array 1..n and an object by
+-- strings only, so the first key tells (`{}` counts: cjson cannot tell `{}` from `[]`).
 function T.is_array(v)
-  if type(v) ~= "table" then return false end
-  local n = 0
-  for _ in pairs(v) do n = n + 1 end
-  for i = 1, n do
-    if v[i] == nil then return false end
-  end
-  return true
+  return type(v) == "table" and (next(v) == nil or v[1] ~= nil)
 end
 
 --- True when `v` is a JSON object as decoded; `{}` counts (cjson cannot tell `{}` from `[]`).
