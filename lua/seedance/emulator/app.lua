@@ -47,30 +47,12 @@ local Server = {}
 Server.__index = Server
 
 local function new_stats()
-  return {
-    requests = 0, by_route = {}, by_status = {}, creates = 0,
-    creates_by_provider = {}, duplicate_creates = 0, faults = 0,
-    in_flight = {}, max_in_flight = {},
-  }
+  return {requests = 0, by_route = {}, by_status = {}, creates = 0, creates_by_provider = {}, duplicate_creates = 0,
+          faults = 0, in_flight = {}, max_in_flight = {}}
 end
 
 local function bump(t, k)
   t[k] = (t[k] or 0) + 1
-end
-
--- A route `{method, "/path/{param}", fn, ...}` compiled: a Lua pattern and its names
--- unless the path is static; the twin's own fields (create, auth, ...) kept.
-local function compile_route(r)
-  local route = {method = r[1], pattern = r[2], fn = r[3], names = {}}
-  for k, v in pairs(r) do
-    if type(k) ~= "number" then route[k] = v end
-  end
-  local lp = r[2]:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0"):gsub("{([%w_]+)}", function(name)
-    route.names[#route.names + 1] = name
-    return "([^/]+)"
-  end)
-  route.static, route.lua_pattern = #route.names == 0, "^" .. lp .. "$"
-  return route
 end
 
 local function match_route(route, path)
@@ -81,16 +63,23 @@ local function match_route(route, path)
   return params
 end
 
--- Compiles a twin's routes under a prefix: static paths in a hash, the
--- others in a list, so the common case is one table lookup.
+-- Compiles a twin's routes under a prefix: static paths in a hash, the others in a list (a Lua
+-- pattern and the names of its parameters), so the common case is one table lookup. A route
+-- `{method, "/path/{param}", fn, ...}` keeps the twin's own fields (create, auth, ...).
 local function compile_mount(twin, prefix)
   local m = {twin = twin, prefix = prefix, name = twin.name, static = {}, dynamic = {}, paths = {}}
   for _, r in ipairs(twin.routes) do
-    local route = compile_route(r)
-    route.key = route.method .. " " .. prefix .. route.pattern
-    if route.static then
-      m.static[route.method .. " " .. route.pattern] = route
-      m.paths[route.pattern] = true
+    local route = {method = r[1], fn = r[3], names = {}, key = r[1] .. " " .. prefix .. r[2]}
+    for k, v in pairs(r) do
+      if type(k) ~= "number" then route[k] = v end
+    end
+    route.lua_pattern = "^" .. r[2]:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0"):gsub("{([%w_]+)}", function(name)
+      route.names[#route.names + 1] = name
+      return "([^/]+)"
+    end) .. "$"
+    if #route.names == 0 then
+      m.static[r[1] .. " " .. r[2]] = route
+      m.paths[r[2]] = true
     else
       m.dynamic[#m.dynamic + 1] = route
     end

@@ -143,8 +143,8 @@ local function session_result(state, req, _, env, now)
   if st == "spent" then return fail(422, "byted_token already used: start a new session") end
   if st == "expired" then return fail(422, "byted_token expired: start a new session") end
   if st == "pending" then return ok({GroupId = ""}, "validation not completed") end
-  local g = {id = env.new_id("group"), real_person = true, created_at = now, token = token}
-  state.groups[g.id], s.group, s.spent = g, g.id, true
+  local g = T.add(state, "groups", {real_person = true, token = token}, env, now, "group")
+  s.group, s.spent = g.id, true
   return ok({GroupId = g.id})
 end
 
@@ -311,14 +311,8 @@ crun.show = {
     return {BytedToken = s.token, CallbackURL = s.callback, GroupId = s.group or T.null}
   end},
   {"tasks", "tasks", function(t, env) return {task_id = t.id, model = t.model, status = WORD[tasks.state(t, env)]} end},
+  {"groups", "groups", function(g) return g.id end},
 }
-
-function crun.dump(state)
-  local groups = {}
-  for gid in pairs(state.groups) do groups[#groups + 1] = gid end
-  table.sort(groups)
-  return {groups = T.array(groups)}
-end
 
 local P = "/api/v1/client/job"
 

@@ -25,11 +25,10 @@ function piapi.error(status, message)
 end
 local fail = piapi.error
 
-local WORDS = {
+piapi.words = {
   unknown = "invalid request: unknown field '%s'", required = "invalid request: '%s' is required",
   type = "invalid request: '%s' must be a %s",
 }
-piapi.words = WORDS
 piapi.json_refused = {content_type = "invalid request: Content-Type must be application/json",
                       object = "invalid request: body must be a JSON object"}
 
@@ -85,7 +84,7 @@ local UPLOAD = {{"url", "string", req = true, msg = "invalid request: 'url' is r
 -- Validates one upload item and registers it: the asset, or nil and the message of a 400.
 local function create(state, item, env, now)
   if not T.is_object(item) then return nil, "invalid request: each item must be a JSON object" end
-  local bad = T.check(item, UPLOAD, WORDS)
+  local bad = T.check(item, UPLOAD, piapi.words)
   if bad then return nil, bad end
   local u, asset_type = item.url, item.asset_type
   if T.present(asset_type) then
@@ -221,7 +220,7 @@ local TASK_TYPES = {["seedance-2"] = false, ["seedance-2-fast"] = false,
                     ["seedance-2-less-restriction"] = true, ["seedance-2-fast-less-restriction"] = true}
 local TASK_WORDS = {queued = "pending", running = "processing", succeeded = "completed",
                     failed = "failed", expired = "failed", cancelled = "failed"}
-local INPUT_WORDS = setmetatable({type = "invalid request: %s must be a list"}, {__index = WORDS})
+local INPUT_WORDS = setmetatable({type = "invalid request: %s must be a list"}, {__index = piapi.words})
 local TASK_ERRORS = {
   moderation = {code = "SensitiveContentDetected", message = "the output video was flagged by content moderation"},
   failed = {code = "GenerationFailed", message = "generation failed"},

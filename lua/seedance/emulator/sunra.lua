@@ -40,9 +40,8 @@ function sunra.error(status, message, code)
 end
 local fail = sunra.error
 
-local WORDS = {unknown = "unknown field '%s'", required = "'%s' is required", type = "'%s' must be a %s",
+sunra.words = {unknown = "unknown field '%s'", required = "'%s' is required", type = "'%s' must be a %s",
                enum = "'%s' must be one of image, video, audio"}
-sunra.words = WORDS
 sunra.json_refused = {content_type = "Content-Type must be application/json", object = "body must be a JSON object"}
 
 local function render(r, now)
@@ -115,7 +114,7 @@ local MODELS = {
 local TASK = {{"prompt", "string", req = true, msg = "'prompt' is required"},
               {"reference_images", "list"}, {"reference_videos", "list"}, {"reference_audios", "list"},
               {"resolution"}, {"ratio"}, {"duration"}, {"generate_audio"}}
-local TASK_WORDS = setmetatable({type = "'%s' must be a list of strings"}, {__index = WORDS})
+local TASK_WORDS = setmetatable({type = "'%s' must be a list of strings"}, {__index = sunra.words})
 local LISTS = {{"reference_images", 9}, {"reference_videos", 3}, {"reference_audios", 3}}
 local QUEUE_WORDS = {queued = "IN_QUEUE", running = "IN_PROGRESS", succeeded = "COMPLETED",
                      failed = "COMPLETED", cancelled = "CANCELLED", expired = "EXPIRED"}
