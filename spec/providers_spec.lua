@@ -33,6 +33,10 @@ describe("the provider registry", function()
     end
     assert.is_nil(registry.get("nope"))
     assert.is_false(registry.known("shared")) -- a helper module, never a provider
+    -- a module in providers/ is not a provider because it is there
+    assert.is_false(registry.has("shared"))
+    assert.is_false(registry.has("base"))
+    for _, name in ipairs(registry.NAMES) do assert.is_true(registry.has(name), name) end
     assert.has_error(function() seedance.new({ provider = "shared", api_key = "k" }) end)
     assert.has_error(function() seedance.render("x", {}, "base") end, "seedance.render: unknown provider 'base'")
   end)

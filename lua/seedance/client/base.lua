@@ -24,8 +24,6 @@ local secrets = setmetatable({}, { __mode = "k" })
 
 -- the services this build has a dialect for (seedance.providers, the one registry)
 M.providers = registry.available()
-local HAS = {}
-for _, p in ipairs(M.providers) do HAS[p] = true end
 
 local OPTIONS = {
   provider = "string", api_key = "string", base_url = "string", timeout = "number",
@@ -55,7 +53,7 @@ local function check_options(opts)
   end
   if not opts.provider then error("seedance.new: 'provider' is required (one of " ..
     table.concat(M.providers, ", ") .. ")", 3) end
-  if not HAS[opts.provider] then
+  if not registry.has(opts.provider) then
     error("seedance.new: unknown provider '" .. opts.provider .. "' (one of " ..
       table.concat(M.providers, ", ") .. ")", 3)
   end

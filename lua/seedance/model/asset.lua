@@ -12,7 +12,7 @@ local M = { class = Asset }
 --- New asset object owned by `client` from normalized fields.
 -- @static
 function M.new(client, fields, raw)
-  return object.new("asset", client):_apply(fields, raw)
+  return object.new("asset", client, fields, raw)
 end
 
 --- Whether `v` is an Asset object.

@@ -29,9 +29,16 @@ function M.raw(body, text)
   return body
 end
 
---- A new object of `kind` owned by `client`, with no fields yet.
-function M.new(kind, client)
-  return core.object_new(kind, client)
+-- the status a task or session has before its service names one
+local FIRST = { task = "queued", session = "pending" }
+
+--- A new object of `kind` owned by `client`; with `fields` (normalized, from a dialect)
+-- it takes them and `raw`, the answer they came from, starting from the kind's first status.
+function M.new(kind, client, fields, raw)
+  local o = core.object_new(kind, client)
+  if fields == nil then return o end
+  o.status = FIRST[kind]
+  return o:_apply(fields, raw)
 end
 
 --- The methods table of `kind`, with what groups have too: close() (also __close and
@@ -67,7 +74,7 @@ function M.class(kind)
     -- does not tell (Sunra's queue says COMPLETED before its result says how it ended)
     if fields.raw_status ~= nil then
       self.status = fields.status or status.normalize(kind, fields.raw_status) or self.status or
-        (kind == "task" and "queued" or kind == "session" and "pending" or "processing")
+        FIRST[kind] or "processing"
     end
     if raw ~= nil then self.raw = raw end
     return self

@@ -15,9 +15,7 @@ local M = { class = Session }
 --- New session object owned by `client` from normalized fields.
 -- @static
 function M.new(client, fields, raw)
-  local s = object.new("session", client)
-  s.status = "pending"
-  return s:_apply(fields, raw)
+  return object.new("session", client, fields, raw)
 end
 
 local base_apply = Session._apply

@@ -14,9 +14,7 @@ local M = { class = Task }
 --- New task object owned by `client` from normalized fields.
 -- @static
 function M.new(client, fields, raw)
-  local t = object.new("task", client)
-  t.status = "queued"
-  return t:_apply(fields, raw)
+  return object.new("task", client, fields, raw)
 end
 
 function Task:_refresh_op()

@@ -30,6 +30,13 @@ local function present(p)
   return (pcall(require, name))
 end
 
+--- Whether `name` is a known service whose dialect this build has.
+-- @tparam string name
+-- @treturn boolean
+function M.has(name)
+  return KNOWN[name] == true and present(name)
+end
+
 --- The names of the services whose dialect this build has, in registry order.
 -- @treturn table a list of names
 function M.available()
