@@ -97,6 +97,37 @@ describe("objects", function()
     assert.equal(t, asset_mod.new(client, { id = "y" }, t).raw)
   end)
 
+  it("keep the raw answer beside their extras, whichever comes first", function()
+    local a = asset_mod.new(client, { id = "a-1", raw_status = "Processing" }, '{"id":"a-1"}')
+    a._note = "first extra" -- the extras now hold the raw answer too
+    a.deleted = true
+    assert.same({ id = "a-1" }, a.raw)
+    a.raw = '{"id":"a-1","again":true}'
+    assert.same({ id = "a-1", again = true }, a.raw)
+    assert.same({ "first extra", true }, { a._note, a.deleted })
+    if _VERSION ~= "Lua 5.1" then
+      for k in pairs(a) do assert.equal("string", type(k)) end -- the raw answer is no field
+    end
+    a.raw = nil
+    assert.is_nil(a.raw)
+    assert.equal("first extra", a._note)
+  end)
+
+  it("keep every number and string apart as fields come and go", function()
+    local t = task_mod.new(client, { id = "t-2", raw_status = "running", created_at = 5 })
+    for p = 0, 100, 10 do
+      t.progress = p
+      t.video_url = p % 20 == 0 and ("https://cdn.example.com/v" .. p .. ".mp4") or nil
+    end
+    t.updated_at = 7.25
+    t.progress = nil
+    assert.same({ "t-2", "running", 5, 7.25, "https://cdn.example.com/v100.mp4" },
+      { t.id, t.status, t.created_at, t.updated_at, t.video_url })
+    assert.is_nil(t.progress)
+    t.progress = 99.5
+    assert.equal(99.5, t.progress)
+  end)
+
   it("refuse to set a field they do not have, naming it; internal names are kept", function()
     local ok, err = pcall(function() asset.nickname = "hero" end)
     assert.is_false(ok)
