@@ -333,8 +333,7 @@ local function create_json(state, req, key, env, now)
   local bytes, mime = inline_bytes(u, t)
   local ext = mime and mime:match("/([%w]+)") or EXT_OF[t]
   return add_asset(state, env, key, now, {name = T.present(body.Name) and body.Name or "", asset_type = t,
-    group = group,
-    where = bytes and ("inline." .. ext) or u, url = not bytes and u or nil, bytes = bytes, ext = ext})
+    group = group, where = bytes and ("inline." .. ext) or u, url = not bytes and u or nil, bytes = bytes, ext = ext})
 end
 
 local MULTIPART_FIELDS = {model = true, file = true, GroupId = true, Name = true}

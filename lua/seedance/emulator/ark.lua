@@ -215,11 +215,9 @@ local function render_group(g)
 end
 
 local function render_asset(a, now)
-  local status = T.STATUS[T.asset_status(a, now)]
-  return {Id = a.id, Name = a.name, URL = a.url, AssetType = a.asset_type, GroupId = a.group_id, Status = status,
-          CreateTime = iso(a.created_at),
-          UpdateTime = iso(status == "Processing" and a.updated_at or T.updated(a, now)),
-          Error = T.asset_error(a, now)}
+  return {Id = a.id, Name = a.name, URL = a.url, AssetType = a.asset_type, GroupId = a.group_id,
+          Status = T.STATUS[T.asset_status(a, now)], CreateTime = iso(a.created_at),
+          UpdateTime = iso(T.updated(a, now)), Error = T.asset_error(a, now)}
 end
 
 --- Actions: {schema of the body (checked first), fn(state, body, env, now) -> result}; a
