@@ -225,7 +225,6 @@ function Server:resolve(method, path)
       return m, nil, nil, wrong_method
     end
   end
-  return nil
 end
 
 --- Faults
@@ -294,7 +293,6 @@ function Server:take_queued(key)
       return f
     end
   end
-  return nil
 end
 
 -- Probabilistic faults: each rate of config.faults in turn, drawn from the seeded source,
@@ -323,11 +321,6 @@ function Server:draw_fault(mount)
 end
 
 --- Handling
-
-local function unmatched(method, path, mount, wrong_method)
-  return error_answer(mount, wrong_method and 405 or 404,
-                      (wrong_method and "method not allowed: " or "route not found: ") .. method .. " " .. path)
-end
 
 --- Serves one HTTP request (called by the C core).
 -- @tparam table req `{method=, path=, query=, raw_query=, headers=, body=}`
@@ -376,7 +369,8 @@ function Server:handle(req)
     elseif route then
       answer = T.serve(mount.twin, mount.state, route, req, params, mount.env)
     else
-      answer = unmatched(method, path, mount, wrong_method)
+      answer = error_answer(mount, wrong_method and 405 or 404,
+                            (wrong_method and "method not allowed: " or "route not found: ") .. method .. " " .. path)
     end
     if fault then answer = spoil(answer, fault, mount) end
   end

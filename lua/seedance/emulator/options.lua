@@ -15,13 +15,9 @@ M.SETTINGS = {
   flex_queue = "number",
 }
 
---- Options of `start` only.
-M.START = {provider = "string", port = "number", host = "string", seed = "number"}
-
---- Everything `start` takes: the settings and the start-only options.
-M.OPTIONS = {}
-for k, v in pairs(M.SETTINGS) do M.OPTIONS[k] = v end
-for k, v in pairs(M.START) do M.OPTIONS[k] = v end
+--- Everything `start` takes: its own options, and (through the metatable) the settings.
+M.OPTIONS = setmetatable({provider = "string", port = "number", host = "string", seed = "number"},
+                         {__index = M.SETTINGS})
 
 --- Defaults of the settings (the others are unset).
 M.DEFAULTS = {provider = "piapi", processing = 2.0, plan = "premium", latency = 0, seed = 1}
@@ -59,7 +55,6 @@ function M.problem(t, list, what, null)
   end
   if t.plan and t.plan ~= null and M.PLANS[t.plan] == nil then return "unknown plan '" .. tostring(t.plan) .. "'" end
   if type(t.faults) == "table" then return M.problem(t.faults, M.RATES, "fault") end
-  return nil
 end
 
 return M

@@ -59,8 +59,7 @@ end
 
 --- Cancel if still queued (as the services allow); returns true when it took effect.
 function T.cancel(rec, env)
-  local st = T.state(rec, env)
-  if st ~= "queued" then return false end
+  if T.state(rec, env) ~= "queued" then return false end
   rec.cancelled = env.now()
   return true
 end
@@ -69,7 +68,7 @@ end
 function T.video_url(rec, env, req)
   local media = env.media
   if not rec.token then
-    rec.token = twin.random_string(env.rng or twin.rng(#rec.id), 24)
+    rec.token = twin.random_string(env.rng, 24)
     media[rec.token] = { id = rec.id }
   end
   local host = req.headers and req.headers.host or "127.0.0.1"

@@ -67,15 +67,11 @@ local JSON_HEADERS = {["Content-Type"] = "application/json"}
 --- An answer for the C core: status, JSON content type, encoded body (a string as is).
 -- @tparam number status
 -- @param body
--- @tparam[opt] table headers extra headers
+-- @tparam[opt] table headers extra headers: the answer's own (the content type is set in it)
 function T.json(status, body, headers)
-  local h = JSON_HEADERS
-  if headers then
-    h = {["Content-Type"] = "application/json"}
-    for k, v in pairs(headers) do h[k] = v end
-  end
+  if headers then headers["Content-Type"] = "application/json" end
   if type(body) ~= "string" then body = json.encode(body) end
-  return {status = status, headers = h, body = body}
+  return {status = status, headers = headers or JSON_HEADERS, body = body}
 end
 
 local JSON_REFUSED = {content_type = "Content-Type must be application/json",
@@ -229,7 +225,6 @@ function T.url_failure(u)
   if T.extension(l) == "heif" then
     return {code = "ImageFormatNotSupported", message = "Image format heif is not supported by current version"}
   end
-  return nil
 end
 
 --- Schemas
@@ -303,7 +298,6 @@ function T.check(t, schema, words)
       if (f.max and n > f.max) or (f.min and n < f.min) then return say("range", k, f) end
     end
   end
-  return nil
 end
 
 --- Generation settings
