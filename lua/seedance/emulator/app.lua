@@ -5,19 +5,13 @@
 -- root for one provider, under `/<provider>` for "all"), counts every request, injects
 -- faults (here and nowhere else), adds latency, and hands each routed request to
 -- seedance.emulator.twin, which keeps it, checks its credential and runs the route.
--- A twin is described in seedance.emulator.twin; besides, it may give
---     rate_limit_status        the status of its rate limit (default 429)
---     base_path                path of its documented base URL ("/v1")
---     control_plane            true when a second API (Ark's signed one) answers at the
---                              mount's root; see emu.control_url
+-- A twin is described in seedance.emulator.twin.
 --
 -- `env` gives a twin the emulator's clock (`env.now()`), live config (`env.config`), id
 -- source (`env.new_id(prefix)`), `env.created(key)` to count a create (and a duplicate
 -- create of the same key), `env.started(task)` to count a task in flight, and
 -- `env.notify(url, body, about)` to POST a callback (seedance.emulator.callbacks).
--- A twin's `tick(state, env)` runs a few times a second (Server:tick, on the C core's
--- ticker thread): its timed work, such as noticing that a task with a callback changed;
--- it returns true while it has such work.
+-- A twin's `tick` runs on the C core's ticker thread (Server:tick).
 -- @module seedance.emulator.app
 
 local T = require "seedance.emulator.twin"

@@ -24,7 +24,11 @@
 --                 record of state[kind], in creation order, under `name`
 --     dump        optional fn(state, env) -> what else {op="dump"} shows
 --     capture     optional fn(req) -> how the last request is kept (default: as received)
---     rate_limit_status, base_path, control_plane: see seedance.emulator.app
+--     tick        optional fn(state, env) -> true while it has timed work (such as noticing
+--                 that a task with a callback changed), run a few times a second
+--     rate_limit_status  the status of its rate limit (default 429); base_path: the path of
+--                 its documented base URL ("/v1"); control_plane: true when a second API
+--                 (Ark's signed one) answers at the mount's root (emu.control_url)
 --
 -- The kit: JSON answers, ids and times, body schemas with the service's own words, one
 -- pager, and the asset / group / session lifecycles (tasks: seedance.emulator.tasks).
