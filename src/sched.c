@@ -15,6 +15,12 @@
 #include "object.h"
 #include "sched.h"
 
+/* What a poll knows of the number it watches beside the status (a task's progress, Sunra's
+ * queue position): its last value, and the value and time of its last change. */
+typedef struct sd_eta {
+    double progress, p_v, p_t;
+} sd_eta;
+
 typedef struct sd_poll {
     sd_handle h; /* tm.type SD_TM_POLL; h.id is the key Lua holds */
     int cls, holds;
@@ -22,7 +28,8 @@ typedef struct sd_poll {
     uint32_t hash, seen;
     int ref;        /* where Lua anchors the object (lua_sched.c) */
     sd_object *obj; /* alive while anchored */
-    double progress, p_v, p_t, interval, since;
+    struct sd_eta *eta; /* NULL until the object reports a number (assets never do) */
+    double interval, since;
     sd_request *req;
     struct sd_poll *hnext;
 } sd_poll;
@@ -290,6 +297,7 @@ static void poll_free(sd_engine *e, sd_poll *p)
 {
     if (sd_object_poll(p->obj) == p->h.id) sd_object_set_poll(p->obj, 0);
     sd_handle_free(e, &p->h);
+    free(p->eta);
     free(p);
 }
 
@@ -347,6 +355,22 @@ static void plan(sd_engine *e, sd_poll *p, double delay)
     sd_heap_set(&e->heap, &p->h.tm, now + jittered(e, c, delay));
 }
 
+static double watched(const sd_poll *p)
+{
+    return p->eta ? p->eta->progress : NAN;
+}
+
+/* Take v as the watched number; returns 1 when it differs from the last one. Out of memory,
+ * the number is not kept, so every later one reads as a change: more events, none lost. */
+static int watch(sd_poll *p, double v)
+{
+    double last = watched(p);
+    if (v == last || (isnan(v) && isnan(last))) return 0;
+    if (p->eta == NULL && (p->eta = malloc(sizeof *p->eta)) != NULL) p->eta->p_v = p->eta->p_t = NAN;
+    if (p->eta) p->eta->progress = v;
+    return 1;
+}
+
 /* After an answer: changed or not, the progress it reported, and the round trip it took
  * (0: unknown); returns the delay. */
 static double settle(sd_engine *e, sd_poll *p, int changed, double rtt)
@@ -359,14 +383,15 @@ static double settle(sd_engine *e, sd_poll *p, int changed, double rtt)
     delay = p->interval;
     /* a task reporting progress tells when it will finish: look so that the request reaches
      * the server then (half a round trip before), not an interval later */
-    if (!isnan(p->progress)) {
-        if (!isnan(p->p_v) && p->progress > p->p_v && p->progress < 100) {
-            double finish = at + (100 - p->progress) * (at - p->p_t) / (p->progress - p->p_v);
+    if (p->eta && !isnan(p->eta->progress)) {
+        sd_eta *t = p->eta;
+        if (!isnan(t->p_v) && t->progress > t->p_v && t->progress < 100) {
+            double finish = at + (100 - t->progress) * (at - t->p_t) / (t->progress - t->p_v);
             delay = fmax(fmin(p->interval, finish - rtt / 2 - now), 0.05);
         }
-        if (p->p_v != p->progress) {
-            p->p_v = p->progress;
-            p->p_t = at;
+        if (t->p_v != t->progress) {
+            t->p_v = t->progress;
+            t->p_t = at;
         }
     }
     return delay;
@@ -384,7 +409,7 @@ static int status_differs(const sd_poll *p, const char *w, size_t n)
 
 /* ---- adding and removing ---- */
 
-double sd_sched_add(sd_engine *e, int cls, sd_object *o, int ref, double watched, int fresh)
+double sd_sched_add(sd_engine *e, int cls, sd_object *o, int ref, double watched_now, int fresh)
 {
     sd_sched *s = sched_of(e);
     sd_pclass *c;
@@ -400,8 +425,7 @@ double sd_sched_add(sd_engine *e, int cls, sd_object *o, int ref, double watched
     p->cls = cls;
     p->obj = o;
     p->ref = ref;
-    p->progress = watched;
-    p->p_v = p->p_t = NAN;
+    watch(p, watched_now);
     p->interval = c->first;
     p->since = sd_engine_now(e);
     if (sd_handle_alloc(e, &p->h) != 0) {
@@ -455,8 +479,7 @@ int sd_sched_seen(sd_engine *e, double key, int changed, double progress)
     sd_poll *p = find(e, key);
     if (p == NULL || !p->settling) return 0;
     p->settling = 0;
-    if (!(progress == p->progress || (isnan(progress) && isnan(p->progress)))) changed = 1;
-    p->progress = progress;
+    if (watch(p, progress)) changed = 1;
     plan(e, p, settle(e, p, changed, 0));
     return 1;
 }
@@ -586,8 +609,7 @@ static void poll_answer(sd_engine *e, sd_poll *p, sd_request *r)
                 int t = sd_json_path(&s->json, 0, c->progress_path);
                 if (t >= 0 && sd_json_number(&s->json, t, &prog) != 0) prog = NAN;
             }
-            if (!(prog == p->progress || (isnan(prog) && isnan(p->progress)))) changed = 1;
-            p->progress = prog;
+            if (watch(p, prog)) changed = 1;
         }
     }
     rtt = fmax(sd_engine_now(e) - r->started, 0);
