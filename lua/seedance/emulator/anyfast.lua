@@ -231,7 +231,7 @@ local function filter_of(body, schema, required)
   checked(f, schema, "Filter")
   local sets = {}
   for _, field in ipairs(schema) do
-    if field[2] == "list" and f[field[1]] then
+    if field[2] == "list" and T.present(f[field[1]]) then
       sets[field[1]] = {}
       for _, x in ipairs(f[field[1]]) do
         if type(x) ~= "string" or (field.values and not field.values[x]) then
