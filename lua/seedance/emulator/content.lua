@@ -86,8 +86,8 @@ function STEPS.order(c)
 end
 
 function STEPS.text(c)
-  local text = c.it.text
   if c.t ~= "text" then return end
+  local text = c.it.text
   if type(text) ~= "string" or (text == "" and c.rules.nonempty_text) then say(c, "text", "content.text") end
   c.out.text = text
 end
@@ -142,6 +142,7 @@ end
 local function across(c)
   local count, media, roles = c.count, c.out.media, {}
   for _, m in ipairs(media) do
+    -- a lone image without a role is a first frame, as in image-to-video (only Ark lets it go)
     if m.role == nil then
       if count.image_url > 1 or count.video_url + count.audio_url > 0 then say(c, "role_lone", "content.role") end
       m.role = "first_frame"
