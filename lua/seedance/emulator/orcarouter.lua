@@ -240,8 +240,6 @@ local MODELS = {
 local GENERATION = {{"model", "string", req = true, msg = "'model' is required"},
                     {"prompt", "string", req = true, msg = "'prompt' is required"}, {"metadata"}}
 local META = {{"content"}, {"ratio"}, {"duration"}, {"resolution"}, {"generate_audio"}, {"seed"}, {"watermark"}}
-local TASK_WORDS = {queued = "queued", running = "running", succeeded = "succeeded", failed = "failed",
-                    cancelled = "cancelled", expired = "expired"}
 -- content[] (seedance.emulator.content): media only, the prompt being top-level
 local ITEMS = content.items()
 ITEMS.text.refused = "metadata.content[] takes media items only; the prompt is the top-level 'prompt'"
@@ -288,9 +286,10 @@ local TASK_ERRORS = {
   failed = {code = "InternalServiceError", message = "The generation failed upstream."},
 }
 
+-- the task in the upstream's shape, whose status words are seedance.emulator.tasks' own
 local function render_task(rec, env, req)
   local st, _, changed = tasks.state(rec, env)
-  return {id = rec.id, model = rec.model, status = TASK_WORDS[st],
+  return {id = rec.id, model = rec.model, status = st,
           error = st == "failed" and TASK_ERRORS[rec.outcome == "moderation" and "moderation" or st] or T.null,
           content = st == "succeeded" and {video_url = tasks.video_url(rec, env, req)} or nil,
           created_at = floor(rec.created), updated_at = floor(changed)}
@@ -319,7 +318,7 @@ orca.show = {
     return {session_id = s.id, status = s.status, group_id = s.group_id, return_url = s.return_url}
   end},
   {"generations", "tasks", function(rec, env)
-    return {id = rec.generation_id, task_id = rec.id, model = rec.model, status = TASK_WORDS[tasks.state(rec, env)]}
+    return {id = rec.generation_id, task_id = rec.id, model = rec.model, status = tasks.state(rec, env)}
   end},
 }
 
