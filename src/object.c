@@ -2,11 +2,11 @@
  *
  * Why a block of strings and not one pointer per field: ten thousand pending objects must
  * stay within a few hundred bytes each, and most fields of most objects are absent. The
- * strings of one object live in one malloc'd block of entries [slot][length][bytes] (a
- * status word or media type: [slot][word number], see WORDS);
- * reading scans a handful of entries, writing rebuilds the block (fields change rarely:
- * a poll that finds nothing new writes nothing). An asset's ref that is "asset://<id>"
- * is a flag, not bytes.
+ * strings and numbers of one object live in one malloc'd block of entries (see ENTRY_HEAD:
+ * [slot][length][bytes], a status word or media type as its number in WORDS, a number as
+ * its double); reading scans a handful of entries, writing resizes the block in place
+ * (fields change rarely: a poll that finds nothing new writes nothing). An asset's ref
+ * that is "asset://<id>" is a flag, not bytes.
  *
  * Field lookups go through one Lua table, name -> code (type and slot), shared by the four
  * metatables; a name that is no field is looked up in the object's extras, then in its
@@ -121,43 +121,46 @@ static size_t entry_size(const char *b)
     return ENTRY_HEAD + (size_t)n;
 }
 
-static const char *block_get(const sd_object *o, int slot, size_t *len)
+/* The offset of the entry of `slot` (a string slot, or ENTRY_NUM | number slot), or blen
+ * when the object has none: the one scan every read and write of the block goes through. */
+static size_t find_entry(const sd_object *o, unsigned slot)
 {
-    size_t at = 0;
-    while (o->block && at < o->blen) {
-        const char *b = o->block + at;
-        if (SLOT_OF(b) == (unsigned)slot) {
-            uint32_t n;
-            if ((unsigned char)b[0] & ENTRY_WORD) {
-                const char *w = WORDS[(unsigned char)b[1]];
-                if (len) *len = strlen(w);
-                return w;
-            }
-            memcpy(&n, b + 1, 4);
-            if (len) *len = n;
-            return b + ENTRY_HEAD;
-        }
-        at += entry_size(b);
-    }
-    if (len) *len = 0;
-    return NULL;
+    size_t at;
+    for (at = 0; o->block && at < o->blen; at += entry_size(o->block + at))
+        if (SLOT_OF(o->block + at) == slot) return at;
+    return o->blen;
 }
 
-/* Replace (or with entry == NULL remove) the entry of `slot` with the n bytes of `entry`,
- * in place: a realloc of the one block, not a new block per field set (ten thousand
- * objects built field by field would leave a trail of freed blocks). -1 when out of memory
- * (nothing changed); removing never fails. */
-static int block_put(sd_object *o, unsigned slot, const char *entry, size_t n)
+static const char *block_get(const sd_object *o, int slot, size_t *len)
 {
-    size_t at, m = 0, size;
-    for (at = 0; o->block && at < o->blen; at += entry_size(o->block + at)) {
-        if (SLOT_OF(o->block + at) == slot) {
-            m = entry_size(o->block + at);
-            break;
-        }
+    size_t at = find_entry(o, (unsigned)slot);
+    const char *b;
+    uint32_t n;
+    if (at == o->blen) {
+        if (len) *len = 0;
+        return NULL;
     }
-    if (entry == NULL) n = 0;
-    if (n > UINT32_MAX - (o->blen - m)) return -1;
+    b = o->block + at;
+    if ((unsigned char)b[0] & ENTRY_WORD) {
+        const char *w = WORDS[(unsigned char)b[1]];
+        if (len) *len = strlen(w);
+        return w;
+    }
+    memcpy(&n, b + 1, 4);
+    if (len) *len = n;
+    return b + ENTRY_HEAD;
+}
+
+/* Replace the entry of `slot` with `head` (hn bytes) followed by `body` (bn bytes), or with
+ * head == NULL remove it, in place: a realloc of the one block, not a new block per field
+ * set (ten thousand objects built field by field would leave a trail of freed blocks).
+ * -1 when out of memory (nothing changed); removing never fails. */
+static int block_put(sd_object *o, unsigned slot, const char *head, size_t hn, const char *body, size_t bn)
+{
+    size_t at = find_entry(o, slot), m = at < o->blen ? entry_size(o->block + at) : 0, n, size;
+    if (head == NULL) hn = bn = 0;
+    if (bn > UINT32_MAX - hn || hn + bn > UINT32_MAX - (o->blen - m)) return -1;
+    n = hn + bn;
     size = o->blen - m + n;
     if (size == 0) {
         free(o->block);
@@ -172,7 +175,8 @@ static int block_put(sd_object *o, unsigned slot, const char *entry, size_t n)
     }
     /* the entries after this one move to make (or give back) room */
     memmove(o->block + at + n, o->block + at + m, o->blen - at - m);
-    if (n) memcpy(o->block + at, entry, n);
+    if (hn) memcpy(o->block + at, head, hn);
+    if (bn) memcpy(o->block + at + hn, body, bn);
     if (n < m) {
         char *nb = realloc(o->block, size);
         if (nb) o->block = nb;
@@ -186,45 +190,32 @@ static int block_set(sd_object *o, int slot, const char *s, size_t len)
 {
     size_t oldn;
     const char *old = block_get(o, slot, &oldn);
-    char head[ENTRY_HEAD], small[128], *e;
-    int word, rc;
-    if (s == NULL) return old ? block_put(o, (unsigned)slot, NULL, 0) : 0;
+    char head[ENTRY_HEAD];
+    uint32_t l = (uint32_t)len;
+    int word;
+    if (s == NULL) return old ? block_put(o, (unsigned)slot, NULL, 0, NULL, 0) : 0;
     /* a poll that finds the same word writes nothing */
     if (old != NULL && oldn == len && memcmp(old, s, len) == 0) return 0;
     word = word_of(s, len);
     if (word >= 0) {
         head[0] = (char)(slot | ENTRY_WORD);
         head[1] = (char)word;
-        return block_put(o, (unsigned)slot, head, 2);
+        return block_put(o, (unsigned)slot, head, 2, NULL, 0);
     }
     if (len > UINT32_MAX - ENTRY_HEAD) return -1;
-    /* short strings (ids, words, names) are built on the stack */
-    e = len <= sizeof small - ENTRY_HEAD ? small : malloc(ENTRY_HEAD + len);
-    if (e == NULL) return -1;
-    {
-        uint32_t l = (uint32_t)len;
-        e[0] = (char)slot;
-        memcpy(e + 1, &l, 4);
-        if (len) memcpy(e + ENTRY_HEAD, s, len);
-    }
-    rc = block_put(o, (unsigned)slot, e, ENTRY_HEAD + len);
-    if (e != small) free(e);
-    return rc;
+    head[0] = (char)slot;
+    memcpy(head + 1, &l, 4);
+    return block_put(o, (unsigned)slot, head, ENTRY_HEAD, s, len);
 }
 
 /* Number slot n: 1 and *d (and *isint) when present, else 0. */
 static int num_get(const sd_object *o, int n, double *d, int *isint)
 {
-    size_t at;
-    for (at = 0; o->block && at < o->blen; at += entry_size(o->block + at)) {
-        const char *b = o->block + at;
-        if ((unsigned char)b[0] == (ENTRY_NUM | (unsigned)n)) {
-            memcpy(d, b + 2, sizeof *d);
-            if (isint) *isint = b[1];
-            return 1;
-        }
-    }
-    return 0;
+    size_t at = find_entry(o, ENTRY_NUM | (unsigned)n);
+    if (at == o->blen) return 0;
+    memcpy(d, o->block + at + 2, sizeof *d);
+    if (isint) *isint = o->block[at + 1];
+    return 1;
 }
 
 static int num_set(sd_object *o, int n, double d, int isint)
@@ -236,12 +227,12 @@ static int num_set(sd_object *o, int n, double d, int isint)
     e[0] = (char)(ENTRY_NUM | (unsigned)n);
     e[1] = (char)(isint != 0);
     memcpy(e + 2, &d, sizeof d);
-    return block_put(o, ENTRY_NUM | (unsigned)n, e, sizeof e);
+    return block_put(o, ENTRY_NUM | (unsigned)n, e, sizeof e, NULL, 0);
 }
 
 static int num_clear(sd_object *o, int n)
 {
-    return block_put(o, ENTRY_NUM | (unsigned)n, NULL, 0);
+    return block_put(o, ENTRY_NUM | (unsigned)n, NULL, 0, NULL, 0);
 }
 
 /* ---- the C accessors (object.h) --------------------------------------------------------- */

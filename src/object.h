@@ -1,8 +1,9 @@
 /* object.h: the Asset, Group, Session and Task userdata of seedance.core.
  *
- * Each object is a full userdata whose block is a struct sd_object: its kind, its
- * normalized strings (owned by C, in one compact block), its numbers as doubles, and
- * three user values (the client, the raw answer, a table of rarely used extras). The
+ * Each object is a full userdata whose block is a struct sd_object: its kind, flags, the
+ * scheduler's key for its poll, and one compact block (owned by C) of its normalized
+ * strings and numbers; and two user values (the client, and the raw answer or, once the
+ * object has rarely used extras, a table of them holding the raw answer too). The
  * metatables are "seedance.Asset", "seedance.Group", "seedance.Session" and
  * "seedance.Task"; their methods are Lua functions the Lua modules put in each kind's
  * methods table.
