@@ -7,18 +7,14 @@
 local emulator = require "seedance.emulator"
 local cjson = require "cjson"
 local http = require "socket.http"
-local ltn12 = require "ltn12"
+local helpers = require "helpers"
 
 http.TIMEOUT = 5
 local KEY = "content-key"
 
 local function post(url, body)
-  local chunks, text = {}, cjson.encode(body)
-  local ok, status = http.request{ url = url, method = "POST", sink = ltn12.sink.table(chunks),
-    headers = { ["content-type"] = "application/json", ["content-length"] = tostring(#text),
-                authorization = "Bearer " .. KEY }, source = ltn12.source.string(text) }
-  assert(ok, status)
-  return status, cjson.decode(table.concat(chunks))
+  local r = helpers.http_json("POST", url, body, { authorization = "Bearer " .. KEY })
+  return r.status, r.json
 end
 
 local function img(u, role)

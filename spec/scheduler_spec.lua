@@ -30,6 +30,13 @@ describe("the scheduler (manual clock)", function()
   local GET = { url_pre = "http://svc.test/assets/", url_post = "?v=1", headers = { "X-Key: k" },
                 status = "data.status", progress = "data.progress", first = 2, max = 15, factor = 1.5,
                 jitter = 0, max_age = 1800 }
+  -- GET with some fields replaced
+  local function get_with(changes)
+    local g = {}
+    for k, v in pairs(GET) do g[k] = v end
+    for k, v in pairs(changes) do g[k] = v end
+    return g
+  end
 
   it("looks after the first interval, with the class's URL and headers", function()
     local e = engine()
@@ -85,9 +92,7 @@ describe("the scheduler (manual clock)", function()
 
   it("keeps every jittered delay within its bounds", function()
     local e = engine(12345)
-    local g = {}
-    for k, v in pairs(GET) do g[k] = v end
-    g.jitter = 0.2
+    local g = get_with({ jitter = 0.2 })
     local cls = e:poll_class(g)
     local lo, hi = math.huge, 0
     for i = 1, 300 do
@@ -112,9 +117,7 @@ describe("the scheduler (manual clock)", function()
 
   it("looks when the progress says the task will finish", function()
     local e = engine()
-    local g = {}
-    for k, v in pairs(GET) do g[k] = v end
-    g.first, g.max = 10, 30
+    local g = get_with({ first = 10, max = 30 })
     e:poll_add(e:poll_class(g), obj("t1", "running", 0), false)
     e:advance(e:next_due())
     answer(e, sent(e)[1], 200, '{"data":{"status":"running","progress":20}}')
@@ -132,9 +135,7 @@ describe("the scheduler (manual clock)", function()
 
   it("aims the look at the finish the progress predicts, allowing for the round trip", function()
     local e = engine()
-    local g = {}
-    for k, v in pairs(GET) do g[k] = v end
-    g.first, g.max = 10, 30
+    local g = get_with({ first = 10, max = 30 })
     e:poll_add(e:poll_class(g), obj("t1", "running", 0), false)
     -- each answer comes back 0.2 s after its request went: the server read its progress
     -- 0.1 s before the answer arrived
@@ -177,12 +178,10 @@ describe("the scheduler (manual clock)", function()
 
   it("refreshes many with a list round and finds those that left the pending list without a GET each", function()
     local e = engine()
-    local g = {}
-    for k, v in pairs(GET) do g[k] = v end
-    g.list = { urls = { "http://svc.test/list?status=processing&page={page}",
-                        "http://svc.test/list?status=active&page={page}" },
-               items = "items", id = "id", status = "status", total = "total", page_size = 2,
-               threshold = 1, first = 1, max = 4 }
+    local g = get_with({ list = { urls = { "http://svc.test/list?status=processing&page={page}",
+                                           "http://svc.test/list?status=active&page={page}" },
+                                  items = "items", id = "id", status = "status", total = "total", page_size = 2,
+                                  threshold = 1, first = 1, max = 4 } })
     local cls = e:poll_class(g)
     local keys = {}
     for i = 1, 3 do keys["a" .. i] = e:poll_add(cls, obj("a" .. i, "processing", nil), false) end
@@ -212,10 +211,9 @@ describe("the scheduler (manual clock)", function()
 
   it("reads as many list pages as its own pending objects fill, past max_pages", function()
     local e = engine()
-    local g = {}
-    for k, v in pairs(GET) do g[k] = v end
-    g.list = { urls = { "http://svc.test/list?page={page}" }, items = "items", id = "id", status = "status",
-               total = "total", page_size = 2, max_pages = 2, threshold = 1, first = 1, max = 4 }
+    local g = get_with({ list = { urls = { "http://svc.test/list?page={page}" }, items = "items", id = "id",
+                                  status = "status", total = "total", page_size = 2, max_pages = 2, threshold = 1,
+                                  first = 1, max = 4 } })
     local cls = e:poll_class(g)
     for i = 1, 6 do e:poll_add(cls, obj("a" .. i, "processing", nil), false) end
     e:advance(e:next_due())
@@ -236,10 +234,8 @@ describe("the scheduler (manual clock)", function()
 
   it("paces list rounds from the start of the last one, however long its pages took", function()
     local e = engine()
-    local g = {}
-    for k, v in pairs(GET) do g[k] = v end
-    g.list = { urls = { "http://svc.test/list?page={page}" }, items = "items", id = "id", status = "status",
-               threshold = 1, first = 1, max = 4 }
+    local g = get_with({ list = { urls = { "http://svc.test/list?page={page}" }, items = "items", id = "id",
+                                  status = "status", threshold = 1, first = 1, max = 4 } })
     local cls = e:poll_class(g)
     e:poll_add(cls, obj("a1", "processing", nil), false)
     e:advance(e:next_due())
@@ -264,11 +260,9 @@ describe("the scheduler (manual clock)", function()
 
   it("fetches alone what no list names, and drops an unheld object after max_age", function()
     local e = engine()
-    local g = {}
-    for k, v in pairs(GET) do g[k] = v end
-    g.max_age = 5
-    g.list = { urls = { "http://svc.test/list?page={page}" }, items = "items", id = "id", status = "status",
-               threshold = 2, first = 1, max = 4 }
+    local g = get_with({ max_age = 5,
+                         list = { urls = { "http://svc.test/list?page={page}" }, items = "items", id = "id",
+                                  status = "status", threshold = 2, first = 1, max = 4 } })
     local cls = e:poll_class(g)
     local k1 = e:poll_add(cls, obj("a1", "processing", nil), false)
     e:poll_add(cls, obj("a2", "processing", nil), false)

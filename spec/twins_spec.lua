@@ -6,27 +6,12 @@
 local emulator = require "seedance.emulator"
 local cjson = require "cjson"
 local http = require "socket.http"
-local ltn12 = require "ltn12"
 local helpers = require "helpers"
 
 http.TIMEOUT = 5
 local KEY = "twin-key"
 
--- one request to a twin: {status=, json=, body=}
-local function request(method, url, body, headers)
-  local chunks, h = {}, {}
-  for k, v in pairs(headers or {}) do h[k:lower()] = v end
-  if body ~= nil then
-    body = type(body) == "string" and body or cjson.encode(body)
-    h["content-type"], h["content-length"] = "application/json", tostring(#body)
-  end
-  local ok, status = http.request{ url = url, method = method, headers = h,
-    source = body and ltn12.source.string(body) or nil, sink = ltn12.sink.table(chunks) }
-  assert(ok, status)
-  local text = table.concat(chunks)
-  local decoded_ok, decoded = pcall(cjson.decode, text)
-  return { status = status, body = text, json = decoded_ok and decoded or nil }
-end
+local request = helpers.http_json
 
 -- asserts the answer has every member of the documented example (and its status); `trim`
 -- drops what of the example is not this situation's

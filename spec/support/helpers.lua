@@ -16,6 +16,24 @@ local M = {}
 --- The checkout's root, so specs find their fixtures whatever the working directory.
 M.ROOT = (debug.getinfo(1, "S").source:match("^@(.*)/spec/support/[^/]*$")) or "."
 
+--- One HTTP request over LuaSocket (not seedance's client), a body table sent as JSON:
+-- {status=, body=, json=} (json: the decoded body, nil when it is not JSON).
+function M.http_json(method, url, body, headers)
+  local http, ltn12 = require "socket.http", require "ltn12"
+  local chunks, h = {}, {}
+  for k, v in pairs(headers or {}) do h[k:lower()] = v end
+  if body ~= nil then
+    body = type(body) == "string" and body or cjson.encode(body)
+    h["content-type"], h["content-length"] = "application/json", tostring(#body)
+  end
+  local ok, status = http.request{ url = url, method = method, headers = h,
+    source = body and ltn12.source.string(body) or nil, sink = ltn12.sink.table(chunks) }
+  assert(ok, status)
+  local text = table.concat(chunks)
+  local decoded_ok, decoded = pcall(cjson.decode, text)
+  return { status = status, body = text, json = decoded_ok and decoded or nil }
+end
+
 --- The whole of a file, or nil when there is none (a download that must not have left one).
 -- @tparam string path
 -- @treturn ?string
