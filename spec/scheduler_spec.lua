@@ -209,6 +209,29 @@ describe("the scheduler (manual clock)", function()
     e:close()
   end)
 
+  it("cancels a round's pages in flight when its last object goes, and starts afresh", function()
+    local e = engine()
+    local g = get_with({ list = { urls = { "http://svc.test/list?page={page}" }, items = "items", id = "id",
+                                  status = "status", total = "total", page_size = 2, threshold = 1, first = 1,
+                                  max = 4 } })
+    local cls = e:poll_class(g)
+    local keys = {}
+    for i = 1, 4 do keys[i] = e:poll_add(cls, obj("a" .. i, "processing", nil), false) end
+    e:advance(e:next_due())
+    local out = sent(e)
+    assert.equal(2, #out)
+    -- every object ended elsewhere (a wait that saw them all finish): both pages serve nobody
+    for _, k in ipairs(keys) do e:poll_remove(k) end
+    assert.equal(0, e:busy())
+    assert.is_nil(e:next_due())
+    -- a late answer to a cancelled page is no one's
+    assert.is_false(e:feed(out[1].id, { status = 200, body = '{"items":[],"total":0}' }))
+    -- the next objects start at the list's first interval, not a failed round's backoff
+    e:poll_add(cls, obj("b1", "processing", nil), false)
+    assert.equal(1, e:next_due())
+    e:close()
+  end)
+
   it("reads as many list pages as its own pending objects fill, past max_pages", function()
     local e = engine()
     local g = get_with({ list = { urls = { "http://svc.test/list?page={page}" }, items = "items", id = "id",

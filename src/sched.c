@@ -301,6 +301,26 @@ static void poll_free(sd_engine *e, sd_poll *p)
     free(p);
 }
 
+/* The class's last object went while a round's pages are in flight: they serve nobody
+ * (a wait_all that saw every object end would otherwise leave the engine busy until they
+ * came back), so they are cancelled, their answers dropped, and the next objects start a
+ * round afresh at the list's first pace. Rare (once per emptying), so the slots are scanned. */
+static void round_abandon(sd_engine *e, sd_pclass *c)
+{
+    sd_round *rd = &c->round;
+    uint32_t i;
+    for (i = 0; i < e->nslots; i++) {
+        sd_handle *h = e->slots[i];
+        sd_request *r = (sd_request *)(void *)h;
+        if (h == NULL || h->tm.type != SD_TM_REQUEST || r->round != rd) continue;
+        r->round = NULL; /* owned and no one's: freed when collected */
+        sd_engine_cancel(e, r);
+    }
+    rd->busy = 0;
+    rd->outstanding = 0;
+    rd->interval = c->list_first;
+}
+
 static void poll_drop(sd_engine *e, sd_poll *p)
 {
     sd_sched *s = e->sched;
@@ -314,6 +334,7 @@ static void poll_drop(sd_engine *e, sd_poll *p)
     table_del(c, p);
     s->polls--;
     poll_free(e, p);
+    if (c->count == 0 && c->round.busy) round_abandon(e, c);
 }
 
 /* Plan the next round `delay` seconds (before jitter) after `from`, and not before now. */
