@@ -67,7 +67,6 @@ local TYPE_OF_STATUS = {[400] = "BadRequest", [401] = "Unauthorized", [403] = "F
                         [404] = "NotFound", [429] = "TooManyRequests"}
 local PIXELS = {["480p"] = {854, 480}, ["720p"] = {1280, 720}, ["1080p"] = {1920, 1080}}
 local STATUSES = {queued = true, running = true, succeeded = true, failed = true, cancelled = true, expired = true}
-local TERMINAL = {succeeded = true, failed = true, cancelled = true, expired = true}
 
 -- create's fields and their JSON types
 local CREATE = {nulls = true,
@@ -254,21 +253,9 @@ local function check_settings(b, kind)
 end
 
 --- The tasks with a callback_url: each change of status is POSTed there, the task shaped as
--- its GET answer; a task leaves the list once told of its end. True while any is left.
+-- its GET answer (tasks.tick). True while any is left.
 function M.tick(state, env)
-  local list = state.callbacks
-  if not list or #list == 0 then return false end
-  local keep = {}
-  for _, rec in ipairs(list) do
-    local st = tasks.state(rec, env)
-    if st ~= rec.told and state.tasks[rec.id] == rec then
-      rec.told = st
-      env.notify(rec.callback, M.render(rec, env, {headers = {host = rec.host}}), {id = rec.id, task_status = st})
-    end
-    if state.tasks[rec.id] == rec and not TERMINAL[st] then keep[#keep + 1] = rec end
-  end
-  state.callbacks = keep
-  return #keep > 0
+  return tasks.tick(state, env, M.render)
 end
 
 --- Routes
@@ -306,12 +293,7 @@ local function create(state, req, _, env, now)
   rec.params = b
   rec.expires_after = b.execution_expires_after or 172800
   if b.service_tier == "flex" then rec.wait = tonumber(env.config.flex_queue) or 0 end
-  if b.callback_url then
-    -- told on each change of status, from the emulator's tick (M.tick)
-    rec.callback, rec.host = b.callback_url, req.headers.host
-    state.callbacks = state.callbacks or {}
-    state.callbacks[#state.callbacks + 1] = rec
-  end
+  tasks.watch(state, rec, b.callback_url, req) -- told on each change of status (M.tick)
   return answer(200, {id = rec.id})
 end
 
@@ -358,7 +340,7 @@ function M.render(rec, env, req)
     local n = floor(px[1] * px[2] * (p.frames or 24 * duration) / 1024)
     r.usage = {completion_tokens = n, total_tokens = n}
   elseif st == "failed" then
-    r.error = FAILURES[rec.outcome] or FAILURES.fail
+    r.error = tasks.failure(rec, st, FAILURES)
   end
   return r
 end

@@ -235,13 +235,7 @@ local function create_task(state, req, _, env, now)
   while state.tasks[id] do id = uuid(state.rng) end
   local rec = tasks.new(env, {id = id, prompt = body.input.prompt, model = body.model, input = body.input},
                         state, "task\0" .. req.body)
-  rec.callback = body.callback_url
-  if rec.callback then
-    -- told once the task ended, from the emulator's tick (crun.tick)
-    rec.host = req.headers.host
-    state.callbacks = state.callbacks or {}
-    state.callbacks[#state.callbacks + 1] = rec
-  end
+  tasks.watch(state, rec, body.callback_url, req) -- told once the task ended (crun.tick)
   return ok({task_id = id})
 end
 
@@ -253,7 +247,7 @@ local FAILURES = {
   cancelled = {code = "TaskCancelled", message = "The task was cancelled"},
 }
 
--- TaskInfo's answer for a task: its HTTP status and body
+-- TaskInfo's answer for a task: its body, whose `code` is the HTTP status
 local function task_answer(rec, env, req)
   local st, _, since = tasks.state(rec, env)
   local data = {task_id = rec.id, provider = "ByteDance", model_version = (rec.model:gsub("^bytedance/", "")),
@@ -265,39 +259,25 @@ local function task_answer(rec, env, req)
     data.duration_s, data.complete_at = floor(since - rec.created), floor(since)
   end
   if st == "succeeded" or st == "queued" or st == "running" then
-    return 200, {code = 200, message = "success", data = data}
+    return {code = 200, message = "success", data = data}
   end
-  local f = FAILURES[st == "failed" and rec.outcome or st] or FAILURES.fail
+  local f = tasks.failure(rec, st, FAILURES)
   data.error, data.complete_at = f, floor(since)
-  return 501, {code = 501, message = f.message, data = data}
+  return {code = 501, message = f.message, data = data}
 end
 
 local function task_info(state, req, _, env)
   local id = only_param(req, "task_id")
   local rec = T.need(state.tasks[id], fail, 404, "task not found: " .. id)
-  return T.json(task_answer(rec, env, req))
+  local body = task_answer(rec, env, req)
+  return T.json(body.code, body)
 end
-
-local DONE = {succeeded = true, failed = true, cancelled = true, expired = true}
 
 --- The tasks with a callback_url: crun POSTs there once the generation ended ("when
 -- generation completes", docs.crun.ai), the body as TaskInfo answers it [assumed: the docs
 -- say the payload is consistent with the task's data]. True while any is still running.
 function crun.tick(state, env)
-  local list = state.callbacks
-  if not list or #list == 0 then return false end
-  local keep = {}
-  for _, rec in ipairs(list) do
-    local st = tasks.state(rec, env)
-    if DONE[st] then
-      local _, body = task_answer(rec, env, {headers = {host = rec.host}})
-      env.notify(rec.callback, body, {id = rec.id, task_status = st})
-    elseif state.tasks[rec.id] == rec then
-      keep[#keep + 1] = rec
-    end
-  end
-  state.callbacks = keep
-  return #keep > 0
+  return tasks.tick(state, env, task_answer, true)
 end
 
 --- {op = "dump"}: assets, sessions, tasks, and the ids of the real-person groups.

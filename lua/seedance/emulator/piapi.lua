@@ -223,7 +223,7 @@ local TASK_WORDS = {queued = "pending", running = "processing", succeeded = "com
 local INPUT_WORDS = setmetatable({type = "invalid request: %s must be a list"}, {__index = piapi.words})
 local TASK_ERRORS = {
   moderation = {code = "SensitiveContentDetected", message = "the output video was flagged by content moderation"},
-  failed = {code = "GenerationFailed", message = "generation failed"},
+  fail = {code = "GenerationFailed", message = "generation failed"},
   expired = {code = "TaskExpired", message = "the task expired before it ran"},
 }
 
@@ -269,7 +269,7 @@ local function get_task(state, req, params, env)
     data.output = {video = tasks.video_url(rec, env, req)}
     data.meta = {usage = {type = "point", consume = seconds * 2000000}}
   end
-  data.error = TASK_ERRORS[st == "failed" and rec.outcome == "moderation" and "moderation" or st]
+  data.error = tasks.failure(rec, st, TASK_ERRORS)
   return envelope(data)
 end
 

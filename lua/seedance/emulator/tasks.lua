@@ -57,6 +57,50 @@ function T.state(rec, env)
   return "succeeded", 100, rec.created + total
 end
 
+-- the states a task does not leave
+local ENDED = {succeeded = true, failed = true, cancelled = true, expired = true}
+
+--- The `{code, message}` of a task that ended without a video, from the twin's `words`:
+-- keyed by how a failed one failed (`rec.outcome`: moderation, fail) or else by `st`
+-- (expired, cancelled), `words.fail` when the twin has no word of its own; nil while the
+-- task is queued or running or once it succeeded.
+-- @tparam table rec the task
+-- @tparam string st its state (T.state)
+-- @tparam table words outcome or state -> {code, message}
+function T.failure(rec, st, words)
+  if st == "succeeded" or not ENDED[st] then return nil end
+  return words[st == "failed" and rec.outcome or st] or words.fail
+end
+
+--- Files `rec` to have its changes POSTed to `url` by T.tick (no `url`: nothing to tell),
+-- with the Host the create reached, so the body's result URLs point where the client does.
+function T.watch(state, rec, url, req)
+  rec.callback = url
+  if not url then return end
+  rec.host = req.headers.host
+  state.callbacks = state.callbacks or {}
+  state.callbacks[#state.callbacks + 1] = rec
+end
+
+--- The callbacks of a twin's watched tasks (T.watch), from its `tick`: each change of
+-- state is POSTed, the body `render(rec, env, req)`; with `at_end`, only the end. A task
+-- leaves the list once told of its end, or once deleted. True while any is left.
+function T.tick(state, env, render, at_end)
+  local list = state.callbacks
+  if not list or #list == 0 then return false end
+  local keep = {}
+  for _, rec in ipairs(list) do
+    local st, filed = T.state(rec, env), state.tasks[rec.id] == rec
+    if filed and st ~= rec.told and (ENDED[st] or not at_end) then
+      rec.told = st
+      env.notify(rec.callback, render(rec, env, {headers = {host = rec.host}}), {id = rec.id, task_status = st})
+    end
+    if filed and not ENDED[st] then keep[#keep + 1] = rec end
+  end
+  state.callbacks = keep
+  return #keep > 0
+end
+
 --- Cancel if still queued (as the services allow); returns true when it took effect.
 function T.cancel(rec, env)
   if T.state(rec, env) ~= "queued" then return false end
