@@ -223,7 +223,7 @@ end
 
 --- Faults
 
--- The error answer for a fault, in the shape of the provider it hits.
+-- What a fault's status says when the fault gives no body.
 local DEFAULT_MESSAGES = {
   [429] = "rate limit exceeded, please retry later",
   [500] = "internal server error",
@@ -239,7 +239,27 @@ local function error_answer(mount, status, message)
   return T.json(status, {error = message})
 end
 
-local function fault_answer(fault, mount)
+-- A fault only delays or cuts an answer when it names no status and no close.
+local function fault_alters_only(fault)
+  return fault.status == nil and not fault.close
+end
+
+-- half of a JSON body: well-formed HTTP carrying JSON no parser accepts
+local function malform(body)
+  body = body or "{}"
+  return body:sub(1, math.max(1, math.floor(#body / 2))) .. "\0}"
+end
+
+-- Applies a fault: it delays, cuts or spoils the answer the twin produced, or answers in
+-- its place in the shape of the provider it hits (with process = true, after the request
+-- took effect: the answer was lost).
+local function spoil(answer, fault, mount)
+  if fault_alters_only(fault) then
+    if fault.delay then answer.delay = (answer.delay or 0) + fault.delay end
+    if fault.truncate then answer.truncate = fault.truncate end
+    if fault.malformed then answer.body = malform(answer.body) end
+    return answer
+  end
   if fault.close then return {close = true, delay = fault.delay} end
   local status = math.floor(fault.status or 500)
   local headers = {["Content-Type"] = "application/json"}
@@ -252,29 +272,6 @@ local function fault_answer(fault, mount)
     body = T.encode(body)
   end
   return {status = status, headers = headers, body = body, delay = fault.delay, truncate = fault.truncate}
-end
-
--- A fault only delays or cuts an answer when it names no status and no close.
-local function fault_alters_only(fault)
-  return fault.status == nil and not fault.close
-end
-
--- half of a JSON body: well-formed HTTP carrying JSON no parser accepts
-local function malform(body)
-  body = body or "{}"
-  return body:sub(1, math.max(1, math.floor(#body / 2))) .. "\0}"
-end
-
--- Applies a fault to an answer the twin already produced (process = true:
--- the request took effect, then the answer was lost or spoiled).
-local function spoil(answer, fault, mount)
-  if fault_alters_only(fault) then
-    if fault.delay then answer.delay = (answer.delay or 0) + fault.delay end
-    if fault.truncate then answer.truncate = fault.truncate end
-    if fault.malformed then answer.body = malform(answer.body) end
-    return answer
-  end
-  return fault_answer(fault, mount)
 end
 
 function Server:take_queued(key)
@@ -354,10 +351,9 @@ function Server:handle(req)
   if not fault and route and next(self.config.faults) then fault = self:draw_fault(mount) end
   if fault then stats.faults = stats.faults + 1 end
 
+  -- the twin runs unless a fault answers in its place before the request takes effect
   local answer
-  if fault and not fault.process and not fault_alters_only(fault) then
-    answer = fault_answer(fault, mount)
-  else
+  if not fault or fault.process or fault_alters_only(fault) then
     if is_media then
       answer = tasks.serve(req, self.media, stats, self.media_expired)
     elseif route then
@@ -366,8 +362,8 @@ function Server:handle(req)
       answer = error_answer(mount, wrong_method and 405 or 404,
                             (wrong_method and "method not allowed: " or "route not found: ") .. method .. " " .. path)
     end
-    if fault then answer = spoil(answer, fault, mount) end
   end
+  if fault then answer = spoil(answer, fault, mount) end
 
   local latency = tonumber(self.config.latency) or 0
   if latency > 0 then answer.delay = (answer.delay or 0) + latency end

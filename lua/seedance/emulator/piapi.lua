@@ -231,14 +231,15 @@ local function envelope(data)
   return T.json(200, {code = 200, data = data, message = "success"})
 end
 
--- an asset:// reference's refusal, or nil (a good one is used: last_used_at)
+-- refuses an asset:// reference the task may not use (see T.refuse); a good one is used:
+-- last_used_at
 local function check_ref(state, u, relaxed, now)
   local id = type(u) == "string" and u:match("^asset://(.+)$")
-  if not id then return nil end
-  if not relaxed then return fail(422, "asset:// references are only allowed on -less-restriction task types") end
+  if not id then return end
+  T.need(relaxed, fail, 422, "asset:// references are only allowed on -less-restriction task types")
   local a = T.need(state.assets[id], fail, 403, "asset not owned by this account")
   local st = T.asset_status(a, now)
-  if st ~= "active" then return fail(422, "asset " .. id .. " status=" .. T.STATUS[st]) end
+  if st ~= "active" then T.refuse(fail(422, "asset " .. id .. " status=" .. T.STATUS[st])) end
   a.last_used_at = now
 end
 
@@ -249,10 +250,7 @@ local function create_task(state, req, _, env, now)
   local input = body.input
   T.fit(piapi, input, INPUT, INPUT_WORDS)
   for _, k in ipairs({"image_urls", "video_urls", "audio_urls"}) do
-    for _, u in ipairs(input[k] or {}) do
-      local bad = check_ref(state, u, relaxed, now)
-      if bad then return bad end
-    end
+    for _, u in ipairs(input[k] or {}) do check_ref(state, u, relaxed, now) end
   end
   local rec = tasks.new(env, {id = env.new_id("task"), prompt = input.prompt, model = body.task_type, input = input},
                         state, "task\0" .. body.task_type .. "\0" .. T.encode(input))
