@@ -36,7 +36,7 @@ local tasks = require "seedance.emulator.tasks"
 local upstream = require "seedance.emulator.ark_tasks"
 local content = require "seedance.emulator.content"
 
-local iso, floor, lower, byte, char = T.iso, math.floor, string.lower, string.byte, string.char
+local floor, lower, byte, char = math.floor, string.lower, string.byte, string.char
 
 local anyfast = {name = "anyfast",
                  auth = {schemes = {bearer = true}, message = "invalid or missing bearer token"}}
@@ -46,11 +46,7 @@ local MODELS = {["volc-asset"] = true, ["volc-asset-video"] = true, ["volc-asset
 local GROUP_TYPES = {AIGC = true, LivenessFace = true}
 local TOS = "https://ark-media-asset.tos-cn-beijing.volces.com/"
 
-local CODES = {
-  [400] = "InvalidParameter", [401] = "Unauthorized", [404] = "NotFound",
-  [405] = "MethodNotAllowed", [429] = "RateLimitExceeded", [500] = "InternalServiceError",
-  [502] = "BadGateway", [503] = "ServiceUnavailable", [504] = "GatewayTimeout",
-}
+local CODES = T.codes{[401] = "Unauthorized", [403] = "Error"}
 
 --- An answer in AnyFast's error shape.
 function anyfast.error(status, message, code)
@@ -86,16 +82,8 @@ local function prefix(key)
   return ("[u-%d]-[t-%d]-"):format(1000 + key_hash(key, 31) % 9000, key_hash(key, 131))
 end
 
-local function render(a, now)
-  return {Id = a.id, Name = a.name, URL = a.url, AssetType = a.asset_type, GroupId = a.group_id,
-          Status = T.STATUS[T.asset_status(a, now)], ProjectName = "default", CreateTime = iso(a.created_at),
-          UpdateTime = iso(T.updated(a, now)), Error = T.asset_error(a, now)}
-end
-
-local function render_group(g)
-  return {Id = g.id, Name = g.name, GroupType = g.type, ProjectName = "default",
-          CreateTime = iso(g.created_at), UpdateTime = iso(g.created_at)}
-end
+-- Volcengine's records (seedance.emulator.twin), in the project every key has
+local render, render_group = T.volc_records{ProjectName = "default"}
 
 local function new_group(state, env, now, key, plain, kind)
   local g = {owner = key, name = prefix(key) .. plain, plain = plain, type = kind}

@@ -30,7 +30,7 @@ local data_plane = require "seedance.emulator.ark_tasks"
 local request_id = data_plane.request_id
 local ok_core, core = pcall(require, "seedance.core")
 
-local iso, floor, lower, format = T.iso, math.floor, string.lower, string.format
+local floor, lower, format = math.floor, string.lower, string.format
 
 local ark = {
   name = "ark",
@@ -54,11 +54,8 @@ local function envelope(rid, action, status, result, code, message)
   return T.json(status, {ResponseMetadata = meta, Result = result})
 end
 
-local STATUS_CODE = {
-  [400] = "InvalidParameter", [401] = "AuthenticationError", [403] = "AccessDenied",
-  [404] = "NotFound", [405] = "MethodNotAllowed", [413] = "RequestEntityTooLarge",
-  [429] = "FlowLimitExceeded", [503] = "ServiceUnavailable", [455] = "ServiceUnavailable",
-}
+local STATUS_CODE = T.codes{[413] = "RequestEntityTooLarge", [429] = "FlowLimitExceeded", [455] = "ServiceUnavailable",
+                            [500] = "InternalError", [502] = "InternalError", [504] = "InternalError"}
 
 --- An answer in Volcengine's error shape.
 function ark.error(status, message)
@@ -207,18 +204,8 @@ local function page_of(list, page, size, render)
   return T.page(list, page, size, render, {"Items", "TotalCount", "PageNumber", "PageSize"})
 end
 
---- Records
-
-local function render_group(g)
-  return {Id = g.id, Name = g.name, Description = g.description, GroupType = g.type,
-          CreateTime = iso(g.created_at), UpdateTime = iso(g.updated_at)}
-end
-
-local function render_asset(a, now)
-  return {Id = a.id, Name = a.name, URL = a.url, AssetType = a.asset_type, GroupId = a.group_id,
-          Status = T.STATUS[T.asset_status(a, now)], CreateTime = iso(a.created_at),
-          UpdateTime = iso(T.updated(a, now)), Error = T.asset_error(a, now)}
-end
+-- the records as Volcengine shows them (seedance.emulator.twin)
+local render_asset, render_group = T.volc_records()
 
 --- Actions: {schema of the body (checked first), fn(state, body, env, now) -> result}; a
 -- refusal raises (refuse)

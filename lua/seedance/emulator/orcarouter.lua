@@ -30,16 +30,9 @@ local iso, lower, floor, find = T.iso, string.lower, math.floor, string.find
 local orca = {name = "orcarouter", base_path = "/v1",
               auth = {schemes = {bearer = true}, message = "invalid or missing API key"}}
 
-local CODES = {
-  [400] = "InvalidParameter", [401] = "AuthenticationError", [403] = "AccessDenied",
-  [404] = "NotFound", [405] = "MethodNotAllowed", [429] = "RateLimitExceeded",
-  [500] = "InternalServiceError", [502] = "BadGateway", [503] = "ServiceUnavailable",
-  [504] = "GatewayTimeout",
-}
-
 --- An answer in OrcaRouter's error shape (`code` may be given, else from the status).
 function orca.error(status, message, code)
-  return T.json(status, {error = {code = code or CODES[status] or "InternalServiceError",
+  return T.json(status, {error = {code = code or T.CODES[status] or "InternalServiceError",
                                   message = message, type = "invalid_request_error"}})
 end
 local fail = orca.error
@@ -78,20 +71,24 @@ function orca.new()
   return s
 end
 
+-- Volcengine's records (seedance.emulator.twin): an asset without its Name, its UpdateTime
+-- moving with the clock while it processes; a group without its Description (the dump shows it)
+local volc_asset, volc_group = T.volc_records()
+
 local function render_asset(a, now)
-  return {Id = a.id, GroupId = a.group_id, AssetType = a.asset_type, Status = T.STATUS[T.asset_status(a, now)],
-          URL = a.url, CreateTime = iso(a.created_at),
-          UpdateTime = iso(math.max(a.created_at, math.min(now, a.ready_at))),
-          Error = T.asset_error(a, now)}
+  local r = volc_asset(a, now)
+  r.Name, r.UpdateTime = nil, iso(math.max(a.created_at, math.min(now, a.ready_at)))
+  return r
 end
 
 local function render_group(g)
-  return {Id = g.id, Name = g.name, GroupType = g.group_type, CreateTime = iso(g.created_at),
-          UpdateTime = iso(g.updated_at)}
+  local r = volc_group(g)
+  r.Description = nil
+  return r
 end
 
 local function new_group(state, env, now, name, description, group_type)
-  return T.add(state, "groups", {name = name, description = description, group_type = group_type, updated_at = now},
+  return T.add(state, "groups", {name = name, description = description, type = group_type, updated_at = now},
                env, now, "group")
 end
 
@@ -124,7 +121,7 @@ local function list_groups(state, req, _, _, now)
   if not want then return fail(400, "'group_type' must be aigc or real_human") end
   local name = q.name ~= "" and q.name or nil
   local list = T.sorted(state.groups, function(g)
-    return g.group_type == want and (not name or find(g.name, name, 1, true))
+    return g.type == want and (not name or find(g.name, name, 1, true))
   end, true)
   return paged(q, list, render_group, now)
 end
@@ -148,7 +145,7 @@ local ASSET = {{"GroupId", "string", req = true, msg = "'GroupId' is required"},
 
 local function asset_failure(u, asset_type, group)
   local l = lower(u)
-  if group.group_type == "LivenessFace" and (find(l, "other-person", 1, true) or find(l, "multi-face", 1, true)) then
+  if group.type == "LivenessFace" and (find(l, "other-person", 1, true) or find(l, "multi-face", 1, true)) then
     return {code = "FaceMismatch", message = "The face does not match the verified person of this group"}
   end
   local ext = T.extension(u)
@@ -308,11 +305,7 @@ end
 
 --- {op = "dump"}: groups, assets, sessions and generations.
 orca.show = {
-  {"groups", "groups", function(g)
-    local out = render_group(g)
-    out.Description = g.description
-    return out
-  end},
+  {"groups", "groups", volc_group},
   {"assets", "assets", function(a, _, now) return render_asset(a, now) end},
   {"sessions", "sessions", function(s)
     return {session_id = s.id, status = s.status, group_id = s.group_id, return_url = s.return_url}

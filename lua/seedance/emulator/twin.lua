@@ -78,6 +78,19 @@ function T.json(status, body, headers)
   return {status = status, headers = headers or JSON_HEADERS, body = body}
 end
 
+--- The error code of each HTTP status as Volcengine's services say it (OrcaRouter's set).
+T.CODES = {
+  [400] = "InvalidParameter", [401] = "AuthenticationError", [403] = "AccessDenied",
+  [404] = "NotFound", [405] = "MethodNotAllowed", [429] = "RateLimitExceeded",
+  [500] = "InternalServiceError", [502] = "BadGateway", [503] = "ServiceUnavailable",
+  [504] = "GatewayTimeout",
+}
+
+--- T.CODES with a twin's own codes over it (`own` becomes the table).
+function T.codes(own)
+  return setmetatable(own, {__index = T.CODES})
+end
+
 local JSON_REFUSED = {content_type = "Content-Type must be application/json",
                       object = "request body must be a JSON object"}
 
@@ -425,6 +438,24 @@ end
 --- When a record last changed: its creation, or when it left Processing.
 function T.updated(a, now)
   return math.max(a.updated_at or a.created_at, now >= a.ready_at and a.ready_at or a.created_at)
+end
+
+--- The renderers of an asset and an asset group as Volcengine's asset library shows them
+-- (Ark's, and AnyFast's and OrcaRouter's after it): `asset(a, now)` and `group(g)`;
+-- `extra`: the service's own constant fields on both (AnyFast's ProjectName).
+function T.volc_records(extra)
+  local function with(r)
+    for k, v in pairs(extra or {}) do r[k] = v end
+    return r
+  end
+  return function(a, now)
+    return with({Id = a.id, Name = a.name, URL = a.url, AssetType = a.asset_type, GroupId = a.group_id,
+                 Status = T.STATUS[T.asset_status(a, now)], CreateTime = T.iso(a.created_at),
+                 UpdateTime = T.iso(T.updated(a, now)), Error = T.asset_error(a, now)})
+  end, function(g)
+    return with({Id = g.id, Name = g.name, Description = g.description, GroupType = g.type,
+                 CreateTime = T.iso(g.created_at), UpdateTime = T.iso(g.updated_at or g.created_at)})
+  end
 end
 
 --- A verification session (the person completes the check after `processing` seconds; the
