@@ -191,10 +191,6 @@ end
 
 --- Actions: every one is POST with a JSON body but CreateAsset, which reads its own
 
-local function check_model(m)
-  if T.present(m) and not MODELS[m] then refuse(400, "model '" .. tostring(m) .. "' is not an asset billing model") end
-end
-
 -- an action's body is checked by the route's schema, the billing model first
 local MODEL = {"model", enum = MODELS,
                msg = function(_, m) return "model '" .. tostring(m) .. "' is not an asset billing model" end}
@@ -217,25 +213,15 @@ local function filter_of(body, schema, required)
   f = T.present(f) and f or {}
   if not T.is_object(f) then refuse(400, "Filter must be an object") end
   checked(f, schema, "Filter")
-  local sets = {}
-  for _, field in ipairs(schema) do
-    if field[2] == "list" and T.present(f[field[1]]) then
-      sets[field[1]] = {}
-      for _, x in ipairs(f[field[1]]) do
-        if type(x) ~= "string" or (field.values and not field.values[x]) then
-          refuse(400, "invalid value in Filter." .. field[1] .. ": " .. T.tostring(x))
-        end
-        sets[field[1]][x] = true
-      end
-    end
-  end
-  return f, sets
+  return f, T.filter_sets(f, schema, function(k, x)
+    refuse(400, "invalid value in Filter." .. k .. ": " .. T.tostring(x))
+  end)
 end
 
 local function paged(body, list, render_one)
   local page = T.present(body.PageNumber) and body.PageNumber or 1
   local size = T.present(body.PageSize) and body.PageSize or 10
-  return T.json(200, T.page(list, page, size, render_one, {"Items", "TotalCount", "PageNumber", "PageSize"}))
+  return T.json(200, T.page(list, page, size, render_one))
 end
 
 --- Groups
@@ -339,7 +325,7 @@ local function create_multipart(state, req, key, env, now)
   if not file or not file.filename then return fail(400, "file is required: a file part") end
   if #file.data == 0 then return fail(400, "file is empty") end
   local model = f.model and f.model.data
-  check_model(model)
+  T.fit(anyfast, {model = model}, {MODEL})
   local group = own_group(state, f.GroupId and f.GroupId.data, key)
   model = model or "volc-asset"
   local ext = T.extension(file.filename)
@@ -499,7 +485,7 @@ local function get_video(state, req, params, env, _, key)
     data.status, data.progress, data.result_url = "SUCCESS", "100%", u
     data.fail_reason, data.original_result_url = u, u -- the legacy copy AnyFast keeps for old clients
   else
-    local f = FAILURES[st == "failed" and rec.outcome or st] or FAILURES.fail
+    local f = tasks.failure(rec, st, FAILURES)
     data.status, data.progress, data.fail_reason = "FAILURE", st == "failed" and "100%" or "0%", f.message
     up.error = f
   end

@@ -182,14 +182,9 @@ local PAGING = {nulls = true, {"Filter", "table"}, {"PageNumber", "number"}, {"P
 -- The Filter of a List* body, checked against `schema` (lists of strings only), its lists as
 -- sets (nil: absent), page and size.
 local function list_filter(state, b, schema)
-  local f, sets = checked(state, checked(state, b, PAGING).Filter or {}, schema, FILTER_WORDS), {}
-  for _, field in ipairs(schema) do
-    for _, v in ipairs(field[2] == "list" and f[field[1]] or {}) do
-      if type(v) ~= "string" then invalid(state, "'" .. field[1] .. "' must list strings") end
-      sets[field[1]] = sets[field[1]] or {}
-      sets[field[1]][v] = true
-    end
-  end
+  local f = checked(state, checked(state, b, PAGING).Filter or {}, schema, FILTER_WORDS)
+  -- an empty list filters nothing
+  local sets = T.filter_sets(f, schema, function(k) invalid(state, "'" .. k .. "' must list strings") end, true)
   local page, size = b.PageNumber or 1, b.PageSize or 10
   if page < 1 or page ~= floor(page) then
     invalid(state, "'PageNumber' must be a positive integer")
@@ -198,10 +193,6 @@ local function list_filter(state, b, schema)
     invalid(state, "'PageSize' must be between 1 and 100")
   end
   return f, sets, page, size
-end
-
-local function page_of(list, page, size, render)
-  return T.page(list, page, size, render, {"Items", "TotalCount", "PageNumber", "PageSize"})
 end
 
 -- the records as Volcengine shows them (seedance.emulator.twin)
@@ -264,7 +255,7 @@ actions.ListAssetGroups = {nil, function(state, b)
     return (not sets.GroupTypes or sets.GroupTypes[g.type]) and (not sets.GroupIds or sets.GroupIds[g.id])
        and (not f.Name or g.name:find(f.Name, 1, true))
   end)
-  return page_of(list, page, size, render_group)
+  return T.page(list, page, size, render_group)
 end}
 
 actions.CreateAsset = {{nulls = true, {"GroupId", "string", req = true}, {"URL", "string", req = true},
@@ -314,7 +305,7 @@ actions.ListAssets = {nil, function(state, b, _, now)
        and (not sets.Statuses or sets.Statuses[T.STATUS[T.asset_status(a, now)]])
        and (not f.Name or a.name:find(f.Name, 1, true))
   end)
-  return page_of(list, page, size, function(a) return render_asset(a, now) end)
+  return T.page(list, page, size, function(a) return render_asset(a, now) end)
 end}
 
 actions.CreateVisualValidateSession = {{nulls = true, {"CallbackURL", "string"}}, function(state, b, env, now)

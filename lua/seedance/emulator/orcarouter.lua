@@ -97,8 +97,7 @@ local function paged(q, list, render, now)
   local page, size = T.positive_int(q.page_number, 1), T.positive_int(q.page_size, 10)
   if not page then return fail(400, "'page_number' must be a positive integer") end
   if not size or size > 100 then return fail(400, "'page_size' must be between 1 and 100") end
-  return T.json(200, T.page(list, page, size, function(x) return render(x, now) end,
-                            {"Items", "TotalCount", "PageNumber", "PageSize"}))
+  return T.json(200, T.page(list, page, size, function(x) return render(x, now) end))
 end
 
 --- Groups

@@ -350,15 +350,36 @@ end
 
 --- Paging
 
+local VOLC_PAGE = {"Items", "TotalCount", "PageNumber", "PageSize"}
+
 --- One page of `list` as an envelope under the service's names `{items, total, page, size}`
--- (a name may be false: not in this service's envelope).
+-- (a name may be false: not in this service's envelope; default: Volcengine's List* names).
 function T.page(list, page, size, render, names)
+  names = names or VOLC_PAGE
   local items = {}
   for i = (page - 1) * size + 1, math.min(#list, page * size) do items[#items + 1] = render(list[i]) end
   local out = {[names[1]] = json.array(items), [names[2]] = #list}
   if names[3] then out[names[3]] = page end
   if names[4] then out[names[4]] = size end
   return out
+end
+
+--- The list fields of a List* call's Filter `f` (the "list" fields of its `schema`) as sets
+-- of their strings; `bad(name, x)` refuses an item that is not a string, or not one of the
+-- field's `values`. An empty list is a set that matches nothing (`empty_is_none`: no set).
+function T.filter_sets(f, schema, bad, empty_is_none)
+  local sets = {}
+  for _, field in ipairs(schema) do
+    local name, list = field[1], f[field[1]]
+    if field[2] == "list" and T.present(list) and not (empty_is_none and #list == 0) then
+      sets[name] = {}
+      for _, x in ipairs(list) do
+        if type(x) ~= "string" or (field.values and not field.values[x]) then bad(name, x) end
+        sets[name][x] = true
+      end
+    end
+  end
+  return sets
 end
 
 --- The values of `t` matching `keep` (all when nil), sorted by creation (`desc`: newest first).
