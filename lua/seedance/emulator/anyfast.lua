@@ -86,8 +86,7 @@ end
 local render, render_group = T.volc_records{ProjectName = "default"}
 
 local function new_group(state, env, now, key, plain, kind)
-  local g = {owner = key, name = prefix(key) .. plain, plain = plain, type = kind}
-  return T.add(state, "groups", g, env, now, "group")
+  return T.new_group(state, env, now, {owner = key, name = prefix(key) .. plain, plain = plain, type = kind})
 end
 
 --- Bytes: base64, sniffing, a checksum for the dump

@@ -203,11 +203,6 @@ local render_asset, render_group = T.volc_records()
 
 local actions = {}
 
-local function new_group(state, env, now, name, description, gtype)
-  return T.add(state, "groups", {name = name or "", description = description or "", type = gtype, updated_at = now},
-               env, now, "group")
-end
-
 local ID = {nulls = true, {"Id", "string", req = true}}
 
 -- the record `id` names in state[kind], or a refusal
@@ -222,7 +217,7 @@ actions.CreateAssetGroup = {{nulls = true, {"Name", "string", req = true, max = 
   if b.GroupType ~= "AIGC" then
     invalid(state, "GroupType must be \"AIGC\" (real-person groups come from visual validation)")
   end
-  local g = new_group(state, env, now, b.Name, b.Description, "AIGC")
+  local g = T.new_group(state, env, now, {name = b.Name, description = b.Description or "", type = "AIGC"})
   env.created("group:" .. b.Name)
   return {Id = g.id}
 end}
@@ -312,8 +307,7 @@ actions.CreateVisualValidateSession = {{nulls = true, {"CallbackURL", "string"}}
   state.rng = state.rng or T.rng((tonumber(env.config.seed) or 1) + 104729)
   local token
   repeat token = "bt-" .. T.random_string(state.rng, 32) until not state.sessions[token]
-  T.new_session(state, env, now, token, {callback = b.CallbackURL,
-    fails = b.CallbackURL ~= nil and lower(b.CallbackURL):find("verify-fail", 1, true) ~= nil}, 120)
+  T.new_session(state, env, now, token, {callback = b.CallbackURL}, 120, b.CallbackURL)
   env.created("session:" .. token)
   return {BytedToken = token, CallbackURL = b.CallbackURL,
           H5Link = "https://h5.emulator.invalid/visual-validate?byted_token=" .. token}
@@ -329,7 +323,8 @@ actions.GetVisualValidateResult = {{nulls = true, {"BytedToken", "string", req =
   end
   s.spent = true
   if s.fails then refuse(state, 400, "VisualValidateFailed", "the live face check did not pass") end
-  s.group_id = new_group(state, env, s.done_at, "real-human-" .. s.token:sub(4, 11), "", "RealHuman").id
+  s.group_id = T.new_group(state, env, s.done_at, {name = "real-human-" .. s.token:sub(4, 11), description = "",
+                                                   type = "RealHuman"}).id
   return {GroupId = s.group_id}
 end}
 

@@ -87,11 +87,6 @@ local function render_group(g)
   return r
 end
 
-local function new_group(state, env, now, name, description, group_type)
-  return T.add(state, "groups", {name = name, description = description, type = group_type, updated_at = now},
-               env, now, "group")
-end
-
 -- Reads page_number/page_size and answers the shared list envelope (`list`: newest first).
 local function paged(q, list, render, now)
   local page, size = T.positive_int(q.page_number, 1), T.positive_int(q.page_size, 10)
@@ -108,7 +103,8 @@ local GROUP_TYPES = {aigc = "AIGC", real_human = "LivenessFace"}
 
 local function create_group(state, req, _, env, now)
   local body = req.json
-  local g = new_group(state, env, now, body.Name, T.present(body.Description) and body.Description or "", "AIGC")
+  local description = T.present(body.Description) and body.Description or ""
+  local g = T.new_group(state, env, now, {name = body.Name, description = description, type = "AIGC"})
   env.created("group:" .. g.name)
   return T.json(200, {Id = g.id})
 end
@@ -205,9 +201,8 @@ end
 
 local function create_session(state, req, _, env, now)
   local body = checked_body(req, {{"return_url", "string"}}, true)
-  local s = T.add(state, "sessions", {status = "pending", ready_at = now + (tonumber(env.config.processing) or 0),
-                                      return_url = T.present(body.return_url) and body.return_url or nil},
-                  env, now, "session")
+  local u = T.present(body.return_url) and body.return_url or nil
+  local s = T.new_session(state, env, now, env.new_id("session"), {status = "pending", return_url = u}, nil, u)
   env.created(nil)
   return T.json(200, {session_id = s.id, status = "pending",
                       h5_link = "https://h5.orcarouter.ai/real-human/verify?session_id=" .. s.id})
@@ -216,12 +211,13 @@ end
 -- A session settles lazily, when it is read: success makes its real_human group.
 local function get_session(state, _, params, env, now)
   local s = T.need(state.sessions[params.session_id], fail, 404, "session not found")
-  if s.status == "pending" and now >= s.ready_at then
-    if s.return_url and find(lower(s.return_url), "verify-fail", 1, true) then
+  if s.status == "pending" and T.session_state(s, now) == "done" then
+    if s.fails then
       s.status = "failed"
     else
       s.status = "success"
-      s.group_id = new_group(state, env, now, "real-human-" .. s.id, "", "LivenessFace").id
+      local g = {name = "real-human-" .. s.id, description = "", type = "LivenessFace"}
+      s.group_id = T.new_group(state, env, now, g).id
     end
   end
   return T.json(200, {session_id = s.id, status = s.status, group_id = s.group_id})

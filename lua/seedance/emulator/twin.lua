@@ -423,6 +423,12 @@ function T.add(state, kind, rec, env, now, prefix)
   return rec
 end
 
+--- A new asset group (`fields`: name, type, ...) in state.groups, last updated now.
+function T.new_group(state, env, now, fields)
+  fields.updated_at = now
+  return T.add(state, "groups", fields, env, now, "group")
+end
+
 --- Seconds an upload stays Processing: config `processing`, or a uniform draw up to
 -- `processing_max` when that is larger (benchmarks spread completions).
 function T.processing_time(env)
@@ -489,11 +495,13 @@ function T.session_state(s, now)
   return "done"
 end
 
---- A new session record under `token`, filed in state.sessions.
-function T.new_session(state, env, now, token, fields, ttl)
+--- A new session record under `token`, filed in state.sessions; its check fails (`fails`)
+-- when `link`, the caller's callback or return URL, holds the emulator's marker `verify-fail`.
+function T.new_session(state, env, now, token, fields, ttl, link)
   fields.id, fields.token = token, token
   fields.done_at = now + (tonumber(env.config.processing) or 0)
   fields.expires_at = now + (ttl or math.huge)
+  fields.fails = link ~= nil and find(lower(link), "verify-fail", 1, true) ~= nil
   return T.add(state, "sessions", fields, env, now)
 end
 
