@@ -46,6 +46,8 @@ local MODELS = {["volc-asset"] = true, ["volc-asset-video"] = true, ["volc-asset
 local GROUP_TYPES = {AIGC = true, LivenessFace = true}
 local TOS = "https://ark-media-asset.tos-cn-beijing.volces.com/"
 
+-- Volcengine's codes but its own 401; no 403 of its own (a fault's 403 says "Error", as for
+-- any status it does not name)
 local CODES = T.codes{[401] = "Unauthorized", [403] = "Error"}
 
 --- An answer in AnyFast's error shape.
@@ -59,11 +61,9 @@ local function refuse(...) T.refuse(fail(...)) end
 local WORDS = {unknown = "unknown field '%s'", required = "%s is required", type = "%s must be a %s",
                enum = "invalid value in %s: %s"}
 anyfast.words = WORDS
--- refuses `body` unless it fits `schema`; `where` names a nested object in the messages
-local function checked(body, schema, where)
-  T.fit(anyfast, body, schema, {unknown = "unknown field '%s' in " .. where, required = where .. ".%s is required",
-                                type = where .. ".%s must be a %s", enum = "invalid value in " .. where .. ".%s: %s"})
-end
+-- the words for the fields of a List* call's Filter
+local FILTER_WORDS = {unknown = "unknown field '%s' in Filter", required = "Filter.%s is required",
+                      type = "Filter.%s must be a %s", enum = "invalid value in Filter.%s: %s"}
 
 function anyfast.new(env)
   local s = T.state()
@@ -211,7 +211,7 @@ local function filter_of(body, schema, required)
   if required and not T.is_object(f) then refuse(400, "Filter is required: an object") end
   f = T.present(f) and f or {}
   if not T.is_object(f) then refuse(400, "Filter must be an object") end
-  checked(f, schema, "Filter")
+  T.fit(anyfast, f, schema, FILTER_WORDS)
   return f, T.filter_sets(f, schema, function(k, x)
     refuse(400, "invalid value in Filter." .. k .. ": " .. T.tostring(x))
   end)

@@ -54,6 +54,7 @@ local function envelope(rid, action, status, result, code, message)
   return T.json(status, {ResponseMetadata = meta, Result = result})
 end
 
+-- the control plane's own codes: any 5xx but 503 is InternalError
 local STATUS_CODE = T.codes{[413] = "RequestEntityTooLarge", [429] = "FlowLimitExceeded", [455] = "ServiceUnavailable",
                             [500] = "InternalError", [502] = "InternalError", [504] = "InternalError"}
 

@@ -31,7 +31,8 @@
 --                 (Ark's signed one) answers at the mount's root (emu.control_url)
 --
 -- The kit: JSON answers, ids and times, body schemas with the service's own words, one
--- pager, and the asset / group / session lifecycles (tasks: seedance.emulator.tasks).
+-- pager, and the asset / group / session lifecycles (tasks: seedance.emulator.tasks), with
+-- the records and error codes of Volcengine's asset library that three twins share.
 -- The library's pure helpers (seedance.wire.json, seedance.wire.url, seedance.model.time) do the rest.
 -- @module seedance.emulator.twin
 
