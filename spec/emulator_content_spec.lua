@@ -6,10 +6,8 @@
 -- limit and no field check inside a media object).
 local emulator = require "seedance.emulator"
 local cjson = require "cjson"
-local http = require "socket.http"
 local helpers = require "helpers"
 
-http.TIMEOUT = 5
 local KEY = "content-key"
 
 local function post(url, body)

@@ -1,6 +1,7 @@
 -- The C scheduler on a manual clock and an external driver: every request it sends and
 -- every time it sends one is asserted exactly, with no wall clock involved.
 local core = require "seedance.core"
+local helpers = require "helpers"
 
 -- an object as the scheduler polls it: the id, status word and progress it starts from
 -- (the scheduler reads them from the object's C struct)
@@ -32,10 +33,7 @@ describe("the scheduler (manual clock)", function()
                 jitter = 0, max_age = 1800 }
   -- GET with some fields replaced
   local function get_with(changes)
-    local g = {}
-    for k, v in pairs(GET) do g[k] = v end
-    for k, v in pairs(changes) do g[k] = v end
-    return g
+    return helpers.merged(GET, changes)
   end
 
   it("looks after the first interval, with the class's URL and headers", function()

@@ -5,10 +5,8 @@
 -- list totals and page fields, error bodies. One emulator serves all six ("all").
 local emulator = require "seedance.emulator"
 local cjson = require "cjson"
-local http = require "socket.http"
 local helpers = require "helpers"
 
-http.TIMEOUT = 5
 local KEY = "twin-key"
 
 local request = helpers.http_json

@@ -23,10 +23,7 @@ describe("upstream generation fields", function()
   describe("the Ark dialect", function()
     local g = { prompt = "a lighthouse at dusk", images = {}, videos = {}, audios = {}, model = V15 }
     local function with(t)
-      local out = {}
-      for k, v in pairs(g) do out[k] = v end
-      for k, v in pairs(t) do out[k] = v end
-      return out
+      return helpers.merged(g, t)
     end
 
     it("sends each field as documented, only when set", function()

@@ -17,9 +17,11 @@ local M = {}
 M.ROOT = (debug.getinfo(1, "S").source:match("^@(.*)/spec/support/[^/]*$")) or "."
 
 --- One HTTP request over LuaSocket (not seedance's client), a body table sent as JSON:
--- {status=, body=, json=} (json: the decoded body, nil when it is not JSON).
+-- {status=, body=, json=} (json: the decoded body, nil when it is not JSON). A server that
+-- does not answer within 5 s fails the spec instead of hanging it.
 function M.http_json(method, url, body, headers)
   local http, ltn12 = require "socket.http", require "ltn12"
+  http.TIMEOUT = 5
   local chunks, h = {}, {}
   for k, v in pairs(headers or {}) do h[k:lower()] = v end
   if body ~= nil then
@@ -32,6 +34,17 @@ function M.http_json(method, url, body, headers)
   local text = table.concat(chunks)
   local decoded_ok, decoded = pcall(cjson.decode, text)
   return { status = status, body = text, json = decoded_ok and decoded or nil }
+end
+
+--- A copy of `base` with the fields of `changes` over it (a variant of a spec's table).
+-- @tparam table base
+-- @tparam table changes
+-- @treturn table
+function M.merged(base, changes)
+  local out = {}
+  for k, v in pairs(base) do out[k] = v end
+  for k, v in pairs(changes) do out[k] = v end
+  return out
 end
 
 --- The whole of a file, or nil when there is none (a download that must not have left one).
