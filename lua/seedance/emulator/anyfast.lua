@@ -193,6 +193,9 @@ end
 -- an action's body is checked by the route's schema, the billing model first
 local MODEL = {"model", enum = MODELS,
                msg = function(_, m) return "model '" .. tostring(m) .. "' is not an asset billing model" end}
+-- a multipart upload's model part, checked by the same field (one schema: T.check keeps its
+-- index on it)
+local MODEL_PART = {MODEL}
 local function action(name, fn, schema)
   local body = {MODEL}
   for _, f in ipairs(schema) do body[#body + 1] = f end
@@ -324,7 +327,7 @@ local function create_multipart(state, req, key, env, now)
   if not file or not file.filename then return fail(400, "file is required: a file part") end
   if #file.data == 0 then return fail(400, "file is empty") end
   local model = f.model and f.model.data
-  T.fit(anyfast, {model = model}, {MODEL})
+  T.fit(anyfast, {model = model}, MODEL_PART)
   local group = own_group(state, f.GroupId and f.GroupId.data, key)
   model = model or "volc-asset"
   local ext = T.extension(file.filename)

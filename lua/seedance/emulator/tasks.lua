@@ -68,8 +68,7 @@ local ENDED = {succeeded = true, failed = true, cancelled = true, expired = true
 -- @tparam string st its state (T.state)
 -- @tparam table words outcome or state -> {code, message}
 function T.failure(rec, st, words)
-  if st == "succeeded" or not ENDED[st] then return nil end
-  return words[st == "failed" and rec.outcome or st] or words.fail
+  if ENDED[st] and st ~= "succeeded" then return words[st == "failed" and rec.outcome or st] or words.fail end
 end
 
 --- Files `rec` to have its changes POSTed to `url` by T.tick (no `url`: nothing to tell),
