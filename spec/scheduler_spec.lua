@@ -279,6 +279,32 @@ describe("the scheduler (manual clock)", function()
     e:close()
   end)
 
+  it("finds each object a list names by its id, after many others were added and removed", function()
+    local e = engine()
+    local g = get_with({ list = { urls = { "http://svc.test/list?page={page}" }, items = "items", id = "id",
+                                  status = "status", page_size = 1000, threshold = 1, first = 1, max = 4 } })
+    local cls = e:poll_class(g)
+    local keys, items, kept = {}, {}, {}
+    -- enough to grow the class's id table several times, then holes all over it
+    for i = 1, 600 do keys[i] = e:poll_add(cls, obj("a" .. i, "processing", nil), false) end
+    for i = 1, 600 do
+      if i % 3 ~= 0 then e:poll_remove(keys[i]) else kept[#kept + 1] = i end
+    end
+    assert.equal(200, e:poll_count())
+    for _, i in ipairs(kept) do
+      items[#items + 1] = ('{"id":"a%d","status":"%s"}'):format(i, i == 300 and "active" or "processing")
+    end
+    e:advance(e:next_due())
+    local out = sent(e)
+    assert.equal(1, #out)
+    local ev = answer(e, out[1], 200, '{"items":[' .. table.concat(items, ",") .. '],"total":200}')
+    -- the one that changed is told of, under its own key; every other one was found on the page
+    assert.equal(1, #ev)
+    assert.same({ keys[300], "item", "active" }, { ev[1].key, ev[1].event, ev[1].status })
+    assert.same({}, sent(e))
+    e:close()
+  end)
+
   it("fetches alone what no list names, and drops an unheld object after max_age", function()
     local e = engine()
     local g = get_with({ max_age = 5,

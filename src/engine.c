@@ -173,6 +173,11 @@ void sd_engine_close(sd_engine *e)
     e->hosts = NULL;
 }
 
+static uint32_t slot_of(const sd_handle *h)
+{
+    return (uint32_t)((uint64_t)h->id & SLOT_MASK);
+}
+
 int sd_handle_alloc(sd_engine *e, sd_handle *h)
 {
     uint32_t s;
@@ -195,7 +200,6 @@ int sd_handle_alloc(sd_engine *e, sd_handle *h)
     }
     s = e->free_slots[--e->nfree];
     e->slots[s] = h;
-    h->slot = s;
     e->generation++;
     h->id = (double)e->generation * (double)(SLOT_MASK + 1u) + (double)s;
     if (h->tm.type == SD_TM_REQUEST) e->total++;
@@ -204,9 +208,10 @@ int sd_handle_alloc(sd_engine *e, sd_handle *h)
 
 void sd_handle_free(sd_engine *e, sd_handle *h)
 {
-    if (h->slot < e->nslots && e->slots[h->slot] == h) {
-        e->slots[h->slot] = NULL;
-        e->free_slots[e->nfree++] = h->slot;
+    uint32_t s = slot_of(h);
+    if (s < e->nslots && e->slots[s] == h) {
+        e->slots[s] = NULL;
+        e->free_slots[e->nfree++] = s;
         if (h->tm.type == SD_TM_REQUEST) e->total--;
     }
 }

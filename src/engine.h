@@ -54,8 +54,7 @@ struct sd_engine;
  * bits and a generation above, so a stale id never finds a newer occupant. */
 typedef struct sd_handle {
     sd_timer tm; /* first: the heap entry; its type tells what the handle is */
-    double id;
-    uint32_t slot;
+    double id;   /* the slot is its low bits: not kept twice (every poll embeds a handle) */
 } sd_handle;
 
 struct sd_poll;

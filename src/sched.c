@@ -21,23 +21,37 @@ typedef struct sd_eta {
     double progress, p_v, p_t;
 } sd_eta;
 
+/* 72 bytes, so malloc gives it 80 (it gave 112 when it was 104): ten thousand pending
+ * objects are ten thousand of these. What is rare lives elsewhere (sd_eta; the request
+ * only while one is in flight), the id table keeps no link or hash in it, the counters are
+ * as narrow as their use allows, and the start time is a float from the scheduler's epoch
+ * (only compared with max_age, minutes). */
 typedef struct sd_poll {
-    sd_handle h; /* tm.type SD_TM_POLL; h.id is the key Lua holds */
-    int cls, holds;
-    unsigned in_round : 1, settling : 1, dead : 1;
-    uint32_t hash, seen;
-    int ref;        /* where Lua anchors the object (lua_sched.c) */
-    sd_object *obj; /* alive while anchored */
+    sd_handle h;        /* tm.type SD_TM_POLL; h.id is the key Lua holds */
+    sd_object *obj;     /* alive while anchored */
     struct sd_eta *eta; /* NULL until the object reports a number (assets never do) */
-    double interval, since;
     sd_request *req;
-    struct sd_poll *hnext;
+    double interval;
+    float since;        /* seconds after sd_sched.epoch */
+    int ref;            /* where Lua anchors the object (lua_sched.c) */
+    uint16_t seen;      /* the list round that last saw it (sd_round.no) */
+    uint16_t cls;
+    uint16_t holds;     /* at HOLDS_MAX it stays held (see sd_sched_hold) */
+    unsigned char flags;
 } sd_poll;
+
+#define P_IN_ROUND 1u
+#define P_SETTLING 2u
+#define HOLDS_MAX 0xFFFFu
+#define MAX_CLASSES 0xFFFF
+
+/* the size above, checked where the compiler can (a negative array size fails) */
+typedef char sd_poll_fits[sizeof(void *) != 8 || sizeof(sd_poll) <= 72 ? 1 : -1];
 
 typedef struct sd_round {
     sd_timer tm; /* SD_TM_ROUND */
     int cls, busy, phase, want, next_page, outstanding, failed, changed;
-    uint32_t no;
+    uint16_t no; /* wraps: a member is seen or leaves the round every round */
     double interval, retry_after, started;
 } sd_round;
 
@@ -51,7 +65,7 @@ typedef struct sd_pclass {
     int n_statuses, page_size, threshold, fanout, max_pages;
     double list_first, list_max;
     int count;
-    sd_poll **table; /* id -> poll, chained */
+    sd_poll **table; /* id -> poll: open addressing, linear probing, at most 3/4 full */
     size_t tcap;
     sd_round round;
 } sd_pclass;
@@ -63,11 +77,12 @@ typedef struct sd_sched {
     size_t nev, capev;
     sd_json json;
     int polls, trace;
+    double epoch; /* polls keep their start as a float after this */
 } sd_sched;
 
 static sd_sched *sched_of(sd_engine *e)
 {
-    if (e->sched == NULL) e->sched = calloc(1, sizeof(sd_sched));
+    if (e->sched == NULL && (e->sched = calloc(1, sizeof(sd_sched))) != NULL) e->sched->epoch = sd_engine_now(e);
     return e->sched;
 }
 
@@ -155,53 +170,75 @@ static void trace(sd_engine *e, const sd_poll *p, const sd_request *r, int answe
 
 /* ---- the id table of a class ---- */
 
+static size_t home_of(const sd_pclass *c, const char *id, size_t n)
+{
+    return hash_bytes(id, n) & (c->tcap - 1);
+}
+
+static size_t home(const sd_pclass *c, const sd_poll *p)
+{
+    size_t n;
+    const char *id = sd_object_id(p->obj, &n);
+    return home_of(c, id ? id : "", id ? n : 0);
+}
+
+static void table_insert(sd_pclass *c, sd_poll *p)
+{
+    size_t i = home(c, p);
+    while (c->table[i]) i = (i + 1) & (c->tcap - 1);
+    c->table[i] = p;
+}
+
 static int table_put(sd_pclass *c, sd_poll *p)
 {
-    size_t i;
-    if ((size_t)c->count + 1 > c->tcap) {
-        size_t cap = c->tcap ? c->tcap * 2 : 64, k;
-        sd_poll **t = calloc(cap, sizeof *t);
+    if (((size_t)c->count + 1) * 4 > c->tcap * 3) {
+        size_t cap = c->tcap ? c->tcap * 2 : 64, k, old = c->tcap;
+        sd_poll **t = calloc(cap, sizeof *t), **was = c->table;
         if (t == NULL) return -1;
-        for (k = 0; k < c->tcap; k++) {
-            sd_poll *q = c->table[k], *next;
-            for (; q; q = next) {
-                next = q->hnext;
-                q->hnext = t[q->hash & (cap - 1)];
-                t[q->hash & (cap - 1)] = q;
-            }
-        }
-        free(c->table);
         c->table = t;
         c->tcap = cap;
+        for (k = 0; k < old; k++)
+            if (was[k]) table_insert(c, was[k]);
+        free(was);
     }
-    i = p->hash & (c->tcap - 1);
-    p->hnext = c->table[i];
-    c->table[i] = p;
+    table_insert(c, p);
     c->count++;
     return 0;
 }
 
+/* Removing shifts back the entries after it that would otherwise be cut off from their
+ * home. A poll is found by address from its home, or (its object's id changed meanwhile,
+ * which no provider does) by a scan. */
 static void table_del(sd_pclass *c, sd_poll *p)
 {
-    sd_poll **pp = &c->table[p->hash & (c->tcap - 1)];
-    for (; *pp; pp = &(*pp)->hnext) {
-        if (*pp == p) {
-            *pp = p->hnext;
-            c->count--;
-            return;
+    size_t mask = c->tcap - 1, i, j, k, n;
+    if (c->tcap == 0) return;
+    for (i = home(c, p), n = 0; c->table[i] != p; i = (i + 1) & mask)
+        if (c->table[i] == NULL || ++n > mask) {
+            for (i = 0; i <= mask && c->table[i] != p; i++) continue;
+            if (i > mask) return;
+            break;
         }
+    c->table[i] = NULL;
+    c->count--;
+    for (j = (i + 1) & mask; c->table[j]; j = (j + 1) & mask) {
+        k = home(c, c->table[j]);
+        /* the entry at j stays unless its home lies cyclically in (i, j] */
+        if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+        c->table[i] = c->table[j];
+        c->table[j] = NULL;
+        i = j;
     }
 }
 
 static sd_poll *table_get(sd_pclass *c, const char *id, size_t n)
 {
+    size_t i;
     sd_poll *p;
-    uint32_t h;
     if (c->tcap == 0) return NULL;
-    h = hash_bytes(id, n);
-    for (p = c->table[h & (c->tcap - 1)]; p; p = p->hnext) {
+    for (i = home_of(c, id, n); (p = c->table[i]) != NULL; i = (i + 1) & (c->tcap - 1)) {
         size_t pn;
-        const char *pid = p->hash == h ? sd_object_id(p->obj, &pn) : NULL;
+        const char *pid = sd_object_id(p->obj, &pn);
         if (pid && pn == n && memcmp(pid, id, n) == 0) return p;
     }
     return NULL;
@@ -232,6 +269,10 @@ int sd_sched_class(sd_engine *e, const sd_pclass_spec *sp, char *err, size_t err
     sd_sched *s = sched_of(e);
     sd_pclass *c = NULL, **v;
     if (s == NULL) goto oom;
+    if (s->ncls >= MAX_CLASSES) {
+        snprintf(err, errlen, "too many poll classes");
+        return -1;
+    }
     v = realloc(s->cls, (size_t)(s->ncls + 1) * sizeof *v);
     if (v == NULL) goto oom;
     s->cls = v;
@@ -356,7 +397,7 @@ static void plan(sd_engine *e, sd_poll *p, double delay)
 {
     sd_pclass *c = e->sched->cls[p->cls];
     double now = sd_engine_now(e);
-    if (p->holds == 0 && c->max_age > 0 && now - p->since > c->max_age) {
+    if (p->holds == 0 && c->max_age > 0 && now - (e->sched->epoch + p->since) > c->max_age) {
         sd_pevent *ev = event_new(e->sched, p, SD_EV_ENDED);
         if (ev) {
             ev->release = 1; /* the poll is gone: Lua lets go of the object */
@@ -365,14 +406,16 @@ static void plan(sd_engine *e, sd_poll *p, double delay)
         }
     }
     if (uses_list(c)) {
-        p->in_round = 1;
-        /* joining while a round runs: it waits for the next one, not a GET of its own */
-        if (c->round.busy) p->seen = c->round.no;
+        p->flags |= P_IN_ROUND;
+        /* joining while a round runs: it waits for the next one, not a GET of its own; and
+         * otherwise the next round (no + 1) counts it missing until a page shows it, however
+         * long ago it was last seen (seen is narrow and wraps) */
+        p->seen = c->round.no;
         /* the round keeps its own pace: an object's backoff must not hold it back */
         round_due(e, c, fmin(delay, c->round.interval));
         return;
     }
-    p->in_round = 0;
+    p->flags &= (unsigned char)~P_IN_ROUND;
     sd_heap_set(&e->heap, &p->h.tm, now + jittered(e, c, delay));
 }
 
@@ -435,26 +478,23 @@ double sd_sched_add(sd_engine *e, int cls, sd_object *o, int ref, double watched
     sd_sched *s = sched_of(e);
     sd_pclass *c;
     sd_poll *p;
-    size_t idn;
-    const char *id = sd_object_id(o, &idn);
-    if (s == NULL || cls < 0 || cls >= s->ncls || id == NULL) return -1;
+    if (s == NULL || cls < 0 || cls >= s->ncls || sd_object_id(o, NULL) == NULL) return -1;
     c = s->cls[cls];
     p = calloc(1, sizeof *p);
     if (p == NULL) return -1;
     p->h.tm.type = SD_TM_POLL;
     p->h.tm.idx = SD_HEAP_NONE;
-    p->cls = cls;
+    p->cls = (uint16_t)cls;
     p->obj = o;
     p->ref = ref;
     watch(p, watched_now);
     p->interval = c->first;
-    p->since = sd_engine_now(e);
+    p->since = (float)(sd_engine_now(e) - s->epoch);
     if (sd_handle_alloc(e, &p->h) != 0) {
         free(p);
         return -1;
     }
     sd_object_set_poll(o, p->h.id);
-    p->hash = hash_bytes(id, idn);
     if (table_put(c, p) != 0) {
         poll_free(e, p);
         return -1;
@@ -489,17 +529,20 @@ int sd_sched_remove(sd_engine *e, double key)
 int sd_sched_hold(sd_engine *e, double key, int delta)
 {
     sd_poll *p = find(e, key);
+    long h;
     if (p == NULL) return 0;
-    p->holds += delta;
-    if (p->holds < 0) p->holds = 0;
+    /* a count this high sticks: the poll is then never dropped for age, only when it ends */
+    if (p->holds == HOLDS_MAX) return 1;
+    h = (long)p->holds + delta;
+    p->holds = (uint16_t)(h < 0 ? 0 : h > (long)HOLDS_MAX ? (long)HOLDS_MAX : h);
     return 1;
 }
 
 int sd_sched_seen(sd_engine *e, double key, int changed, double progress)
 {
     sd_poll *p = find(e, key);
-    if (p == NULL || !p->settling) return 0;
-    p->settling = 0;
+    if (p == NULL || !(p->flags & P_SETTLING)) return 0;
+    p->flags &= (unsigned char)~P_SETTLING;
     if (watch(p, progress)) changed = 1;
     plan(e, p, settle(e, p, changed, 0));
     return 1;
@@ -567,7 +610,7 @@ static void poll_fire(sd_engine *e, sd_poll *p)
     sd_submit sub;
     char err[128];
     char *u;
-    if (p->req || p->settling) return;
+    if (p->req || (p->flags & P_SETTLING)) return;
     if (c->url_pre == NULL) {
         /* a signed plane: Lua builds the request, and hands it back with sd_sched_submit */
         if (event_new(e->sched, p, SD_EV_BUILD) == NULL) plan(e, p, p->interval);
@@ -651,7 +694,7 @@ static void poll_answer(sd_engine *e, sd_poll *p, sd_request *r)
         plan(e, p, settle(e, p, 1, rtt));
     } else {
         ev->settle = 1;
-        p->settling = 1;
+        p->flags |= P_SETTLING;
     }
 }
 
@@ -712,9 +755,8 @@ static int missing(sd_pclass *c)
     size_t i;
     int n = 0;
     for (i = 0; i < c->tcap; i++) {
-        sd_poll *p;
-        for (p = c->table[i]; p; p = p->hnext)
-            if (p->in_round && !p->req && p->seen != c->round.no) n++;
+        sd_poll *p = c->table[i];
+        if (p && (p->flags & P_IN_ROUND) && !p->req && p->seen != c->round.no) n++;
     }
     return n;
 }
@@ -783,13 +825,10 @@ static void round_end(sd_engine *e, sd_pclass *c)
     rd->busy = 0;
     if (left > 0) rd->changed = 1;
     for (i = 0; i < c->tcap; i++) {
-        sd_poll *p, *next;
-        for (p = c->table[i]; p; p = next) {
-            next = p->hnext;
-            if (p->in_round && !p->req && p->seen != rd->no) {
-                p->in_round = 0; /* found nowhere: ask for it alone */
-                sd_heap_set(&e->heap, &p->h.tm, sd_engine_now(e));
-            }
+        sd_poll *p = c->table[i];
+        if (p && (p->flags & P_IN_ROUND) && !p->req && p->seen != rd->no) {
+            p->flags &= (unsigned char)~P_IN_ROUND; /* found nowhere: ask for it alone */
+            sd_heap_set(&e->heap, &p->h.tm, sd_engine_now(e));
         }
     }
     if (rd->changed) rd->interval = c->list_first;
@@ -821,7 +860,7 @@ static void page_answer(sd_engine *e, sd_round *rd, sd_request *r)
         const char *id = sd_json_bytes(&s->json, sd_json_path(&s->json, k, c->item_id), &idn);
         const char *w = sd_json_bytes(&s->json, sd_json_path(&s->json, k, c->item_status), &wn);
         sd_poll *p;
-        if (id == NULL || w == NULL || (p = table_get(c, id, idn)) == NULL || !p->in_round || p->req) continue;
+        if (id == NULL || w == NULL || (p = table_get(c, id, idn)) == NULL || !(p->flags & P_IN_ROUND) || p->req) continue;
         p->seen = rd->no;
         if (status_differs(p, w, wn)) {
             sd_pevent *ev = event_new(s, p, SD_EV_ITEM);
@@ -908,12 +947,10 @@ void sd_sched_close(sd_engine *e)
     for (i = 0; i < s->ncls; i++) {
         sd_pclass *c = s->cls[i];
         for (k = 0; k < c->tcap; k++) {
-            sd_poll *p, *next;
-            for (p = c->table[k]; p; p = next) {
-                next = p->hnext;
-                if (p->req) p->req->poll = NULL;
-                poll_free(e, p);
-            }
+            sd_poll *p = c->table[k];
+            if (p == NULL) continue;
+            if (p->req) p->req->poll = NULL;
+            poll_free(e, p);
         }
         free(c->table);
         free(c->url_pre);
