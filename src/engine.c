@@ -14,6 +14,13 @@
 #define SLOT_BITS 22u
 #define SLOT_MASK ((1u << SLOT_BITS) - 1u)
 
+/* A free slot holds the index of the next free one, tagged in the low bit (no handle's
+ * address has it), so the free list needs no array of its own beside the slots (4 bytes
+ * a slot, and every tracked object takes one). */
+#define FREE_LINK(next) ((sd_handle *)(uintptr_t)(((uintptr_t)(next) << 1) | 1u))
+#define IS_FREE(p) (((uintptr_t)(p) & 1u) != 0)
+#define NEXT_FREE(p) ((uint32_t)((uintptr_t)(p) >> 1))
+
 const char *sd_errkind_name(sd_errkind k)
 {
     switch (k) {
@@ -146,13 +153,14 @@ void sd_engine_close(sd_engine *e)
     e->closed = 1;
     sd_sched_close(e);
     for (i = 0; i < e->nslots; i++) {
-        if (e->slots[i] == NULL || e->slots[i]->tm.type != SD_TM_REQUEST) continue;
-        r = (sd_request *)e->slots[i];
+        sd_handle *hd = sd_handle_at(e, i);
+        if (hd == NULL || hd->tm.type != SD_TM_REQUEST) continue;
+        r = (sd_request *)hd;
         if (r->state == SD_ACTIVE) e->drv->abort(e, r);
     }
     if (e->drv->close) e->drv->close(e);
     for (i = 0; i < e->nslots; i++) {
-        sd_handle *hd = e->slots[i];
+        sd_handle *hd = sd_handle_at(e, i);
         if (hd == NULL) continue;
         if (hd->tm.type == SD_TM_REQUEST) sd_request_free(e, (sd_request *)hd);
         else {
@@ -161,7 +169,6 @@ void sd_engine_close(sd_engine *e)
         }
     }
     free(e->slots);
-    free(e->free_slots);
     sd_heap_free(&e->heap);
     free(e->fired);
     for (h = 0; h < e->nhosts; h++) free(e->hosts[h].name);
@@ -173,9 +180,14 @@ void sd_engine_close(sd_engine *e)
     e->hosts = NULL;
 }
 
-static uint32_t slot_of(const sd_handle *h)
+uint32_t sd_handle_slot(const sd_handle *h)
 {
     return (uint32_t)((uint64_t)h->id & SLOT_MASK);
+}
+
+sd_handle *sd_handle_at(sd_engine *e, uint32_t slot)
+{
+    return slot < e->nslots && !IS_FREE(e->slots[slot]) ? e->slots[slot] : NULL;
 }
 
 int sd_handle_alloc(sd_engine *e, sd_handle *h)
@@ -184,21 +196,21 @@ int sd_handle_alloc(sd_engine *e, sd_handle *h)
     if (e->nfree == 0) {
         uint32_t n = e->nslots ? e->nslots * 2 : 64, i;
         sd_handle **sl;
-        uint32_t *fr;
         if (n > SLOT_MASK + 1u) return -1;
         sl = realloc(e->slots, n * sizeof *sl);
         if (sl == NULL) return -1;
         e->slots = sl;
-        fr = realloc(e->free_slots, n * sizeof *fr);
-        if (fr == NULL) return -1;
-        e->free_slots = fr;
+        /* lowest first, as a stack of free slots gave them */
         for (i = n; i > e->nslots; i--) {
-            e->slots[i - 1] = NULL;
-            e->free_slots[e->nfree++] = i - 1;
+            e->slots[i - 1] = FREE_LINK(e->nfree ? e->free_head : 0);
+            e->free_head = i - 1;
+            e->nfree++;
         }
         e->nslots = n;
     }
-    s = e->free_slots[--e->nfree];
+    s = e->free_head;
+    e->free_head = NEXT_FREE(e->slots[s]);
+    e->nfree--;
     e->slots[s] = h;
     e->generation++;
     h->id = (double)e->generation * (double)(SLOT_MASK + 1u) + (double)s;
@@ -208,10 +220,11 @@ int sd_handle_alloc(sd_engine *e, sd_handle *h)
 
 void sd_handle_free(sd_engine *e, sd_handle *h)
 {
-    uint32_t s = slot_of(h);
+    uint32_t s = sd_handle_slot(h);
     if (s < e->nslots && e->slots[s] == h) {
-        e->slots[s] = NULL;
-        e->free_slots[e->nfree++] = s;
+        e->slots[s] = FREE_LINK(e->nfree ? e->free_head : 0);
+        e->free_head = s;
+        e->nfree++;
         if (h->tm.type == SD_TM_REQUEST) e->total--;
     }
 }
@@ -220,11 +233,13 @@ sd_handle *sd_handle_find(sd_engine *e, double id, sd_timer_type type)
 {
     double gen;
     uint32_t s;
+    sd_handle *h;
     if (!(id >= 0) || id > 9007199254740991.0) return NULL;
     gen = floor(id / (double)(SLOT_MASK + 1u));
     s = (uint32_t)(id - gen * (double)(SLOT_MASK + 1u));
-    if (s >= e->nslots || e->slots[s] == NULL || e->slots[s]->id != id || e->slots[s]->tm.type != type) return NULL;
-    return e->slots[s];
+    h = sd_handle_at(e, s);
+    if (h == NULL || h->id != id || h->tm.type != type) return NULL;
+    return h;
 }
 
 sd_request *sd_engine_find(sd_engine *e, double id)

@@ -110,8 +110,8 @@ typedef struct sd_engine {
     sd_config cfg;
     const sd_driver *drv;
     void *drv_state;
-    sd_handle **slots;
-    uint32_t nslots, *free_slots, nfree;
+    sd_handle **slots;          /* a free one links to the next (engine.c): sd_handle_at reads them */
+    uint32_t nslots, free_head, nfree;
     uint32_t generation;
     sd_heap heap;               /* requests, polls, list rounds and Lua timers alike */
     double *fired;              /* ids of Lua timers that fell due, for Lua to collect */
@@ -175,6 +175,10 @@ int sd_engine_cancel_timer(sd_engine *e, double id);
 int sd_handle_alloc(sd_engine *e, sd_handle *h);
 void sd_handle_free(sd_engine *e, sd_handle *h);
 sd_handle *sd_handle_find(sd_engine *e, double id, sd_timer_type type);
+/* The slot of an allocated handle (the low bits of its id), and the handle in a slot (NULL
+ * when free or out of range): what a 4-byte mark of a handle holds and finds. */
+uint32_t sd_handle_slot(const sd_handle *h);
+sd_handle *sd_handle_at(sd_engine *e, uint32_t slot);
 /* Queue a request built in C (the scheduler's polls) like a submitted one. */
 sd_request *sd_engine_submit_owned(sd_engine *e, const sd_submit *s, struct sd_poll *p, char *err, size_t errlen);
 

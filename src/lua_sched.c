@@ -147,8 +147,7 @@ static int l_poll_add(lua_State *L)
     double key, watched;
     if (cls < 0 || cls >= sd_sched_nclasses(e)) return luaL_argerror(L, 2, "no such poll class");
     if (sd_object_id(o, NULL) == NULL) return luaL_argerror(L, 3, "the object has no id");
-    if (sd_object_poll(o) != 0 && sd_sched_info(e, sd_object_poll(o), NULL, NULL))
-        return luaL_argerror(L, 3, "the object is polled already");
+    if (sd_sched_key(e, o) != 0) return luaL_argerror(L, 3, "the object is polled already");
     t = push_anchors(L, e);
     lua_pushvalue(L, 3);
     ref = luaL_ref(L, t);
@@ -184,8 +183,8 @@ static int l_poll_key(lua_State *L)
 {
     sd_engine *e = sd_check_engine(L, 1);
     sd_object *o = sd_object_check(L, 2);
-    double key = sd_object_poll(o);
-    if (key != 0 && sd_sched_info(e, key, NULL, NULL)) sd_pushint(L, key);
+    double key = sd_sched_key(e, o);
+    if (key != 0) sd_pushint(L, key);
     else lua_pushnil(L);
     return 1;
 }

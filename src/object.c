@@ -36,14 +36,19 @@ enum { UV_CLIENT = 1, UV_TAIL = 2, UV_COUNT = 2 };
 #define F_REF_FROM_ID 2u /* ref is "asset://" .. id, computed on read */
 #define F_EXTRAS 4u      /* the tail is the extras table */
 
-/* 24 bytes: the numbers live in the block too (a pending asset has one or two of five) */
+/* 16 bytes, so that with its two user values the userdata is 88 (malloc's 96; 24 bytes
+ * made it 112): the numbers live in the block too (a pending asset has one or two of
+ * five), kind, flags and length share one word, and the poll is known by its handle's
+ * slot (sched.c finds the key from it). */
+#define BLEN_MAX ((1u << 27) - 1u)
 struct sd_object {
-    unsigned char kind;
-    unsigned char flags;
-    uint32_t blen;
+    unsigned kind : 2;
+    unsigned flags : 3;
+    unsigned blen : 27;
+    uint32_t poll; /* the scheduler's mark of its poll (object.h), 0 when not polled */
     char *block;
-    double poll; /* the scheduler's key for it, 0 when not polled */
 };
+typedef char sd_object_fits[sizeof(void *) != 8 || sizeof(struct sd_object) <= 16 ? 1 : -1];
 
 static const char *const KIND_NAME[SD_NKINDS] = {"asset", "group", "session", "task"};
 static const char *const KIND_MT[SD_NKINDS] = {"seedance.Asset", "seedance.Group", "seedance.Session",
@@ -159,7 +164,7 @@ static int block_put(sd_object *o, unsigned slot, const char *head, size_t hn, c
 {
     size_t at = find_entry(o, slot), m = at < o->blen ? entry_size(o->block + at) : 0, n, size;
     if (head == NULL) hn = bn = 0;
-    if (bn > UINT32_MAX - hn || hn + bn > UINT32_MAX - (o->blen - m)) return -1;
+    if (bn > BLEN_MAX - hn || hn + bn > BLEN_MAX - (o->blen - m)) return -1;
     n = hn + bn;
     size = o->blen - m + n;
     if (size == 0) {
@@ -181,7 +186,7 @@ static int block_put(sd_object *o, unsigned slot, const char *head, size_t hn, c
         char *nb = realloc(o->block, size);
         if (nb) o->block = nb;
     }
-    o->blen = (uint32_t)size;
+    o->blen = (unsigned)size;
     return 0;
 }
 
@@ -255,9 +260,9 @@ int sd_object_progress(const sd_object *o, double *p)
     return num_get(o, N_PROGRESS, p, NULL);
 }
 
-double sd_object_poll(const sd_object *o) { return o->poll; }
+uint32_t sd_object_poll(const sd_object *o) { return o->poll; }
 
-void sd_object_set_poll(sd_object *o, double key) { o->poll = key; }
+void sd_object_set_poll(sd_object *o, uint32_t mark) { o->poll = mark; }
 
 int sd_object_set_status(sd_object *o, const char *s, size_t len)
 {
@@ -597,7 +602,7 @@ static void cleanup(lua_State *L, sd_object *o, int idx, int drop_values)
 {
     int i;
     if (o->flags & F_CLOSED) return;
-    o->flags = (unsigned char)(F_CLOSED | (o->flags & F_EXTRAS)); /* the tail keeps its shape */
+    o->flags = F_CLOSED | (o->flags & F_EXTRAS); /* the tail keeps its shape */
     free(o->block);
     o->block = NULL;
     o->blen = 0;
@@ -711,7 +716,7 @@ static int l_object_new(lua_State *L)
     luaL_checkany(L, 2);
     o = sd_newuserdatauv(L, sizeof *o, UV_COUNT);
     memset(o, 0, sizeof *o);
-    o->kind = (unsigned char)kind;
+    o->kind = (unsigned)kind;
     sd_setmetatable(L, KIND_MT[kind]);
     lua_pushvalue(L, 2);
     sd_setiuservalue(L, -2, UV_CLIENT);

@@ -1,7 +1,7 @@
 /* object.h: the Asset, Group, Session and Task userdata of seedance.core.
  *
  * Each object is a full userdata whose block is a struct sd_object: its kind, flags, the
- * scheduler's key for its poll, and one compact block (owned by C) of its normalized
+ * scheduler's mark of its poll, and one compact block (owned by C) of its normalized
  * strings and numbers; and two user values (the client, and the raw answer or, once the
  * object has rarely used extras, a table of them holding the raw answer too). The
  * metatables are "seedance.Asset", "seedance.Group", "seedance.Session" and
@@ -16,6 +16,7 @@
 #define SEEDANCE_OBJECT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "compat.h"
 
@@ -57,10 +58,11 @@ int sd_object_set_raw_status(sd_object *o, const char *s, size_t len);
 int sd_object_set_progress(sd_object *o, double p);
 void sd_object_clear_progress(sd_object *o);
 
-/* The key of the scheduler's poll of this object (0: not polled): the scheduler sets it
- * when it starts polling the object and clears it when it stops, so Lua finds an object's
- * poll without a table of its own. */
-double sd_object_poll(const sd_object *o);
-void sd_object_set_poll(sd_object *o, double key);
+/* The scheduler's mark of its poll of this object (0: not polled; else the slot of the
+ * poll's handle plus one, 4 bytes where the key took 8): the scheduler sets it when it
+ * starts polling the object and clears it when it stops, so Lua finds an object's poll
+ * without a table of its own (sd_sched_key). */
+uint32_t sd_object_poll(const sd_object *o);
+void sd_object_set_poll(sd_object *o, uint32_t mark);
 
 #endif

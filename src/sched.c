@@ -336,7 +336,7 @@ static double jittered(sd_engine *e, const sd_pclass *c, double d)
 
 static void poll_free(sd_engine *e, sd_poll *p)
 {
-    if (sd_object_poll(p->obj) == p->h.id) sd_object_set_poll(p->obj, 0);
+    if (sd_object_poll(p->obj) == sd_handle_slot(&p->h) + 1) sd_object_set_poll(p->obj, 0);
     sd_handle_free(e, &p->h);
     free(p->eta);
     free(p);
@@ -351,7 +351,7 @@ static void round_abandon(sd_engine *e, sd_pclass *c)
     sd_round *rd = &c->round;
     uint32_t i;
     for (i = 0; i < e->nslots; i++) {
-        sd_handle *h = e->slots[i];
+        sd_handle *h = sd_handle_at(e, i);
         sd_request *r = (sd_request *)(void *)h;
         if (h == NULL || h->tm.type != SD_TM_REQUEST || r->round != rd) continue;
         r->round = NULL; /* owned and no one's: freed when collected */
@@ -494,7 +494,7 @@ double sd_sched_add(sd_engine *e, int cls, sd_object *o, int ref, double watched
         free(p);
         return -1;
     }
-    sd_object_set_poll(o, p->h.id);
+    sd_object_set_poll(o, sd_handle_slot(&p->h) + 1);
     if (table_put(c, p) != 0) {
         poll_free(e, p);
         return -1;
@@ -507,6 +507,15 @@ double sd_sched_add(sd_engine *e, int cls, sd_object *o, int ref, double watched
 static sd_poll *find(sd_engine *e, double key)
 {
     return e->sched ? (sd_poll *)sd_handle_find(e, key, SD_TM_POLL) : NULL;
+}
+
+double sd_sched_key(sd_engine *e, const sd_object *o)
+{
+    uint32_t mark = sd_object_poll(o);
+    sd_handle *h = mark ? sd_handle_at(e, mark - 1) : NULL;
+    /* the slot may hold another handle by now, or this object's poll on another engine */
+    if (h == NULL || h->tm.type != SD_TM_POLL || ((sd_poll *)(void *)h)->obj != o) return 0;
+    return h->id;
 }
 
 int sd_sched_info(sd_engine *e, double key, int *ref, int *cls)

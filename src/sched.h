@@ -68,6 +68,8 @@ int sd_sched_class(sd_engine *e, const sd_pclass_spec *s, char *err, size_t errl
  * fresh: just created, so look sooner. Returns its key (also set as the object's poll
  * mark), or -1. */
 double sd_sched_add(sd_engine *e, int cls, sd_object *o, int ref, double watched, int fresh);
+/* The key of object o's poll on this engine, 0 when it has none here. */
+double sd_sched_key(sd_engine *e, const sd_object *o);
 /* The anchor and class of a poll; 0 when the key is unknown. */
 int sd_sched_info(sd_engine *e, double key, int *ref, int *cls);
 /* Stop polling (an in-flight poll is cancelled). 0 when the key is unknown. */
