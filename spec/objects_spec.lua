@@ -165,7 +165,7 @@ describe("objects", function()
   it("read back every string as written: status words, empty, long, with NUL bytes", function()
     local t = task_mod.new(client, { id = "t-3" })
     for _, v in ipairs({ "processing", "Processing", "SUCCEEDED", "in_progress", "weird_state", "", "x",
-                         ("z"):rep(70000), "a\0b", "failed" }) do
+                         ("z"):rep(70000), ("y"):rep(254), ("w"):rep(255), ("v"):rep(256), "a\0b", "failed" }) do
       t.raw_status = v
       t.name = v
       t.status = v
@@ -187,6 +187,23 @@ describe("objects", function()
     end
     t.progress = nil
     assert.is_nil(t.progress)
+  end)
+
+  it("read back every number as written, whole or not, inside 32 bits or past them", function()
+    local t = task_mod.new(client, { id = "t-4" })
+    local math_type = math.type -- luacheck: ignore 143 (5.3+)
+    for _, v in ipairs({ 0, 1, -1, 100, 2147483647, -2147483648, 2147483648, -2147483649, 2 ^ 53, 17806548834,
+                         0.5, -3.25, 1e300, 1.0, 2147483647.0, 1 / 0, -1 / 0 }) do
+      t.progress = v
+      t.created_at = v
+      assert.equal(v, t.progress)
+      assert.equal(v, t.created_at)
+      if math_type then assert.equal(math_type(v), math_type(t.progress)) end
+    end
+    t.progress = -0.0
+    assert.equal(-1 / 0, 1 / t.progress)
+    t.progress = 0 / 0
+    assert.is_true(t.progress ~= t.progress)
   end)
 
   it("share one idempotent cleanup: close(), __close and __gc; a closed object says so", function()

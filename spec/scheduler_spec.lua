@@ -305,23 +305,41 @@ describe("the scheduler (manual clock)", function()
     local g = get_with({ list = { urls = { "http://svc.test/list?page={page}" }, items = "items", id = "id",
                                   status = "status", page_size = 1000, threshold = 1, first = 1, max = 4 } })
     local cls = e:poll_class(g)
-    local keys, items, kept = {}, {}, {}
-    -- enough to grow the class's id table several times, then holes all over it
-    for i = 1, 600 do keys[i] = e:poll_add(cls, obj("a" .. i, "processing", nil), false) end
-    for i = 1, 600 do
-      if i % 3 ~= 0 then e:poll_remove(keys[i]) else kept[#kept + 1] = i end
+    local keys, objs, items = {}, {}, {}
+    local function add(id)
+      objs[id] = obj(id, "processing", nil)
+      keys[id] = e:poll_add(cls, objs[id], false)
     end
-    assert.equal(200, e:poll_count())
-    for _, i in ipairs(kept) do
-      items[#items + 1] = ('{"id":"a%d","status":"%s"}'):format(i, i == 300 and "active" or "processing")
+    -- enough to grow the class's id table and the anchors several times, then holes all
+    -- over both, and new ones in the holes
+    for i = 1, 2100 do add("a" .. i) end
+    for i = 1, 2100 do
+      if i % 3 ~= 0 then
+        e:poll_remove(keys["a" .. i])
+        keys["a" .. i] = nil
+      end
+    end
+    for i = 1, 300 do add("b" .. i) end
+    assert.equal(1000, e:poll_count())
+    local changed = { a1500 = true, b150 = true, a3 = true }
+    for id in pairs(keys) do
+      items[#items + 1] = ('{"id":"%s","status":"%s"}'):format(id, changed[id] and "active" or "processing")
     end
     e:advance(e:next_due())
     local out = sent(e)
     assert.equal(1, #out)
-    local ev = answer(e, out[1], 200, '{"items":[' .. table.concat(items, ",") .. '],"total":200}')
-    -- the one that changed is told of, under its own key; every other one was found on the page
-    assert.equal(1, #ev)
-    assert.same({ keys[300], "item", "active" }, { ev[1].key, ev[1].event, ev[1].status })
+    local ev = answer(e, out[1], 200, '{"items":[' .. table.concat(items, ",") .. '],"total":1000}')
+    -- those that changed are told of, with their own key and object; every other one was
+    -- found on the page
+    local got = {}
+    for _, v in ipairs(ev) do
+      assert.same({ "item", "active" }, { v.event, v.status })
+      local id = v.item:match('"id":"(%w+)"')
+      assert.equal(keys[id], v.key)
+      assert.equal(objs[id], v.obj)
+      got[id] = true
+    end
+    assert.same(changed, got)
     assert.same({}, sent(e))
     e:close()
   end)
