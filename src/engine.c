@@ -212,7 +212,9 @@ int sd_handle_alloc(sd_engine *e, sd_handle *h)
     e->free_head = NEXT_FREE(e->slots[s]);
     e->nfree--;
     e->slots[s] = h;
-    e->generation++;
+    /* 31 bits of generation over 22 of slot stay below 2^53: every id is exact, so the
+     * slot read back from its low bits (sd_handle_slot) is the one it was given */
+    e->generation = e->generation >= 0x7FFFFFFFu ? 1u : e->generation + 1u;
     h->id = (double)e->generation * (double)(SLOT_MASK + 1u) + (double)s;
     if (h->tm.type == SD_TM_REQUEST) e->total++;
     return 0;
