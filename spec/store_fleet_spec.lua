@@ -95,8 +95,9 @@ local function fleet(describe_name, store_spec, cleanup)
         core.sleep(0.05)
       end
       assert.is_string(id, helpers.read(out))
-      -- the worker's shell and the interpreter under it: SIGKILL to both, no goodbye
-      helpers.sh("pkill -KILL -P $(cat " .. pidf .. "); kill -KILL $(cat " .. pidf .. ") 2>/dev/null")
+      -- the worker's shell and the interpreter under it: SIGKILL to both, no goodbye (pkill
+      -- without make check-asan's preloaded libasan, under which it hangs)
+      helpers.sh("env -u LD_PRELOAD pkill -KILL -P $(cat " .. pidf .. "); kill -KILL $(cat " .. pidf .. ") 2>/dev/null")
       os.remove(out)
       os.remove(pidf)
       local c = seedance.new({ provider = "piapi", api_key = KEY, base_url = emu.url, store = store_spec(),
