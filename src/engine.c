@@ -190,6 +190,14 @@ sd_handle *sd_handle_at(sd_engine *e, uint32_t slot)
     return slot < e->nslots && !IS_FREE(e->slots[slot]) ? e->slots[slot] : NULL;
 }
 
+/* Slot s joins the free list, at its head. */
+static void slot_release(sd_engine *e, uint32_t s)
+{
+    e->slots[s] = FREE_LINK(e->nfree ? e->free_head : 0);
+    e->free_head = s;
+    e->nfree++;
+}
+
 int sd_handle_alloc(sd_engine *e, sd_handle *h)
 {
     uint32_t s;
@@ -201,11 +209,7 @@ int sd_handle_alloc(sd_engine *e, sd_handle *h)
         if (sl == NULL) return -1;
         e->slots = sl;
         /* lowest first, as a stack of free slots gave them */
-        for (i = n; i > e->nslots; i--) {
-            e->slots[i - 1] = FREE_LINK(e->nfree ? e->free_head : 0);
-            e->free_head = i - 1;
-            e->nfree++;
-        }
+        for (i = n; i > e->nslots; i--) slot_release(e, i - 1);
         e->nslots = n;
     }
     s = e->free_head;
@@ -224,9 +228,7 @@ void sd_handle_free(sd_engine *e, sd_handle *h)
 {
     uint32_t s = sd_handle_slot(h);
     if (s < e->nslots && e->slots[s] == h) {
-        e->slots[s] = FREE_LINK(e->nfree ? e->free_head : 0);
-        e->free_head = s;
-        e->nfree++;
+        slot_release(e, s);
         if (h->tm.type == SD_TM_REQUEST) e->total--;
     }
 }
